@@ -1,0 +1,81 @@
+import { hostname } from 'node:os'
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import { defaultNodeConfig, type NodeConfig } from '../src/node.js'
+
+/** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
+export const startFlags = {
+  host: { env: 'SYNCMESH_HOST', help: `address to listen on (default ${defaultNodeConfig.host})` },
+  port: { env: 'SYNCMESH_PORT', help: `port to listen on, 0 for any free one (default ${defaultNodeConfig.port})` },
+  data: { env: 'SYNCMESH_DATA', help: `directory of the LMDB data (default ${defaultNodeConfig.dataDir})` },
+  id: { env: 'SYNCMESH_ID', help: 'name of this node (default: the host name)' },
+  'max-message-bytes': {
+    env: 'SYNCMESH_MAX_MESSAGE_BYTES',
+    help: `largest WebSocket frame or REST body (default ${defaultNodeConfig.maxMessageBytes})`,
+  },
+  'log-level': { env: 'SYNCMESH_LOG_LEVEL', help: 'fatal, error, warn, info, debug or trace (default info)' },
+} as const
+
+type FlagName = keyof typeof startFlags
+
+const port = z.coerce.number().int().min(0).max(65535)
+const positiveInt = z.coerce.number().int().positive()
+
+const startSchema = z.object({
+  host: z.string().min(1).default(defaultNodeConfig.host),
+  port: port.default(defaultNodeConfig.port),
+  data: z.string().min(1).default(defaultNodeConfig.dataDir),
+  id: z.string().min(1).default(hostname()),
+  'max-message-bytes': positiveInt.default(defaultNodeConfig.maxMessageBytes),
+  'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+})
+
+export interface StartConfig {
+  node: NodeConfig
+  logLevel: string
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartConfig {
+  const names = Object.keys(startFlags) as FlagName[]
+  let values: Record<string, string | undefined>
+  try {
+    values = parseArgs({
+      args,
+      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const raw = Object.fromEntries(names.map((name) => [name, values[name] ?? env[startFlags[name].env]]))
+  const parsed = startSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new UsageError(`--${issue.path.join('.')}: ${issue.message}`)
+  }
+  const c = parsed.data
+  return {
+    node: {
+      ...defaultNodeConfig,
+      id: c.id,
+      host: c.host,
+      port: c.port,
+      dataDir: c.data,
+      maxMessageBytes: c['max-message-bytes'],
+    },
+    logLevel: c['log-level'],
+  }
+}
+
+export function startUsage(): string {
+  const lines = Object.entries(startFlags).map(
+    ([name, { env, help }]) => `  --${name.padEnd(18)} ${help}\n  ${' '.repeat(20)} env ${env}`,
+  )
+  return `usage: syncmesh start [flags]\n\n${lines.join('\n')}\n`
+}

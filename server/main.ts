@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { pino } from 'pino'
+import { startNode } from '../src/node.js'
+import { UsageError, parseStartConfig, startUsage } from './config.js'
+
+const usage = `usage: syncmesh <command>
+
+commands:
+  start    run a node (syncmesh start --help for its flags)
+`
+
+async function start(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(startUsage())
+    return
+  }
+  const config = parseStartConfig(args, process.env)
+  const log = pino({ level: config.logLevel, base: { node: config.node.id } })
+  const node = await startNode(config.node, log)
+  log.info({ url: node.url, data: config.node.dataDir }, 'listening')
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    node.close().then(
+      () => {
+        log.info('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'start':
+      return start(rest)
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(usage)
+      return
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`syncmesh: ${err.message}\n\n${usage}`)
+    process.exit(2)
+  }
+  process.stderr.write(`syncmesh: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,335 @@
+import * as Y from 'yjs'
+import type { Logger } from 'pino'
+import type { DocMeta, DocStorage } from '../storage/doc-storage.js'
+import type { Metrics } from '../metrics.js'
+import { checkUpdate } from './validate-update.js'
+
+export type ApplyResult = { ok: true } | { ok: false; reason: 'invalid_update' | 'storage_failed'; message: string }
+
+export interface DocStoreOptions {
+  /** Fold a document's log into its base once it holds this many updates… */
+  compactAfterUpdates: number
+  /** …or this many bytes. */
+  compactAfterBytes: number
+  /** Bytes of idle documents (no handle open) kept in memory; beyond it the least recently used go. */
+  idleCacheBytes: number
+  /** An idle document is dropped from memory after this long without use. */
+  idleEvictMs: number
+}
+
+export const defaultDocStoreOptions: DocStoreOptions = {
+  compactAfterUpdates: 5_000,
+  compactAfterBytes: 4 * 1024 * 1024,
+  idleCacheBytes: 64 * 1024 * 1024,
+  idleEvictMs: 30_000,
+}
+
+/** A document held open by a user (a sync room); the Y.Doc stays in memory until every handle is released. */
+export interface DocHandle {
+  readonly name: string
+  readonly doc: Y.Doc
+  release(): void
+}
+
+interface LoadedDoc {
+  doc: Y.Doc
+  handles: number
+  /** Approximate memory cost: stored bytes at load plus bytes applied since. */
+  bytes: number
+  lastUsedMs: number
+}
+
+interface PendingUpdate {
+  name: string
+  update: Uint8Array
+  origin: unknown
+  resolve: (result: ApplyResult) => void
+}
+
+/** Bound on the stored log size for which a cold read merges updates instead of building a Y.Doc. */
+const maxUpdatesToMerge = 256
+
+/**
+ * Every document's replica on this node. All writes — from clients, REST and (later) peers — come through
+ * `apply`, which validates, persists with group commit, and only then applies the update to the in-memory
+ * document, whose `update` event is what sessions broadcast. So the in-memory state never runs ahead of disk:
+ * nothing is sent to anyone before it is durable.
+ */
+export class DocStore {
+  private readonly options: DocStoreOptions
+  private readonly loaded = new Map<string, LoadedDoc>()
+  private pending: PendingUpdate[] = []
+  private compactionsDue = new Set<string>()
+  private flushScheduled = false
+  private flushing: Promise<void> | null = null
+  private readonly sweepTimer: NodeJS.Timeout
+
+  constructor(
+    private readonly storage: DocStorage,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    options: Partial<DocStoreOptions> = {},
+  ) {
+    this.options = { ...defaultDocStoreOptions, ...options }
+    this.sweepTimer = setInterval(() => this.evictIdle(Date.now()), Math.max(1_000, this.options.idleEvictMs / 2))
+    this.sweepTimer.unref()
+  }
+
+  /** Validates and persists `update`; resolves once it is durable and applied to the in-memory document. */
+  apply(name: string, update: Uint8Array, origin: unknown): Promise<ApplyResult> {
+    const check = checkUpdate(update)
+    if (!check.ok) {
+      this.metrics.updatesRejected.inc({ reason: check.reason })
+      return Promise.resolve(check)
+    }
+    if (check.empty) return Promise.resolve({ ok: true })
+    return new Promise((resolve) => {
+      this.pending.push({ name, update, origin, resolve })
+      this.scheduleFlush()
+    })
+  }
+
+  /** Opens a document for a long-lived user, loading it from storage if it is not in memory. */
+  open(name: string): DocHandle {
+    const entry = this.loadedEntry(name)
+    entry.handles++
+    let released = false
+    return {
+      name,
+      doc: entry.doc,
+      release: () => {
+        if (released) return
+        released = true
+        entry.handles--
+        entry.lastUsedMs = Date.now()
+        this.evictOverBudget()
+      },
+    }
+  }
+
+  /** The whole document, or what `stateVector` lacks, as a Yjs v1 update; undefined if it was never written. */
+  readUpdate(name: string, stateVector?: Uint8Array): Uint8Array | undefined {
+    const entry = this.loaded.get(name)
+    if (entry) return Y.encodeStateAsUpdate(entry.doc, stateVector)
+    const stored = this.storage.read(name)
+    if (!stored) return undefined
+    const updates = stored.base ? [stored.base, ...stored.log] : stored.log
+    if (updates.length <= maxUpdatesToMerge) {
+      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+      return stateVector ? Y.diffUpdate(merged, stateVector) : merged
+    }
+    return Y.encodeStateAsUpdate(this.buildDoc(name, updates), stateVector)
+  }
+
+  /**
+   * Runs `read` on a private copy of the document, so that typing its roots cannot disturb the copy
+   * that sessions share; undefined if the document was never written.
+   */
+  withDoc<T>(name: string, read: (doc: Y.Doc) => T): T | undefined {
+    const update = this.readUpdate(name)
+    if (!update) return undefined
+    const doc = new Y.Doc()
+    try {
+      Y.applyUpdate(doc, update)
+      return read(doc)
+    } finally {
+      doc.destroy()
+    }
+  }
+
+  meta(name: string): DocMeta | undefined {
+    return this.storage.getMeta(name)
+  }
+
+  list(prefix: string, after: string | undefined, limit: number): { name: string; meta: DocMeta }[] {
+    const page: { name: string; meta: DocMeta }[] = []
+    for (const item of this.storage.list(prefix, after)) {
+      if (page.length === limit) break
+      page.push(item)
+    }
+    return page
+  }
+
+  get loadedCount(): number {
+    return this.loaded.size
+  }
+
+  /** Waits for every accepted update to be durable, then drops all documents from memory. */
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer)
+    while (this.flushing || this.pending.length > 0) {
+      await (this.flushing ?? this.flush())
+    }
+    for (const [name, entry] of this.loaded) {
+      entry.doc.destroy()
+      this.loaded.delete(name)
+    }
+    this.metrics.loadedDocs.set(0)
+  }
+
+  private loadedEntry(name: string): LoadedDoc {
+    let entry = this.loaded.get(name)
+    if (!entry) {
+      const stored = this.storage.read(name)
+      const doc = this.buildDoc(name, stored ? (stored.base ? [stored.base, ...stored.log] : stored.log) : [])
+      entry = { doc, handles: 0, bytes: stored ? stored.meta.baseBytes + stored.meta.logBytes : 0, lastUsedMs: 0 }
+      this.loaded.set(name, entry)
+      this.metrics.loadedDocs.set(this.loaded.size)
+    }
+    entry.lastUsedMs = Date.now()
+    return entry
+  }
+
+  private buildDoc(name: string, updates: readonly Uint8Array[]): Y.Doc {
+    const doc = new Y.Doc()
+    doc.transact(() => {
+      for (const update of updates) {
+        try {
+          Y.applyUpdate(doc, update)
+        } catch (err) {
+          // Updates are validated before they are stored, so this means a damaged record; keep the rest readable.
+          this.log.error({ err, doc: name }, 'stored update could not be applied; skipped')
+        }
+      }
+    })
+    return doc
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
+  /**
+   * One group commit: everything that arrived since the last one goes into a single LMDB transaction.
+   * Only one commit is in flight at a time, so a batch grows with load and applies in arrival order.
+   */
+  private flush(): Promise<void> {
+    const batch = this.pending
+    const compactions = this.compactionsDue
+    this.pending = []
+    this.compactionsDue = new Set()
+    this.flushing = this.commit(batch, compactions).finally(() => {
+      this.flushing = null
+      if (this.pending.length > 0 || this.compactionsDue.size > 0) this.scheduleFlush()
+    })
+    return this.flushing
+  }
+
+  private async commit(batch: PendingUpdate[], compactions: Set<string>): Promise<void> {
+    const byDoc = groupByDoc(batch)
+    const startedAt = performance.now()
+    let metas: Map<string, DocMeta>
+    try {
+      metas = await this.storage.transact(() => {
+        const nowMs = Date.now()
+        const written = new Map<string, DocMeta>()
+        // Compaction first: the in-memory state it encodes holds exactly the log committed before this batch.
+        for (const name of compactions) this.compactInTransaction(name)
+        for (const [name, updates] of byDoc) {
+          written.set(name, this.storage.appendLog(name, updates.map((p) => p.update), nowMs))
+        }
+        return written
+      })
+    } catch (err) {
+      this.log.error({ err }, 'group commit failed; updates refused')
+      for (const p of batch) p.resolve({ ok: false, reason: 'storage_failed', message: 'storage write failed' })
+      return
+    }
+    this.metrics.commitSeconds.observe((performance.now() - startedAt) / 1000)
+    this.metrics.commitBatchUpdates.observe(batch.length)
+
+    for (const [name, updates] of byDoc) {
+      this.publish(name, updates)
+      const meta = metas.get(name)!
+      if (meta.logUpdates >= this.options.compactAfterUpdates || meta.logBytes >= this.options.compactAfterBytes) {
+        this.compactionsDue.add(name)
+      }
+    }
+    for (const p of batch) {
+      this.metrics.updatesApplied.inc()
+      this.metrics.bytesApplied.inc(p.update.byteLength)
+      p.resolve({ ok: true })
+    }
+  }
+
+  /** Applies durable updates to the in-memory document; runs of one origin form one Yjs transaction and event. */
+  private publish(name: string, updates: PendingUpdate[]): void {
+    const entry = this.loaded.get(name)
+    if (!entry) return
+    let start = 0
+    while (start < updates.length) {
+      const origin = updates[start]!.origin
+      let end = start
+      while (end < updates.length && updates[end]!.origin === origin) end++
+      entry.doc.transact(() => {
+        for (let i = start; i < end; i++) {
+          const update = updates[i]!.update
+          entry.bytes += update.byteLength
+          try {
+            Y.applyUpdate(entry.doc, update, origin)
+          } catch (err) {
+            this.log.error({ err, doc: name }, 'validated update failed to apply in memory')
+          }
+        }
+      }, origin)
+      start = end
+    }
+  }
+
+  private compactInTransaction(name: string): void {
+    const entry = this.loaded.get(name)
+    let base: Uint8Array
+    if (entry) {
+      base = Y.encodeStateAsUpdate(entry.doc)
+      entry.bytes = base.byteLength
+    } else {
+      const stored = this.storage.read(name)
+      if (!stored) return
+      const doc = this.buildDoc(name, stored.base ? [stored.base, ...stored.log] : stored.log)
+      base = Y.encodeStateAsUpdate(doc)
+      doc.destroy()
+    }
+    this.storage.replaceWithBase(name, base)
+    this.metrics.compactions.inc()
+  }
+
+  private evict(name: string, entry: LoadedDoc): void {
+    entry.doc.destroy()
+    this.loaded.delete(name)
+    this.metrics.evictions.inc()
+    this.metrics.loadedDocs.set(this.loaded.size)
+  }
+
+  private evictIdle(nowMs: number): void {
+    for (const [name, entry] of this.loaded) {
+      if (entry.handles === 0 && nowMs - entry.lastUsedMs >= this.options.idleEvictMs) this.evict(name, entry)
+    }
+  }
+
+  private evictOverBudget(): void {
+    const idle = [...this.loaded].filter(([, e]) => e.handles === 0)
+    let idleBytes = idle.reduce((sum, [, e]) => sum + e.bytes, 0)
+    if (idleBytes <= this.options.idleCacheBytes) return
+    idle.sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs)
+    for (const [name, entry] of idle) {
+      if (idleBytes <= this.options.idleCacheBytes) break
+      idleBytes -= entry.bytes
+      this.evict(name, entry)
+    }
+  }
+}
+
+function groupByDoc(batch: PendingUpdate[]): Map<string, PendingUpdate[]> {
+  const byDoc = new Map<string, PendingUpdate[]>()
+  for (const p of batch) {
+    const list = byDoc.get(p.name)
+    if (list) list.push(p)
+    else byDoc.set(p.name, [p])
+  }
+  return byDoc
+}

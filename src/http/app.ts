@@ -1,0 +1,35 @@
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { Logger } from 'pino'
+import type { DocStore } from '../docs/doc-store.js'
+import type { Metrics } from '../metrics.js'
+import { ApiError, type ErrorBody } from './api-error.js'
+import { docRoutes } from './doc-routes.js'
+
+export interface AppOptions {
+  maxBodyBytes: number
+}
+
+/** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
+export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions): Hono {
+  const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  )
+  app.route('/v1/docs', docRoutes(docs, options))
+
+  app.notFound((c) =>
+    c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  )
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status)
+    if (err instanceof HTTPException) {
+      return c.json<ErrorBody>({ error: { code: 'bad_request', message: err.message } }, err.status)
+    }
+    log.error({ err, path: c.req.path }, 'request failed')
+    return c.json<ErrorBody>({ error: { code: 'internal', message: 'internal server error' } }, 500)
+  })
+  return app
+}

@@ -1,0 +1,122 @@
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { z } from 'zod'
+import type { DocStore } from '../docs/doc-store.js'
+import { checkDocName } from '../docs/doc-name.js'
+import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
+import { ApiError } from './api-error.js'
+
+export interface DocRoutesOptions {
+  maxBodyBytes: number
+}
+
+const listQuery = z.object({
+  prefix: z.string().default(''),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional(),
+})
+
+const typesQuery = z
+  .string()
+  .transform((s) => s.split(',').filter((part) => part.length > 0))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(new RegExp(`^[^:]+:(${rootKinds.join('|')})$`), 'each entry is <root>:<text|map|array|xml>'),
+    ),
+  )
+  .transform((entries) => Object.fromEntries(entries.map((e) => e.split(':') as [string, RootKind])))
+
+function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new ApiError(400, 'invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`)
+  }
+  return parsed.data
+}
+
+function docName(c: Context): string {
+  const checked = checkDocName(c.req.param('name') ?? '')
+  if (!checked.ok) throw new ApiError(400, 'invalid_doc_name', checked.message)
+  return checked.name
+}
+
+function decodeBase64(value: string, what: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) throw new ApiError(400, 'invalid_query', `${what} is not base64`)
+  return new Uint8Array(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'))
+}
+
+const encodeCursor = (name: string): string => Buffer.from(name, 'utf8').toString('base64url')
+const decodeCursor = (cursor: string): string => Buffer.from(decodeBase64(cursor, 'cursor')).toString('utf8')
+
+/** Document routes under /v1/docs: list, read as update or JSON, write an update. */
+export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
+  const app = new Hono()
+
+  app.get('/', (c) => {
+    const query = parseQuery(listQuery, c.req.query())
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+    const page = docs.list(query.prefix, after, query.limit + 1)
+    const more = page.length > query.limit
+    const items = more ? page.slice(0, query.limit) : page
+    return c.json({
+      docs: items.map(({ name, meta }) => ({
+        name,
+        sizeBytes: meta.baseBytes + meta.logBytes,
+        updatedAt: new Date(meta.updatedAtMs).toISOString(),
+      })),
+      nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null,
+    })
+  })
+
+  app.get('/:name/update', (c) => {
+    const name = docName(c)
+    const sv = c.req.query('sv')
+    let update: Uint8Array | undefined
+    try {
+      update = docs.readUpdate(name, sv === undefined ? undefined : decodeBase64(sv, 'sv'))
+    } catch (err) {
+      if (err instanceof ApiError) throw err
+      throw new ApiError(400, 'invalid_state_vector', 'sv is not a Yjs state vector')
+    }
+    if (!update) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
+    return c.body(update as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
+  })
+
+  app.post(
+    '/:name/update',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(413, 'body_too_large', `request body is over ${options.maxBodyBytes} bytes`)
+      },
+    }),
+    async (c) => {
+      const name = docName(c)
+      const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()
+      if (contentType !== 'application/octet-stream') {
+        throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
+      }
+      const update = new Uint8Array(await c.req.arrayBuffer())
+      const result = await docs.apply(name, update, 'rest')
+      if (!result.ok) {
+        if (result.reason === 'invalid_update') throw new ApiError(400, 'invalid_update', result.message)
+        throw new ApiError(503, result.reason, result.message)
+      }
+      return c.body(null, 204)
+    },
+  )
+
+  app.get('/:name', (c) => {
+    const name = docName(c)
+    const types = c.req.query('types')
+    const kinds = types === undefined ? {} : parseQuery(typesQuery, types)
+    const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))
+    if (!json) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
+    return c.json(json)
+  })
+
+  return app
+}

@@ -1,0 +1,91 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync'
+
+/** Top-level message types of the y-websocket protocol, as y-websocket 3.x's provider sends them. */
+export const MessageType = {
+  sync: 0,
+  awareness: 1,
+  auth: 2,
+  queryAwareness: 3,
+} as const
+
+export type ClientMessage =
+  | { type: 'sync-step1'; stateVector: Uint8Array }
+  | { type: 'sync-step2'; update: Uint8Array }
+  | { type: 'sync-update'; update: Uint8Array }
+  | { type: 'awareness'; update: Uint8Array }
+  | { type: 'query-awareness' }
+  | { type: 'unknown'; messageType: number }
+
+export class MalformedMessageError extends Error {
+  override name = 'MalformedMessageError'
+}
+
+/**
+ * Decodes one y-websocket frame. Throws MalformedMessageError for a frame that is truncated, has trailing
+ * bytes, or carries an unknown sync sub-type; unknown top-level types decode to `unknown` so that callers
+ * can ignore them, as the protocol asks.
+ */
+export function decodeClientMessage(frame: Uint8Array): ClientMessage {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    const messageType = decoding.readVarUint(decoder)
+    let message: ClientMessage
+    switch (messageType) {
+      case MessageType.sync:
+        message = readSyncMessage(decoder)
+        break
+      case MessageType.awareness:
+        message = { type: 'awareness', update: decoding.readVarUint8Array(decoder) }
+        break
+      case MessageType.queryAwareness:
+        message = { type: 'query-awareness' }
+        break
+      default:
+        return { type: 'unknown', messageType }
+    }
+    if (decoding.hasContent(decoder)) throw new MalformedMessageError('trailing bytes after message')
+    return message
+  } catch (err) {
+    if (err instanceof MalformedMessageError) throw err
+    throw new MalformedMessageError(`malformed frame: ${(err as Error).message}`)
+  }
+}
+
+function readSyncMessage(decoder: decoding.Decoder): ClientMessage {
+  const syncType = decoding.readVarUint(decoder)
+  const payload = decoding.readVarUint8Array(decoder)
+  switch (syncType) {
+    case messageYjsSyncStep1:
+      return { type: 'sync-step1', stateVector: payload }
+    case messageYjsSyncStep2:
+      return { type: 'sync-step2', update: payload }
+    case messageYjsUpdate:
+      return { type: 'sync-update', update: payload }
+    default:
+      throw new MalformedMessageError(`unknown sync message type ${syncType}`)
+  }
+}
+
+function encodeWith(messageType: number, subType: number | null, payload: Uint8Array | null): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, messageType)
+  if (subType !== null) encoding.writeVarUint(encoder, subType)
+  if (payload !== null) encoding.writeVarUint8Array(encoder, payload)
+  return encoding.toUint8Array(encoder)
+}
+
+export const encodeSyncStep1 = (stateVector: Uint8Array): Uint8Array =>
+  encodeWith(MessageType.sync, messageYjsSyncStep1, stateVector)
+
+export const encodeSyncStep2 = (update: Uint8Array): Uint8Array =>
+  encodeWith(MessageType.sync, messageYjsSyncStep2, update)
+
+export const encodeSyncUpdate = (update: Uint8Array): Uint8Array =>
+  encodeWith(MessageType.sync, messageYjsUpdate, update)
+
+export const encodeAwareness = (awarenessUpdate: Uint8Array): Uint8Array =>
+  encodeWith(MessageType.awareness, null, awarenessUpdate)
+
+export const encodeQueryAwareness = (): Uint8Array => encodeWith(MessageType.queryAwareness, null, null)

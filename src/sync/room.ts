@@ -1,0 +1,88 @@
+import * as Y from 'yjs'
+import { Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
+import type { DocHandle } from '../docs/doc-store.js'
+
+/** What a room needs of a connection: a way to send it one frame. */
+export interface RoomMember {
+  send(frame: Uint8Array): void
+}
+
+interface AwarenessChange {
+  added: number[]
+  updated: number[]
+  removed: number[]
+}
+
+/**
+ * The connections on one document. Document updates reach the room only through the Y.Doc's `update`
+ * event, which DocStore fires after the update is durable; the room encodes each one once and sends the
+ * same buffer to every member but the one it came from.
+ */
+export class Room {
+  readonly awareness: Awareness
+  private readonly members = new Set<RoomMember>()
+  /** Awareness client ids each member announced, removed for the others when it leaves. */
+  private readonly awarenessIds = new Map<RoomMember, Set<number>>()
+
+  constructor(private readonly handle: DocHandle) {
+    this.awareness = new Awareness(handle.doc)
+    this.awareness.setLocalState(null)
+    handle.doc.on('update', this.onDocUpdate)
+    this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  get doc(): Y.Doc {
+    return this.handle.doc
+  }
+
+  get size(): number {
+    return this.members.size
+  }
+
+  join(member: RoomMember): void {
+    this.members.add(member)
+    this.awarenessIds.set(member, new Set())
+  }
+
+  /** Removes the member and its awareness states; returns true when the room is empty afterwards. */
+  leave(member: RoomMember): boolean {
+    if (!this.members.delete(member)) return this.members.size === 0
+    const ids = this.awarenessIds.get(member)
+    this.awarenessIds.delete(member)
+    if (ids && ids.size > 0) removeAwarenessStates(this.awareness, [...ids], null)
+    return this.members.size === 0
+  }
+
+  /** The awareness message describing every known client, or null when there is none. */
+  awarenessSnapshot(): Uint8Array | null {
+    const clients = [...this.awareness.getStates().keys()]
+    return clients.length === 0 ? null : encodeAwareness(encodeAwarenessUpdate(this.awareness, clients))
+  }
+
+  destroy(): void {
+    this.handle.doc.off('update', this.onDocUpdate)
+    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness.destroy()
+    this.members.clear()
+    this.handle.release()
+  }
+
+  private broadcast(frame: Uint8Array, except: unknown): void {
+    for (const member of this.members) if (member !== except) member.send(frame)
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.broadcast(encodeSyncUpdate(update), origin)
+  }
+
+  private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {
+    const ids = this.awarenessIds.get(origin as RoomMember)
+    if (ids) {
+      for (const id of added) ids.add(id)
+      for (const id of removed) ids.delete(id)
+    }
+    const changed = [...added, ...updated, ...removed]
+    this.broadcast(encodeAwareness(encodeAwarenessUpdate(this.awareness, changed)), null)
+  }
+}

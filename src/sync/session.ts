@@ -1,0 +1,128 @@
+import * as Y from 'yjs'
+import type WebSocket from 'ws'
+import type { Logger } from 'pino'
+import { applyAwarenessUpdate } from 'y-protocols/awareness'
+import {
+  MalformedMessageError,
+  decodeClientMessage,
+  encodeSyncStep1,
+  encodeSyncStep2,
+} from '../protocol/y-websocket.js'
+import type { DocStore } from '../docs/doc-store.js'
+import type { Room, RoomMember } from './room.js'
+import { CloseCode } from './close-codes.js'
+
+export interface SessionOptions {
+  /** A connection whose unsent bytes pass this bound is closed; its provider reconnects and resyncs. */
+  maxBufferedBytes: number
+  onSlowClient(): void
+}
+
+/** One client connection on one document. */
+export class Session implements RoomMember {
+  /** Cleared on every ping and set by the pong; still clear at the next ping means the peer is gone. */
+  alive = true
+  private closed = false
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly room: Room,
+    private readonly docName: string,
+    private readonly docs: DocStore,
+    private readonly log: Logger,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Greets the client with the stored document's state vector and the room's awareness. */
+  start(): void {
+    this.send(encodeSyncStep1(Y.encodeStateVector(this.room.doc)))
+    const awareness = this.room.awarenessSnapshot()
+    if (awareness) this.send(awareness)
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return
+    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.options.onSlowClient()
+      this.close(CloseCode.tooSlow, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
+      return
+    }
+    this.ws.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.ws.close(code, reason)
+    // A peer that stopped reading may never take the close frame.
+    setTimeout(() => this.ws.terminate(), 1_000).unref()
+  }
+
+  handleFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return
+    if (!isBinary) {
+      this.close(CloseCode.malformedMessage, 'text frames are not part of the y-websocket protocol')
+      return
+    }
+    let message
+    try {
+      message = decodeClientMessage(data)
+    } catch (err) {
+      const reason = err instanceof MalformedMessageError ? err.message : 'malformed frame'
+      this.close(CloseCode.malformedMessage, truncateReason(reason))
+      return
+    }
+    switch (message.type) {
+      case 'sync-step1':
+        this.replyToStep1(message.stateVector)
+        break
+      case 'sync-step2':
+      case 'sync-update':
+        void this.applyUpdate(message.update)
+        break
+      case 'awareness':
+        this.applyAwareness(message.update)
+        break
+      case 'query-awareness': {
+        const awareness = this.room.awarenessSnapshot()
+        if (awareness) this.send(awareness)
+        break
+      }
+      case 'unknown':
+        break
+    }
+  }
+
+  private replyToStep1(stateVector: Uint8Array): void {
+    let update: Uint8Array
+    try {
+      update = Y.encodeStateAsUpdate(this.room.doc, stateVector)
+    } catch {
+      this.close(CloseCode.malformedMessage, 'sync step 1 carries an invalid state vector')
+      return
+    }
+    this.send(encodeSyncStep2(update))
+  }
+
+  private async applyUpdate(update: Uint8Array): Promise<void> {
+    const result = await this.docs.apply(this.docName, update, this)
+    if (result.ok) return
+    this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
+    const code = result.reason === 'invalid_update' ? CloseCode.invalidUpdate : CloseCode.internalError
+    this.close(code, truncateReason(result.message))
+  }
+
+  private applyAwareness(update: Uint8Array): void {
+    try {
+      applyAwarenessUpdate(this.room.awareness, update, this)
+    } catch {
+      this.close(CloseCode.malformedMessage, 'invalid awareness update')
+    }
+  }
+}
+
+/** A close reason must fit a control frame: 123 bytes of UTF-8. */
+export function truncateReason(reason: string): string {
+  const buf = Buffer.from(reason, 'utf8')
+  return buf.byteLength <= 123 ? reason : buf.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...'
+}

@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Logger } from 'pino'
+import type { DocStore } from '../docs/doc-store.js'
+import { docNameFromPath } from '../docs/doc-name.js'
+import type { Metrics } from '../metrics.js'
+import { CloseCode } from './close-codes.js'
+import { Room } from './room.js'
+import { Session, truncateReason } from './session.js'
+
+export interface SyncServerOptions {
+  /** Largest frame accepted from a client; a larger one closes the connection with 1009. */
+  maxMessageBytes: number
+  maxBufferedBytes: number
+  keepaliveIntervalMs: number
+}
+
+/** Accepts y-websocket connections at `/<doc-name>` and keeps one Room per document with connections. */
+export class SyncServer {
+  private readonly wss: WebSocketServer
+  private readonly rooms = new Map<string, Room>()
+  private readonly sessions = new Map<WebSocket, Session>()
+  private readonly keepaliveTimer: NodeJS.Timeout
+
+  constructor(
+    private readonly docs: DocStore,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: SyncServerOptions,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes,
+      // Compression costs CPU per message on every connection; Yjs updates are already compact.
+      perMessageDeflate: false,
+      clientTracking: false,
+    })
+    this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveIntervalMs)
+    this.keepaliveTimer.unref()
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size
+  }
+
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request))
+  }
+
+  /** Closes every connection with 1001. Does not wait for their writes; DocStore.close does. */
+  close(): void {
+    clearInterval(this.keepaliveTimer)
+    for (const ws of this.sessions.keys()) ws.close(CloseCode.goingAway, 'server shutting down')
+    this.wss.close()
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage): void {
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const docName = docNameFromPath(url.pathname)
+    if (!docName.ok) {
+      ws.close(CloseCode.invalidDocName, truncateReason(docName.message))
+      return
+    }
+    const room = this.roomFor(docName.name)
+    const session = new Session(ws, room, docName.name, this.docs, this.log, {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      onSlowClient: () => this.metrics.slowClientsDropped.inc(),
+    })
+    this.sessions.set(ws, session)
+    this.metrics.connections.set(this.sessions.size)
+    room.join(session)
+
+    ws.on('message', (data: Buffer, isBinary) => session.handleFrame(data, isBinary))
+    ws.on('pong', () => {
+      session.alive = true
+    })
+    ws.on('error', (err) => this.log.debug({ err, doc: docName.name }, 'client socket error'))
+    ws.on('close', () => {
+      this.sessions.delete(ws)
+      this.metrics.connections.set(this.sessions.size)
+      if (room.leave(session)) {
+        room.destroy()
+        this.rooms.delete(docName.name)
+      }
+    })
+    session.start()
+  }
+
+  private roomFor(name: string): Room {
+    let room = this.rooms.get(name)
+    if (!room) {
+      room = new Room(this.docs.open(name))
+      this.rooms.set(name, room)
+    }
+    return room
+  }
+
+  private keepalive(): void {
+    for (const [ws, session] of this.sessions) {
+      if (!session.alive) {
+        ws.terminate()
+        continue
+      }
+      session.alive = false
+      ws.ping()
+    }
+  }
+}
