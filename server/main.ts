@@ -17,7 +17,6 @@ async function start(args: string[]): Promise<void> {
   const config = parseStartConfig(args, process.env)
   const log = pino({ level: config.logLevel, base: { node: config.node.id } })
   const node = await startNode(config.node, log)
-  log.info({ url: node.url, data: config.node.dataDir }, 'listening')
 
   let stopping = false
   const stop = (signal: string) => {
@@ -35,8 +34,10 @@ async function start(args: string[]): Promise<void> {
       },
     )
   }
+  // Installed before announcing readiness: a supervisor may signal as soon as it reads the line.
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  log.info({ url: node.url, data: config.node.dataDir }, 'listening')
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -58,6 +58,8 @@ const maxUpdatesToMerge = 256
 export class DocStore {
   private readonly options: DocStoreOptions
   private readonly loaded = new Map<string, LoadedDoc>()
+  /** Sum of `bytes` over loaded documents with no open handle. */
+  private idleBytes = 0
   private pending: PendingUpdate[] = []
   private compactionsDue = new Set<string>()
   private flushScheduled = false
@@ -92,7 +94,7 @@ export class DocStore {
   /** Opens a document for a long-lived user, loading it from storage if it is not in memory. */
   open(name: string): DocHandle {
     const entry = this.loadedEntry(name)
-    entry.handles++
+    if (entry.handles++ === 0) this.idleBytes -= entry.bytes
     let released = false
     return {
       name,
@@ -100,9 +102,9 @@ export class DocStore {
       release: () => {
         if (released) return
         released = true
-        entry.handles--
+        if (--entry.handles === 0) this.idleBytes += entry.bytes
         entry.lastUsedMs = Date.now()
-        this.evictOverBudget()
+        if (this.idleBytes > this.options.idleCacheBytes) this.evictOverBudget()
       },
     }
   }
@@ -160,10 +162,9 @@ export class DocStore {
     while (this.flushing || this.pending.length > 0) {
       await (this.flushing ?? this.flush())
     }
-    for (const [name, entry] of this.loaded) {
-      entry.doc.destroy()
-      this.loaded.delete(name)
-    }
+    for (const entry of this.loaded.values()) entry.doc.destroy()
+    this.loaded.clear()
+    this.idleBytes = 0
     this.metrics.loadedDocs.set(0)
   }
 
@@ -172,8 +173,9 @@ export class DocStore {
     if (!entry) {
       const stored = this.storage.read(name)
       const doc = this.buildDoc(name, stored ? (stored.base ? [stored.base, ...stored.log] : stored.log) : [])
-      entry = { doc, handles: 0, bytes: stored ? stored.meta.baseBytes + stored.meta.logBytes : 0, lastUsedMs: 0 }
+      entry = { doc, handles: 0, bytes: 0, lastUsedMs: 0 }
       this.loaded.set(name, entry)
+      this.resize(entry, stored ? stored.meta.baseBytes + stored.meta.logBytes : 0)
       this.metrics.loadedDocs.set(this.loaded.size)
     }
     entry.lastUsedMs = Date.now()
@@ -269,7 +271,7 @@ export class DocStore {
       entry.doc.transact(() => {
         for (let i = start; i < end; i++) {
           const update = updates[i]!.update
-          entry.bytes += update.byteLength
+          this.resize(entry, entry.bytes + update.byteLength)
           try {
             Y.applyUpdate(entry.doc, update, origin)
           } catch (err) {
@@ -286,7 +288,7 @@ export class DocStore {
     let base: Uint8Array
     if (entry) {
       base = Y.encodeStateAsUpdate(entry.doc)
-      entry.bytes = base.byteLength
+      this.resize(entry, base.byteLength)
     } else {
       const stored = this.storage.read(name)
       if (!stored) return
@@ -298,7 +300,13 @@ export class DocStore {
     this.metrics.compactions.inc()
   }
 
+  private resize(entry: LoadedDoc, bytes: number): void {
+    if (entry.handles === 0) this.idleBytes += bytes - entry.bytes
+    entry.bytes = bytes
+  }
+
   private evict(name: string, entry: LoadedDoc): void {
+    this.resize(entry, 0)
     entry.doc.destroy()
     this.loaded.delete(name)
     this.metrics.evictions.inc()
@@ -313,12 +321,9 @@ export class DocStore {
 
   private evictOverBudget(): void {
     const idle = [...this.loaded].filter(([, e]) => e.handles === 0)
-    let idleBytes = idle.reduce((sum, [, e]) => sum + e.bytes, 0)
-    if (idleBytes <= this.options.idleCacheBytes) return
     idle.sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs)
     for (const [name, entry] of idle) {
-      if (idleBytes <= this.options.idleCacheBytes) break
-      idleBytes -= entry.bytes
+      if (this.idleBytes <= this.options.idleCacheBytes) break
       this.evict(name, entry)
     }
   }

@@ -1,10 +1,14 @@
-/** WebSocket close codes the node uses toward clients, with the reason text sent beside each. */
+/**
+ * WebSocket close codes the node uses toward clients. The stock y-websocket provider (3.x) stops
+ * reconnecting on 4400–4499, so those codes are kept for errors a retry would repeat; conditions that
+ * a reconnect fixes use standard codes.
+ */
 export const CloseCode = {
   goingAway: 1001,
-  messageTooBig: 1009,
   internalError: 1011,
+  /** The client read too slowly; it should reconnect and resync. */
+  tryAgainLater: 1013,
   malformedMessage: 4400,
   invalidDocName: 4404,
   invalidUpdate: 4422,
-  tooSlow: 4429,
 } as const

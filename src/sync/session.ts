@@ -44,7 +44,7 @@ export class Session implements RoomMember {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
     if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
       this.options.onSlowClient()
-      this.close(CloseCode.tooSlow, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
+      this.close(CloseCode.tryAgainLater, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
       return
     }
     this.ws.send(frame)

@@ -1,0 +1,155 @@
+import * as Y from 'yjs'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { encodeSyncStep1, encodeSyncUpdate } from '../../src/protocol/y-websocket.js'
+import type { SyncmeshNode } from '../../src/node.js'
+import { connectSynced, destroyProviders } from '../helpers/clients.js'
+import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
+import { rawConnect } from '../helpers/raw-client.js'
+import { removeTempDirs } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
+
+const maxMessageBytes = 64 * 1024
+let node: SyncmeshNode
+let bystander: Awaited<ReturnType<typeof connectSynced>>
+let storedBefore: Uint8Array
+
+beforeAll(async () => {
+  node = await startTestNode({ maxMessageBytes })
+  bystander = await connectSynced(node.url, 'shared')
+  bystander.doc.getText('body').insert(0, 'must survive')
+  await waitFor('the bystander write to be durable', () => node.docs.meta('shared') !== undefined)
+})
+
+afterAll(async () => {
+  destroyProviders()
+  await closeTestNodes()
+  removeTempDirs()
+})
+
+beforeEach(() => {
+  storedBefore = node.docs.readUpdate('shared')!
+})
+
+/** After every bad input: the node still serves others and the stored document is unchanged. */
+async function expectNodeUnharmed(): Promise<void> {
+  expect(node.docs.readUpdate('shared')).toEqual(storedBefore)
+  expect((await fetch(`${node.url}/healthz`)).status).toBe(200)
+  const other = await connectSynced(node.url, 'shared')
+  expect(other.doc.getText('body').toString()).toBe('must survive')
+  bystander.doc.getMap('m').set('k', Math.random())
+  await waitFor('an edit to still reach others', () => other.doc.getMap('m').get('k') === bystander.doc.getMap('m').get('k'))
+  storedBefore = node.docs.readUpdate('shared')!
+  other.destroy()
+}
+
+async function sendAndExpectClose(path: string, frame: Uint8Array | string, code: number, reason: RegExp) {
+  const client = await rawConnect(node.url, path)
+  client.ws.send(frame)
+  const closed = await client.closed
+  expect(closed.code).toBe(code)
+  expect(closed.reason).toMatch(reason)
+}
+
+describe('bad WebSocket input closes only the offender, with a code and a reason', () => {
+  test('malformed frame → 4400', async () => {
+    await sendAndExpectClose('/shared', Uint8Array.of(0, 7, 1, 2), 4400, /unknown sync message type 7/)
+    await expectNodeUnharmed()
+  })
+
+  test('truncated varint → 4400', async () => {
+    await sendAndExpectClose('/shared', Uint8Array.of(0, 2, 0x80), 4400, /malformed frame/)
+    await expectNodeUnharmed()
+  })
+
+  test('text frame → 4400', async () => {
+    await sendAndExpectClose('/shared', 'hello', 4400, /text frames/)
+    await expectNodeUnharmed()
+  })
+
+  test('an update Yjs cannot decode → 4422', async () => {
+    await sendAndExpectClose('/shared', encodeSyncUpdate(Uint8Array.of(5, 200, 1, 255, 255, 3)), 4422, /not a valid Yjs update/)
+    await expectNodeUnharmed()
+  })
+
+  test('a state vector Yjs cannot decode → 4400', async () => {
+    await sendAndExpectClose('/shared', encodeSyncStep1(Uint8Array.of(3, 0x80)), 4400, /state vector/)
+    await expectNodeUnharmed()
+  })
+
+  test('a frame over --max-message-bytes → 1009', async () => {
+    const doc = new Y.Doc()
+    doc.getText('body').insert(0, 'x'.repeat(maxMessageBytes + 1))
+    const client = await rawConnect(node.url, '/shared')
+    client.ws.send(encodeSyncUpdate(Y.encodeStateAsUpdate(doc)))
+    expect((await client.closed).code).toBe(1009)
+    await expectNodeUnharmed()
+  })
+
+  test('an empty document name → 4404', async () => {
+    const client = await rawConnect(node.url, '/')
+    expect(await client.closed).toEqual({ code: 4404, reason: 'document name is empty' })
+    await expectNodeUnharmed()
+  })
+
+  test('a document name over 512 bytes → 4404', async () => {
+    const client = await rawConnect(node.url, '/' + 'n'.repeat(513))
+    expect(await client.closed).toEqual({ code: 4404, reason: 'document name is 513 bytes; the limit is 512' })
+    await expectNodeUnharmed()
+  })
+})
+
+describe('bad REST input gets a JSON error', () => {
+  async function expectError(res: Response, status: number, code: string) {
+    expect(res.status).toBe(status)
+    expect(res.headers.get('content-type')).toMatch(/application\/json/)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe(code)
+    expect(body.error.message.length).toBeGreaterThan(0)
+  }
+  const post = (name: string, body: Uint8Array | string, type = 'application/octet-stream') =>
+    fetch(`${node.url}/v1/docs/${name}/update`, { method: 'POST', body, headers: { 'content-type': type } })
+
+  test('unknown route → 404', async () => {
+    await expectError(await fetch(`${node.url}/v2/nothing`), 404, 'not_found')
+    await expectNodeUnharmed()
+  })
+
+  test('non-binary body → 400', async () => {
+    await expectError(await post('shared', JSON.stringify({ text: 'x' }), 'application/json'), 400, 'not_binary')
+    await expectNodeUnharmed()
+  })
+
+  test('body over --max-message-bytes → 413', async () => {
+    await expectError(await post('shared', new Uint8Array(maxMessageBytes + 1)), 413, 'body_too_large')
+    await expectNodeUnharmed()
+  })
+
+  test('an update Yjs cannot decode → 400', async () => {
+    await expectError(await post('shared', Uint8Array.of(9, 9, 9, 9)), 400, 'invalid_update')
+    await expectNodeUnharmed()
+  })
+
+  test('a document name over 512 bytes → 400', async () => {
+    await expectError(await post('n'.repeat(513), Uint8Array.of(0, 0)), 400, 'invalid_doc_name')
+    await expectError(await fetch(`${node.url}/v1/docs/${'n'.repeat(513)}`), 400, 'invalid_doc_name')
+    await expectNodeUnharmed()
+  })
+
+  test('a state vector that is not base64 or not a state vector → 400', async () => {
+    await expectError(await fetch(`${node.url}/v1/docs/shared/update?sv=***`), 400, 'invalid_query')
+    await expectError(await fetch(`${node.url}/v1/docs/shared/update?sv=gA`), 400, 'invalid_state_vector')
+    await expectNodeUnharmed()
+  })
+
+  test('bad list and types queries → 400', async () => {
+    await expectError(await fetch(`${node.url}/v1/docs?limit=0`), 400, 'invalid_query')
+    await expectError(await fetch(`${node.url}/v1/docs?limit=abc`), 400, 'invalid_query')
+    await expectError(await fetch(`${node.url}/v1/docs/shared?types=body:tree`), 400, 'invalid_query')
+    await expectNodeUnharmed()
+  })
+
+  test('a document that was never written → 404', async () => {
+    await expectError(await fetch(`${node.url}/v1/docs/missing/update`), 404, 'doc_not_found')
+    await expectError(await fetch(`${node.url}/v1/docs/missing`), 404, 'doc_not_found')
+  })
+})

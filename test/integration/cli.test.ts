@@ -1,0 +1,76 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, expect, test } from 'vitest'
+import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const mainJs = join(root, 'dist/server/main.js')
+
+afterEach(async () => {
+  await killAllNodes()
+  removeTempDirs()
+})
+
+function listeningLine(node: NodeProcess): Record<string, unknown> {
+  return JSON.parse(node.logLines.find((line) => line.includes('"msg":"listening"'))!)
+}
+
+test('environment variables configure the node, and flags win over them', async () => {
+  const data = tempDir()
+  const node = await NodeProcess.start([], { SYNCMESH_DATA: data, SYNCMESH_ID: 'from-env', SYNCMESH_PORT: '0' })
+  expect(listeningLine(node)).toMatchObject({ node: 'from-env', data, url: node.url })
+  expect(existsSync(join(data, 'data.mdb'))).toBe(true)
+
+  const flagged = await NodeProcess.start(['--id', 'from-flag', '--data', tempDir()], { SYNCMESH_ID: 'from-env' })
+  expect(listeningLine(flagged).node).toBe('from-flag')
+})
+
+test('without --data the node keeps its LMDB data in ./data', async () => {
+  const cwd = tempDir()
+  const child = spawn(process.execPath, [mainJs, 'start', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.includes('listening') && resolve()))
+  expect(existsSync(join(cwd, 'data', 'data.mdb'))).toBe(true)
+  child.kill('SIGTERM')
+  expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0)
+})
+
+test('npm start -- passes flags through to syncmesh start', async () => {
+  const data = tempDir()
+  const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--data', data, '--id', 'via-npm'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  })
+  try {
+    const line = await new Promise<string>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => chunk.includes('listening') && resolve(chunk.toString())),
+    )
+    expect(line).toContain('"node":"via-npm"')
+    expect(existsSync(join(data, 'data.mdb'))).toBe(true)
+  } finally {
+    process.kill(-child.pid!, 'SIGKILL')
+  }
+})
+
+test('--help lists every flag with its environment variable', () => {
+  const out = spawnSync(process.execPath, [mainJs, 'start', '--help'], { encoding: 'utf8' })
+  expect(out.status).toBe(0)
+  for (const flag of ['--host', '--port', '--data', '--id', '--max-message-bytes', '--log-level']) {
+    expect(out.stdout).toContain(flag)
+  }
+  expect(out.stdout).toContain('SYNCMESH_PORT')
+})
+
+test('a bad flag or value exits with status 2 and says what is wrong', () => {
+  const unknown = spawnSync(process.execPath, [mainJs, 'start', '--prot', '1'], { encoding: 'utf8' })
+  expect(unknown.status).toBe(2)
+  expect(unknown.stderr).toMatch(/--prot/)
+  const badPort = spawnSync(process.execPath, [mainJs, 'start', '--port', '70000'], { encoding: 'utf8' })
+  expect(badPort.status).toBe(2)
+  expect(badPort.stderr).toMatch(/--port/)
+  const badCommand = spawnSync(process.execPath, [mainJs, 'stop'], { encoding: 'utf8' })
+  expect(badCommand.status).toBe(2)
+})

@@ -1,0 +1,164 @@
+import * as Y from 'yjs'
+import { afterEach, describe, expect, test } from 'vitest'
+import { openStore } from '../helpers/store.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+
+afterEach(removeTempDirs)
+
+/** Updates from a local doc, one per edit, as a client would send them. */
+function edits(count: number, clientID = 1): Uint8Array[] {
+  const doc = new Y.Doc()
+  doc.clientID = clientID
+  const updates: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => updates.push(u))
+  const text = doc.getText('body')
+  for (let i = 0; i < count; i++) {
+    if (i % 5 === 4) text.delete(0, 1)
+    else text.insert(text.length, String.fromCharCode(97 + (i % 26)))
+  }
+  doc.getMap('meta').set('count', count)
+  return updates
+}
+
+async function applyAll(docs: ReturnType<typeof openStore>['docs'], name: string, updates: Uint8Array[]) {
+  const results = await Promise.all(updates.map((u) => docs.apply(name, u, 'test')))
+  expect(results.every((r) => r.ok)).toBe(true)
+}
+
+describe('DocStore on LMDB', () => {
+  test('applied updates are durable: a store reopened on the same files reads the same document', async () => {
+    const dir = tempDir()
+    const first = openStore(dir)
+    const updates = edits(200)
+    await applyAll(first.docs, 'a', updates)
+    const before = first.docs.readUpdate('a')!
+    await first.close()
+
+    const second = openStore(dir)
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, second.docs.readUpdate('a')!)
+    const expected = new Y.Doc()
+    Y.applyUpdate(expected, before)
+    expect(doc.getText('body').toString()).toBe(expected.getText('body').toString())
+    expect(Y.encodeStateVector(doc)).toEqual(Y.encodeStateVector(expected))
+    await second.close()
+  })
+
+  test('updates arriving in one event-loop turn share one group commit', async () => {
+    const store = openStore(tempDir())
+    await applyAll(store.docs, 'a', edits(100))
+    const batches = (await store.metrics.commitBatchUpdates.get()).values.find((v) => v.metricName?.endsWith('_count'))
+    expect(batches?.value).toBe(1)
+    await store.close()
+  })
+
+  test('compaction folds the log into the base and keeps the document byte-identical after a reload', async () => {
+    const dir = tempDir()
+    const store = openStore(dir, { compactAfterUpdates: 50 })
+    const handle = store.docs.open('a')
+    await applyAll(store.docs, 'a', edits(49))
+    for (const u of edits(120, 2)) await store.docs.apply('a', u, 'test')
+    // A compaction runs with the group commit after the one that passed the threshold.
+    await store.docs.apply('b', edits(1)[0]!, 'test')
+    expect((await store.metrics.compactions.get()).values[0]?.value).toBeGreaterThan(0)
+    const meta = store.docs.meta('a')!
+    expect(meta.logUpdates).toBeLessThan(50)
+    expect(meta.baseBytes).toBeGreaterThan(0)
+    const before = Y.encodeStateAsUpdate(handle.doc)
+    handle.release()
+    await store.close()
+
+    const reopened = openStore(dir)
+    const again = reopened.docs.open('a')
+    expect(Y.encodeStateAsUpdate(again.doc)).toEqual(before)
+    again.release()
+    await reopened.close()
+  })
+
+  test('an unloaded document is compacted from storage', async () => {
+    const dir = tempDir()
+    const store = openStore(dir, { compactAfterUpdates: 10 })
+    const updates = edits(30)
+    for (const u of updates) await store.docs.apply('cold', u, 'test')
+    await store.docs.apply('other', edits(1)[0]!, 'test')
+    expect(store.docs.meta('cold')!.logUpdates).toBeLessThan(10)
+    const expected = new Y.Doc()
+    for (const u of updates) Y.applyUpdate(expected, u)
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, store.docs.readUpdate('cold')!)
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(Y.encodeStateAsUpdate(expected))
+    await store.close()
+  })
+
+  test('eviction drops an idle document and a reload is byte-identical', async () => {
+    const store = openStore(tempDir(), { idleCacheBytes: 0, compactAfterUpdates: 40 })
+    const handle = store.docs.open('a')
+    for (const u of edits(100)) await store.docs.apply('a', u, 'test')
+    const before = Y.encodeStateAsUpdate(handle.doc)
+    handle.release()
+    expect(store.docs.loadedCount).toBe(0)
+    expect((await store.metrics.evictions.get()).values[0]?.value).toBe(1)
+    const again = store.docs.open('a')
+    expect(Y.encodeStateAsUpdate(again.doc)).toEqual(before)
+    again.release()
+    await store.close()
+  })
+
+  test('an update Yjs cannot decode is refused and leaves storage unchanged', async () => {
+    const store = openStore(tempDir())
+    await applyAll(store.docs, 'a', edits(10))
+    const before = store.docs.readUpdate('a')
+    const metaBefore = store.docs.meta('a')
+    const result = await store.docs.apply('a', Uint8Array.of(1, 2, 3, 200, 0, 9), 'test')
+    expect(result).toMatchObject({ ok: false, reason: 'invalid_update' })
+    expect(store.docs.readUpdate('a')).toEqual(before)
+    expect(store.docs.meta('a')).toEqual(metaBefore)
+    expect(store.docs.readUpdate('never-written')).toBeUndefined()
+    await store.close()
+  })
+
+  test('an update that changes nothing is not stored', async () => {
+    const store = openStore(tempDir())
+    expect(await store.docs.apply('a', Y.encodeStateAsUpdate(new Y.Doc()), 'test')).toEqual({ ok: true })
+    expect(store.docs.meta('a')).toBeUndefined()
+    await store.close()
+  })
+
+  test('readUpdate with a state vector returns only what it lacks', async () => {
+    const store = openStore(tempDir())
+    const updates = edits(20)
+    await applyAll(store.docs, 'a', updates)
+    const client = new Y.Doc()
+    for (const u of updates.slice(0, 10)) Y.applyUpdate(client, u)
+    const diff = store.docs.readUpdate('a', Y.encodeStateVector(client))!
+    expect(diff.byteLength).toBeLessThan(store.docs.readUpdate('a')!.byteLength)
+    Y.applyUpdate(client, diff)
+    const full = new Y.Doc()
+    for (const u of updates) Y.applyUpdate(full, u)
+    expect(client.getText('body').toString()).toBe(full.getText('body').toString())
+    await store.close()
+  })
+
+  test('list pages through names in order, filtered by prefix', async () => {
+    const store = openStore(tempDir())
+    const names = ['a/1', 'a/2', 'a/3', 'b/1', 'c']
+    for (const name of names) await store.docs.apply(name, edits(1)[0]!, 'test')
+    expect(store.docs.list('', undefined, 10).map((d) => d.name)).toEqual(names)
+    expect(store.docs.list('a/', undefined, 2).map((d) => d.name)).toEqual(['a/1', 'a/2'])
+    expect(store.docs.list('a/', 'a/2', 2).map((d) => d.name)).toEqual(['a/3'])
+    expect(store.docs.list('b', undefined, 10).map((d) => d.name)).toEqual(['b/1'])
+    await store.close()
+  })
+
+  test('close waits for accepted updates to be durable', async () => {
+    const dir = tempDir()
+    const store = openStore(dir)
+    const updates = edits(50)
+    const pending = updates.map((u) => store.docs.apply('a', u, 'test'))
+    await store.close()
+    expect((await Promise.all(pending)).every((r) => r.ok)).toBe(true)
+    const reopened = openStore(dir)
+    expect(reopened.docs.meta('a')!.logUpdates).toBe(updates.length)
+    await reopened.close()
+  })
+})
