@@ -1,15 +1,18 @@
 import * as Y from 'yjs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { SyncmeshNode } from '../../src/node.js'
+import { createDocsClient, SyncmeshApiError, type DocsClient } from '../../client/index.js'
 import { connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
 let node: SyncmeshNode
+let api: DocsClient
 
 beforeAll(async () => {
   node = await startTestNode()
+  api = createDocsClient({ url: node.url })
 })
 
 afterAll(async () => {
@@ -76,20 +79,35 @@ test('GET the document as JSON, with kinds inferred or given by ?types=', async 
 })
 
 test('GET /v1/docs lists names with size and last update, by prefix, a page at a time', async () => {
-  for (const name of ['list/a', 'list/b', 'list/c', 'list/d', 'listless']) await postUpdate(name, textUpdate(name).update)
-  const first = (await (await fetch(`${node.url}/v1/docs?prefix=list/&limit=3`)).json()) as {
-    docs: { name: string; sizeBytes: number; updatedAt: string }[]
-    nextCursor: string | null
-  }
+  for (const name of ['list/a', 'list/b', 'list/c', 'list/d', 'listless']) await api.writeUpdate(name, textUpdate(name).update)
+  const first = await api.list({ prefix: 'list/', limit: 3 })
   expect(first.docs.map((d) => d.name)).toEqual(['list/a', 'list/b', 'list/c'])
   expect(first.docs[0]!.sizeBytes).toBeGreaterThan(0)
   expect(Date.now() - Date.parse(first.docs[0]!.updatedAt)).toBeLessThan(60_000)
-  const second = (await (await fetch(`${node.url}/v1/docs?prefix=list/&limit=3&cursor=${first.nextCursor}`)).json()) as {
-    docs: { name: string }[]
-    nextCursor: string | null
-  }
+  const second = await api.list({ prefix: 'list/', limit: 3, cursor: first.nextCursor! })
   expect(second.docs.map((d) => d.name)).toEqual(['list/d'])
   expect(second.nextCursor).toBeNull()
+  const all: string[] = []
+  for await (const doc of api.listAll('list', 2)) all.push(doc.name)
+  expect(all).toEqual(['list/a', 'list/b', 'list/c', 'list/d', 'listless'])
+})
+
+test('the client SDK reads and writes updates and JSON, and reports API errors with their code', async () => {
+  const { doc, update } = textUpdate('sdk')
+  await api.writeUpdate('sdk/doc', update)
+  expect(await api.readJson('sdk/doc', { body: 'text', tags: 'array' })).toEqual({
+    body: 'sdk',
+    meta: { title: 'SDK' },
+    tags: [],
+  })
+  const sv = Y.encodeStateVector(doc)
+  doc.getText('body').insert(3, '!')
+  await api.writeUpdate('sdk/doc', Y.encodeStateAsUpdate(doc, sv))
+  const copy = new Y.Doc()
+  Y.applyUpdate(copy, await api.readUpdate('sdk/doc'))
+  expect(copy.getText('body').toString()).toBe('sdk!')
+  await expect(api.readUpdate('sdk/missing')).rejects.toMatchObject({ status: 404, code: 'doc_not_found' })
+  await expect(api.writeUpdate('sdk/doc', Uint8Array.of(7))).rejects.toBeInstanceOf(SyncmeshApiError)
 })
 
 test('GET /metrics exports connections, loaded documents, updates, bytes, commit latency and evictions', async () => {
