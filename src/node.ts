@@ -51,7 +51,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     maxBufferedBytes: config.maxBufferedBytes,
     keepaliveIntervalMs: config.keepaliveIntervalMs,
   })
-  const app = createApp(docs, metrics, log, { maxBodyBytes: config.maxMessageBytes })
+  let closing: Promise<void> | null = null
+  const app = createApp(docs, metrics, log, { maxBodyBytes: config.maxMessageBytes, isReady: () => closing === null })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   server.on('upgrade', (request, socket, head) => sync.handleUpgrade(request, socket, head))
 
@@ -66,7 +67,6 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
 
-  let closing: Promise<void> | null = null
   return {
     id: config.id,
     url,

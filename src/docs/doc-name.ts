@@ -12,11 +12,15 @@ export function checkDocName(name: string): DocNameCheck {
   return { ok: true, name }
 }
 
-/** The document name of a WebSocket URL path: everything after the first `/`, percent-decoded. */
-export function docNameFromPath(pathname: string): DocNameCheck {
+/**
+ * The document name of a WebSocket request target: the path after the first `/`, percent-decoded,
+ * without the query string. Parsed by hand: URL parsing would read `//a` as a host.
+ */
+export function docNameFromRequestTarget(target: string): DocNameCheck {
+  const path = target.split(/[?#]/, 1)[0]!
   let name: string
   try {
-    name = decodeURIComponent(pathname.slice(1))
+    name = decodeURIComponent(path.slice(1))
   } catch {
     return { ok: false, message: 'document name is not valid percent-encoding' }
   }

@@ -252,11 +252,13 @@ export class DocStore {
         this.compactionsDue.add(name)
       }
     }
+    let bytes = 0
     for (const p of batch) {
-      this.metrics.updatesApplied.inc()
-      this.metrics.bytesApplied.inc(p.update.byteLength)
+      bytes += p.update.byteLength
       p.resolve({ ok: true })
     }
+    this.metrics.updatesApplied.inc(batch.length)
+    this.metrics.bytesApplied.inc(bytes)
   }
 
   /** Applies durable updates to the in-memory document; runs of one origin form one Yjs transaction and event. */

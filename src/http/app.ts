@@ -8,6 +8,8 @@ import { docRoutes } from './doc-routes.js'
 
 export interface AppOptions {
   maxBodyBytes: number
+  /** False once the node has begun shutting down. */
+  isReady(): boolean
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
@@ -15,6 +17,11 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
   const app = new Hono()
 
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', (c) =>
+    options.isReady()
+      ? c.json({ ready: true })
+      : c.json<ErrorBody>({ error: { code: 'shutting_down', message: 'the node is shutting down' } }, 503),
+  )
   app.get('/metrics', async (c) =>
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   )

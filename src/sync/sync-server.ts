@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
-import { docNameFromPath } from '../docs/doc-name.js'
+import { docNameFromRequestTarget } from '../docs/doc-name.js'
 import type { Metrics } from '../metrics.js'
 import { CloseCode } from './close-codes.js'
 import { Room } from './room.js'
@@ -56,8 +56,7 @@ export class SyncServer {
   }
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const url = new URL(request.url ?? '/', 'http://localhost')
-    const docName = docNameFromPath(url.pathname)
+    const docName = docNameFromRequestTarget(request.url ?? '/')
     if (!docName.ok) {
       ws.close(CloseCode.invalidDocName, truncateReason(docName.message))
       return

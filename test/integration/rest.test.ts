@@ -38,10 +38,11 @@ function textUpdate(text: string): { doc: Y.Doc; update: Uint8Array } {
   return { doc, update: Y.encodeStateAsUpdate(doc) }
 }
 
-test('GET /healthz answers ok', async () => {
+test('GET /healthz and /readyz answer ok', async () => {
   const res = await fetch(`${node.url}/healthz`)
   expect(res.status).toBe(200)
   expect(await res.json()).toEqual({ ok: true })
+  expect(await (await fetch(`${node.url}/readyz`)).json()).toEqual({ ready: true })
 })
 
 test('POST an update: 204 once durable, then connected clients hold it', async () => {

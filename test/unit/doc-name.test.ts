@@ -1,14 +1,16 @@
 import { expect, test } from 'vitest'
-import { checkDocName, docNameFromPath, maxDocNameBytes } from '../../src/docs/doc-name.js'
+import { checkDocName, docNameFromRequestTarget, maxDocNameBytes } from '../../src/docs/doc-name.js'
 
-test('the name is the percent-decoded path after the first slash', () => {
-  expect(docNameFromPath('/notes%2Fa%20b')).toEqual({ ok: true, name: 'notes/a b' })
-  expect(docNameFromPath('/team/notes')).toEqual({ ok: true, name: 'team/notes' })
+test('the name is the percent-decoded path after the first slash, without the query string', () => {
+  expect(docNameFromRequestTarget('/notes%2Fa%20b')).toEqual({ ok: true, name: 'notes/a b' })
+  expect(docNameFromRequestTarget('/team/notes?token=abc')).toEqual({ ok: true, name: 'team/notes' })
+  expect(docNameFromRequestTarget('//double')).toEqual({ ok: true, name: '/double' })
+  expect(docNameFromRequestTarget('/?x=1').ok).toBe(false)
 })
 
 test('empty names, names over 512 bytes and broken percent-encoding are refused', () => {
-  expect(docNameFromPath('/').ok).toBe(false)
-  expect(docNameFromPath('/%E0%A4%A').ok).toBe(false)
+  expect(docNameFromRequestTarget('/').ok).toBe(false)
+  expect(docNameFromRequestTarget('/%E0%A4%A').ok).toBe(false)
   expect(checkDocName('a'.repeat(maxDocNameBytes)).ok).toBe(true)
   expect(checkDocName('a'.repeat(maxDocNameBytes + 1))).toEqual({
     ok: false,

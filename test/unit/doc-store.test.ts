@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { openStore } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
 
 afterEach(removeTempDirs)
 
@@ -101,6 +102,16 @@ describe('DocStore on LMDB', () => {
     const again = store.docs.open('a')
     expect(Y.encodeStateAsUpdate(again.doc)).toEqual(before)
     again.release()
+    await store.close()
+  })
+
+  test('a document without handles is evicted once it has been idle for idleEvictMs', async () => {
+    const store = openStore(tempDir(), { idleEvictMs: 10 })
+    const handle = store.docs.open('a')
+    await applyAll(store.docs, 'a', edits(5))
+    handle.release()
+    expect(store.docs.loadedCount).toBe(1)
+    await waitFor('the idle sweep', () => store.docs.loadedCount === 0)
     await store.close()
   })
 
