@@ -4,7 +4,9 @@ import type { DocMeta, DocStorage } from '../storage/doc-storage.js'
 import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
 
-export type ApplyResult = { ok: true } | { ok: false; reason: 'invalid_update' | 'storage_failed'; message: string }
+export type ApplyResult =
+  | { ok: true }
+  | { ok: false; reason: 'invalid_update' | 'storage_failed' | 'shutting_down'; message: string }
 
 export interface DocStoreOptions {
   /** Fold a document's log into its base once it holds this many updates… */
@@ -64,6 +66,7 @@ export class DocStore {
   private compactionsDue = new Set<string>()
   private flushScheduled = false
   private flushing: Promise<void> | null = null
+  private closed = false
   private readonly sweepTimer: NodeJS.Timeout
 
   constructor(
@@ -85,6 +88,7 @@ export class DocStore {
       return Promise.resolve(check)
     }
     if (check.empty) return Promise.resolve({ ok: true })
+    if (this.closed) return Promise.resolve({ ok: false, reason: 'shutting_down', message: 'the node is shutting down' })
     return new Promise((resolve) => {
       this.pending.push({ name, update, origin, resolve })
       this.scheduleFlush()
@@ -158,6 +162,7 @@ export class DocStore {
 
   /** Waits for every accepted update to be durable, then drops all documents from memory. */
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.sweepTimer)
     while (this.flushing || this.pending.length > 0) {
       await (this.flushing ?? this.flush())

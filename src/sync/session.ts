@@ -108,8 +108,7 @@ export class Session implements RoomMember {
     const result = await this.docs.apply(this.docName, update, this)
     if (result.ok) return
     this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
-    const code = result.reason === 'invalid_update' ? CloseCode.invalidUpdate : CloseCode.internalError
-    this.close(code, truncateReason(result.message))
+    this.close(closeCodeFor[result.reason], truncateReason(result.message))
   }
 
   private applyAwareness(update: Uint8Array): void {
@@ -120,6 +119,12 @@ export class Session implements RoomMember {
     }
   }
 }
+
+const closeCodeFor = {
+  invalid_update: CloseCode.invalidUpdate,
+  storage_failed: CloseCode.internalError,
+  shutting_down: CloseCode.goingAway,
+} as const
 
 /** A close reason must fit a control frame: 123 bytes of UTF-8. */
 export function truncateReason(reason: string): string {

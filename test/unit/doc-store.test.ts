@@ -150,6 +150,16 @@ describe('DocStore on LMDB', () => {
     await store.close()
   })
 
+  test('the longest allowed document name fits the LMDB keys', async () => {
+    const store = openStore(tempDir())
+    const name = '€'.repeat(170) + 'ab'
+    expect(Buffer.byteLength(name)).toBe(512)
+    await applyAll(store.docs, name, edits(3))
+    expect(store.docs.list('€', undefined, 1)[0]?.name).toBe(name)
+    expect(store.docs.readUpdate(name)).toBeDefined()
+    await store.close()
+  })
+
   test('list pages through names in order, filtered by prefix', async () => {
     const store = openStore(tempDir())
     const names = ['a/1', 'a/2', 'a/3', 'b/1', 'c']
@@ -168,6 +178,7 @@ describe('DocStore on LMDB', () => {
     const pending = updates.map((u) => store.docs.apply('a', u, 'test'))
     await store.close()
     expect((await Promise.all(pending)).every((r) => r.ok)).toBe(true)
+    expect(await store.docs.apply('a', edits(1, 9)[0]!, 'test')).toMatchObject({ ok: false, reason: 'shutting_down' })
     const reopened = openStore(dir)
     expect(reopened.docs.meta('a')!.logUpdates).toBe(updates.length)
     await reopened.close()
