@@ -1,0 +1,720 @@
+import { RaftLog, invariant } from './log.js'
+import { Progress } from './progress.js'
+import { quorumMatchIndex, quorumSize, tallyVotes } from './quorum.js'
+import { ReadOnlyQueue } from './read-only.js'
+import {
+  Role,
+  type ClusterConfig,
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ProposeResult,
+  type ReadState,
+  type Ready,
+  type Snapshot,
+} from './types.js'
+
+export interface RaftOptions {
+  id: NodeId
+  /** A follower that hears no leader for a random time in [this, 2 × this) ticks starts an election. */
+  electionTimeoutTicks: number
+  heartbeatTicks: number
+  preVote: boolean
+  /** A leader that has not heard from a quorum within an election timeout steps down. */
+  checkQuorum: boolean
+  maxEntriesPerAppend: number
+  /** Appends in flight to one follower before the leader waits for acknowledgements. */
+  maxInflight: number
+  /** Uniform in [0, 1); injected so that runs are reproducible. */
+  random: () => number
+}
+
+export const defaultRaftOptions = {
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 1,
+  preVote: true,
+  checkQuorum: true,
+  maxEntriesPerAppend: 256,
+  maxInflight: 64,
+} as const
+
+/** What the driver loaded from storage. A node that has never run has no snapshot and no entries. */
+export interface StoredState {
+  hardState: HardState
+  snapshot: Snapshot | null
+  entries: Entry[]
+}
+
+export interface RaftStatus {
+  id: NodeId
+  role: Role
+  term: number
+  leader: NodeId | null
+  commit: number
+  applied: number
+  lastIndex: number
+  config: ClusterConfig
+  removed: boolean
+  /** Leader only: how far each follower is known to be, and how the leader is feeding it. */
+  followers: Record<NodeId, { match: number; next: number; state: Progress['state'] }>
+}
+
+type Outgoing = DistributiveOmit<Message, 'from'>
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+const emptyConfig: ClusterConfig = { voters: [], replicas: [] }
+
+/**
+ * A Raft node as a deterministic state machine, after etcd's raft: inputs are `tick`, `step`,
+ * `propose…`, `transferLeadership` and `readIndex`; every effect comes out of `ready()` for the driver
+ * to carry out (see `Ready` for the order that makes it safe). No clock, I/O or randomness of its own.
+ */
+export class RaftCore {
+  private readonly options: RaftOptions
+  readonly id: NodeId
+  private term: number
+  private vote: NodeId | null
+  private role: Role = Role.follower
+  private leader: NodeId | null = null
+  private readonly log: RaftLog
+  private voters: Set<NodeId>
+  private replicas: Set<NodeId>
+  private removed = false
+  /** The latest snapshot: sent to followers whose next entry was compacted away. */
+  private snapshot: Snapshot
+
+  private electionElapsed = 0
+  private heartbeatElapsed = 0
+  private randomizedElectionTimeout = 0
+  private votes = new Map<NodeId, boolean>()
+  private progress = new Map<NodeId, Progress>()
+  private pendingConfIndex = 0
+  private leadTransferee: NodeId | null = null
+  private readOnly = new ReadOnlyQueue()
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private readsAwaitingCommit: string[] = []
+  private needsBroadcast = false
+
+  private messages: Message[] = []
+  private readStates: ReadState[] = []
+  private readsDropped: string[] = []
+  private snapshotToPersist: Snapshot | null = null
+  private snapshotReceived = false
+  private lastHardState: HardState
+
+  constructor(options: RaftOptions, stored: StoredState) {
+    this.options = options
+    this.id = options.id
+    this.snapshot = stored.snapshot ?? { index: 0, term: 0, config: emptyConfig, data: null }
+    this.log = new RaftLog(this.snapshot.index, this.snapshot.term, [...stored.entries], stored.hardState.commit)
+    this.term = stored.hardState.term
+    this.vote = stored.hardState.vote
+    this.voters = new Set(this.snapshot.config.voters)
+    this.replicas = new Set(this.snapshot.config.replicas)
+    this.lastHardState = this.hardState()
+    this.resetElectionTimer()
+  }
+
+  // ---- inputs ----
+
+  tick(): void {
+    if (this.role === Role.leader) this.tickLeader()
+    else this.tickElection()
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id || this.removed) return
+    if (m.term > this.term) {
+      if ((m.type === 'vote' || m.type === 'pre-vote') && this.inLease() && !(m.type === 'vote' && m.transfer)) {
+        // §4.2.3: a node that hears from a live leader ignores disruptive candidates.
+        return
+      }
+      if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && !m.reject)) {
+        // A pre-vote is for a term the sender has not entered; it changes no term.
+      } else {
+        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
+        this.becomeFollower(m.term, fromLeader ? m.from : null)
+      }
+    } else if (m.term < this.term) {
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // Tell a deposed leader about the newer term, or it would never learn it (pre-vote keeps terms low).
+        this.send({ type: 'append-resp', to: m.from, term: this.term, index: 0, reject: false, hint: 0 })
+      } else if (m.type === 'pre-vote') {
+        this.send({ type: 'pre-vote-resp', to: m.from, term: this.term, reject: true })
+      }
+      return
+    }
+
+    if (m.type === 'vote' || m.type === 'pre-vote') {
+      this.handleVoteRequest(m)
+      return
+    }
+    switch (this.role) {
+      case Role.leader:
+        this.stepLeader(m)
+        break
+      case Role.candidate:
+      case Role.preCandidate:
+        this.stepCandidate(m)
+        break
+      case Role.follower:
+        this.stepFollower(m)
+        break
+    }
+  }
+
+  propose(data: unknown): ProposeResult {
+    const refused = this.refuseProposal()
+    if (refused) return refused
+    return this.appendOwn(data)
+  }
+
+  /** Proposes a membership change; at most one may be pending (proposed and not yet applied). */
+  proposeConfChange(change: ConfChange, data: unknown): ProposeResult {
+    const refused = this.refuseProposal()
+    if (refused) return refused
+    if (this.pendingConfIndex > this.log.applied) return this.refusal('conf-change-pending')
+    if (!this.isValidChange(change)) return this.refusal('invalid')
+    const result = this.appendOwn(data, change)
+    this.pendingConfIndex = result.index
+    return result
+  }
+
+  /** §3.10: hands leadership to `to` once its log is current, by telling it to campaign at once. */
+  transferLeadership(to: NodeId): { ok: true } | { ok: false; reason: 'not-leader' | 'invalid'; leader: NodeId | null } {
+    if (this.role !== Role.leader) return { ok: false, reason: 'not-leader', leader: this.leader }
+    if (to === this.id) return { ok: true }
+    if (!this.voters.has(to)) return { ok: false, reason: 'invalid', leader: this.leader }
+    if (this.leadTransferee === to) return { ok: true }
+    this.leadTransferee = to
+    this.electionElapsed = 0
+    if (this.progress.get(to)!.match === this.log.lastIndex()) this.sendTimeoutNow(to)
+    else this.sendAppend(to)
+    return { ok: true }
+  }
+
+  /** Starts a linearizable read (§6.4); its ReadState comes out of a later Ready. */
+  readIndex(ctx: string): { ok: true } | { ok: false; reason: 'not-leader'; leader: NodeId | null } {
+    if (this.role !== Role.leader) return { ok: false, reason: 'not-leader', leader: this.leader }
+    if (this.log.term(this.log.committed) !== this.term) this.readsAwaitingCommit.push(ctx)
+    else this.startRead(ctx)
+    return { ok: true }
+  }
+
+  /** Folds the log up to the applied index into a snapshot holding `data`, the state machine's state there. */
+  compact(data: unknown): Snapshot {
+    const index = this.log.applied
+    this.snapshot = { index, term: this.log.term(index)!, config: this.config(), data }
+    this.log.compact(index)
+    return this.snapshot
+  }
+
+  // ---- outputs ----
+
+  hasReady(): boolean {
+    const hs = this.hardState()
+    return (
+      this.messages.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readsDropped.length > 0 ||
+      this.snapshotToPersist !== null ||
+      this.log.committed > this.log.applied ||
+      this.log.hasUnstable() ||
+      (this.role === Role.leader && this.needsBroadcast) ||
+      !sameHardState(hs, this.lastHardState)
+    )
+  }
+
+  /** Everything the driver must do now; consumed, so the next call returns only what is new. */
+  ready(): Ready {
+    const committed = this.log.takeCommitted()
+    for (const entry of committed) if (entry.change) this.applyConfChange(entry.change)
+    if (this.role === Role.leader && this.needsBroadcast) {
+      this.needsBroadcast = false
+      for (const id of this.progress.keys()) this.sendAppend(id)
+    }
+    const hs = this.hardState()
+    const ready: Ready = {
+      hardState: sameHardState(hs, this.lastHardState) ? null : hs,
+      entries: this.log.takeUnstable(),
+      snapshot: this.snapshotToPersist,
+      snapshotReceived: this.snapshotReceived,
+      messages: this.messages,
+      committed,
+      readStates: this.readStates,
+      readsDropped: this.readsDropped,
+    }
+    this.lastHardState = hs
+    this.snapshotToPersist = null
+    this.snapshotReceived = false
+    this.messages = []
+    this.readStates = []
+    this.readsDropped = []
+    return ready
+  }
+
+  /** The term of log entry `index`; undefined when compacted away or not (yet) in the log. */
+  termAt(index: number): number | undefined {
+    return this.log.term(index)
+  }
+
+  status(): RaftStatus {
+    const followers: RaftStatus['followers'] = {}
+    for (const [id, pr] of this.progress) followers[id] = { match: pr.match, next: pr.next, state: pr.state }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      config: this.config(),
+      removed: this.removed,
+      followers,
+    }
+  }
+
+  // ---- roles ----
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    this.reset(term)
+    this.role = Role.follower
+    this.leader = leader
+  }
+
+  private becomePreCandidate(): void {
+    // A pre-candidate keeps its term and vote: it only asks whether it could win.
+    this.dropLeaderState()
+    this.role = Role.preCandidate
+    this.leader = null
+    this.votes = new Map()
+    this.resetElectionTimer()
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1)
+    this.role = Role.candidate
+    this.vote = this.id
+  }
+
+  private becomeLeader(): void {
+    invariant(this.role === Role.candidate, 'only a candidate can become leader')
+    this.reset(this.term)
+    this.role = Role.leader
+    this.leader = this.id
+    for (const id of [...this.voters, ...this.replicas]) {
+      if (id !== this.id) this.progress.set(id, this.newProgress())
+    }
+    // §5.4.2 / §6.4: commit an entry of our own term before trusting the commit index, and let no
+    // membership change through before that (the fix for single-server changes, Ongaro 2015).
+    this.pendingConfIndex = this.log.lastIndex()
+    this.appendOwn(null)
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term
+      this.vote = null
+    }
+    this.dropLeaderState()
+    this.leader = null
+    this.electionElapsed = 0
+    this.heartbeatElapsed = 0
+    this.votes = new Map()
+    this.resetElectionTimer()
+  }
+
+  private dropLeaderState(): void {
+    this.progress = new Map()
+    this.leadTransferee = null
+    this.needsBroadcast = false
+    this.readsDropped.push(...this.readOnly.drain(), ...this.readsAwaitingCommit)
+    this.readsAwaitingCommit = []
+  }
+
+  private resetElectionTimer(): void {
+    const base = this.options.electionTimeoutTicks
+    this.randomizedElectionTimeout = base + Math.floor(this.options.random() * base)
+  }
+
+  // ---- ticks ----
+
+  private tickElection(): void {
+    this.electionElapsed++
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0
+      this.campaign(this.options.preVote ? 'pre-vote' : 'vote', false)
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++
+    this.electionElapsed++
+    if (this.electionElapsed >= this.options.electionTimeoutTicks) {
+      this.electionElapsed = 0
+      if (this.options.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, null)
+        return
+      }
+      this.leadTransferee = null
+      for (const pr of this.progress.values()) {
+        pr.recentActive = false
+        if (pr.state !== 'snapshot') continue
+        // A snapshot lost in the network would otherwise pause this follower forever: after one to two
+        // election timeouts without its acknowledgement, probe again (which resends it if still needed).
+        if (pr.snapshotOverdue) pr.becomeProbe()
+        else pr.snapshotOverdue = true
+      }
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0
+      this.broadcastHeartbeat(null)
+    }
+  }
+
+  private inLease(): boolean {
+    return this.options.checkQuorum && this.leader !== null && this.electionElapsed < this.options.electionTimeoutTicks
+  }
+
+  private quorumActive(): boolean {
+    let active = this.voters.has(this.id) ? 1 : 0
+    for (const [id, pr] of this.progress) if (this.voters.has(id) && pr.recentActive) active++
+    return active >= quorumSize(this.voters.size)
+  }
+
+  // ---- elections ----
+
+  private campaign(kind: 'pre-vote' | 'vote', transfer: boolean): void {
+    if (kind === 'pre-vote') this.becomePreCandidate()
+    else this.becomeCandidate()
+    const term = kind === 'pre-vote' ? this.term + 1 : this.term
+    this.votes.set(this.id, true)
+    if (this.onVoteTallied()) return
+    for (const id of this.voters) {
+      if (id === this.id) continue
+      const lastIndex = this.log.lastIndex()
+      const lastTerm = this.log.lastTerm()
+      if (kind === 'vote') this.send({ type: 'vote', to: id, term, lastIndex, lastTerm, transfer })
+      else this.send({ type: 'pre-vote', to: id, term, lastIndex, lastTerm })
+    }
+  }
+
+  /** Acts on the votes so far; returns true when the campaign ended. */
+  private onVoteTallied(): boolean {
+    const tally = tallyVotes(this.voters, this.votes)
+    if (tally === 'won') {
+      if (this.role === Role.preCandidate) this.campaign('vote', false)
+      else this.becomeLeader()
+      return true
+    }
+    if (tally === 'lost') {
+      this.becomeFollower(this.term, null)
+      return true
+    }
+    return false
+  }
+
+  private handleVoteRequest(m: Extract<Message, { type: 'vote' | 'pre-vote' }>): void {
+    const responseType = m.type === 'vote' ? 'vote-resp' : 'pre-vote-resp'
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.leader === null) ||
+      (m.type === 'pre-vote' && m.term > this.term)
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+      this.send({ type: responseType, to: m.from, term: m.term, reject: false })
+      if (m.type === 'vote') {
+        this.electionElapsed = 0
+        this.vote = m.from
+      }
+    } else {
+      this.send({ type: responseType, to: m.from, term: this.term, reject: true })
+    }
+  }
+
+  // ---- per role ----
+
+  private stepLeader(m: Message): void {
+    const pr = this.progress.get(m.from)
+    if (!pr) return
+    switch (m.type) {
+      case 'append-resp':
+        this.handleAppendResponse(m, pr)
+        break
+      case 'heartbeat-resp':
+        pr.heardFrom()
+        if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+        if (m.readCtx !== null) this.ackRead(m.readCtx, m.from)
+        break
+      default:
+        break
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        this.becomeFollower(m.term, m.from)
+        this.stepFollower(m)
+        break
+      case 'pre-vote-resp':
+      case 'vote-resp':
+        if ((m.type === 'pre-vote-resp') !== (this.role === Role.preCandidate)) return
+        this.votes.set(m.from, !m.reject)
+        this.onVoteTallied()
+        break
+      default:
+        break
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.heardFromLeader(m.from)
+        this.handleAppend(m)
+        break
+      case 'heartbeat':
+        this.heardFromLeader(m.from)
+        this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
+        this.send({ type: 'heartbeat-resp', to: m.from, term: this.term, readCtx: m.readCtx })
+        break
+      case 'snapshot':
+        this.heardFromLeader(m.from)
+        this.handleSnapshot(m)
+        break
+      case 'timeout-now':
+        if (this.promotable()) this.campaign('vote', true)
+        break
+      default:
+        break
+    }
+  }
+
+  private heardFromLeader(leader: NodeId): void {
+    this.electionElapsed = 0
+    this.leader = leader
+  }
+
+  // ---- replication ----
+
+  private handleAppend(m: Extract<Message, { type: 'append' }>): void {
+    if (m.prevIndex < this.log.committed) {
+      this.send({ type: 'append-resp', to: m.from, term: this.term, index: this.log.committed, reject: false, hint: 0 })
+      return
+    }
+    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries)
+    if (lastNew !== null) {
+      this.send({ type: 'append-resp', to: m.from, term: this.term, index: lastNew, reject: false, hint: 0 })
+    } else {
+      const hint = this.log.findConflictByTerm(m.prevIndex, m.prevTerm)
+      this.send({ type: 'append-resp', to: m.from, term: this.term, index: m.prevIndex, reject: true, hint })
+    }
+  }
+
+  private handleSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
+    const s = m.snapshot
+    if (s.index <= this.log.committed) {
+      this.send({ type: 'append-resp', to: m.from, term: this.term, index: this.log.committed, reject: false, hint: 0 })
+      return
+    }
+    if (this.log.matchTerm(s.index, s.term)) {
+      // We hold the snapshot's last entry already: the entries themselves will be applied in order.
+      this.log.commitTo(s.index)
+    } else {
+      this.log.restore(s.index, s.term)
+      this.snapshot = s
+      this.voters = new Set(s.config.voters)
+      this.replicas = new Set(s.config.replicas)
+      this.snapshotToPersist = s
+      this.snapshotReceived = true
+    }
+    this.send({ type: 'append-resp', to: m.from, term: this.term, index: this.log.lastIndex(), reject: false, hint: 0 })
+  }
+
+  private handleAppendResponse(m: Extract<Message, { type: 'append-resp' }>, pr: Progress): void {
+    pr.recentActive = true
+    if (m.reject) {
+      if (pr.maybeDecrTo(m.index, m.hint)) {
+        if (pr.state === 'replicate') pr.becomeProbe()
+        this.sendAppend(m.from)
+      }
+      return
+    }
+    const wasPaused = pr.isPaused()
+    if (!pr.maybeUpdate(m.index)) return
+    if (pr.state === 'probe') pr.becomeReplicate()
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe()
+    if (this.maybeCommit()) this.needsBroadcast = true
+    else if (wasPaused) this.sendAppend(m.from)
+    while (this.sendAppend(m.from, false)) {
+      // Fill the follower's window with what is left of the log.
+    }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from)
+  }
+
+  /** Sends `to` what it lacks, or a snapshot if that was compacted; false if nothing was sent. */
+  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.progress.get(to)!
+    if (pr.isPaused()) return false
+    const prevIndex = pr.next - 1
+    const prevTerm = this.log.term(prevIndex)
+    const entries = this.log.slice(pr.next, this.options.maxEntriesPerAppend)
+    if (prevTerm === undefined || entries === undefined) {
+      this.send({ type: 'snapshot', to, term: this.term, snapshot: this.snapshot })
+      pr.becomeSnapshot(this.snapshot.index)
+      return true
+    }
+    if (entries.length === 0 && !sendIfEmpty) return false
+    this.send({ type: 'append', to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed })
+    pr.sent(prevIndex + entries.length, entries.length)
+    return true
+  }
+
+  private broadcastHeartbeat(readCtx: string | null): void {
+    for (const [id, pr] of this.progress) {
+      const commit = Math.min(pr.match, this.log.committed)
+      this.send({ type: 'heartbeat', to: id, term: this.term, commit, readCtx })
+    }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'timeout-now', to, term: this.term })
+  }
+
+  /** §5.3, §5.4.2: commit the highest index a quorum holds, if it is of the current term. */
+  private maybeCommit(): boolean {
+    const index = quorumMatchIndex(this.voters, (id) =>
+      id === this.id ? this.log.lastIndex() : (this.progress.get(id)?.match ?? 0),
+    )
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false
+    const firstOfTerm = this.log.term(this.log.committed) !== this.term
+    this.log.commitTo(index)
+    if (firstOfTerm) {
+      for (const ctx of this.readsAwaitingCommit.splice(0)) this.startRead(ctx)
+    }
+    return true
+  }
+
+  private appendOwn(data: unknown, change?: ConfChange): { ok: true; index: number; term: number } {
+    const index = this.log.lastIndex() + 1
+    this.log.append([change ? { index, term: this.term, data, change } : { index, term: this.term, data }])
+    this.needsBroadcast = true
+    this.maybeCommit()
+    return { ok: true, index, term: this.term }
+  }
+
+  // ---- reads ----
+
+  private startRead(ctx: string): void {
+    if (this.voters.size === 1 && this.voters.has(this.id)) {
+      this.readStates.push({ ctx, index: this.log.committed })
+      return
+    }
+    this.readOnly.add(ctx, this.log.committed, this.id)
+    this.broadcastHeartbeat(ctx)
+  }
+
+  private ackRead(ctx: string, from: NodeId): void {
+    const confirmed = this.readOnly.ack(ctx, from, (acks) => {
+      let count = 0
+      for (const id of acks) if (this.voters.has(id)) count++
+      return count >= quorumSize(this.voters.size)
+    })
+    this.readStates.push(...confirmed)
+  }
+
+  // ---- membership ----
+
+  private isValidChange(change: ConfChange): boolean {
+    const isVoter = this.voters.has(change.id)
+    const isReplica = this.replicas.has(change.id)
+    switch (change.op) {
+      case 'add-replica':
+        return !isVoter && !isReplica
+      case 'promote':
+        return isReplica
+      case 'demote':
+        return isVoter && this.voters.size > 1
+      case 'remove':
+        return isReplica || (isVoter && this.voters.size > 1)
+    }
+  }
+
+  private applyConfChange(change: ConfChange): void {
+    const { id } = change
+    switch (change.op) {
+      case 'add-replica':
+        if (!this.voters.has(id)) this.replicas.add(id)
+        break
+      case 'promote':
+        if (this.replicas.delete(id)) this.voters.add(id)
+        break
+      case 'demote':
+        if (this.voters.delete(id)) this.replicas.add(id)
+        break
+      case 'remove':
+        this.voters.delete(id)
+        this.replicas.delete(id)
+        if (id === this.id) {
+          this.becomeFollower(this.term, null)
+          this.removed = true
+        }
+        break
+    }
+    if (this.role !== Role.leader) return
+    if (!this.voters.has(this.id)) {
+      this.becomeFollower(this.term, null)
+      return
+    }
+    for (const member of [...this.voters, ...this.replicas]) {
+      if (member !== this.id && !this.progress.has(member)) this.progress.set(member, this.newProgress())
+    }
+    for (const member of this.progress.keys()) {
+      if (!this.voters.has(member) && !this.replicas.has(member)) this.progress.delete(member)
+    }
+    if (this.leadTransferee !== null && !this.voters.has(this.leadTransferee)) this.leadTransferee = null
+    if (this.maybeCommit()) this.needsBroadcast = true
+  }
+
+  // ---- helpers ----
+
+  private promotable(): boolean {
+    return this.voters.has(this.id) && !this.removed
+  }
+
+  private refuseProposal(): ProposeResult | null {
+    if (this.removed) return this.refusal('removed')
+    if (this.role !== Role.leader) return this.refusal('not-leader')
+    if (this.leadTransferee !== null) return this.refusal('transferring')
+    return null
+  }
+
+  private refusal(reason: 'not-leader' | 'transferring' | 'conf-change-pending' | 'invalid' | 'removed'): ProposeResult {
+    return { ok: false, reason, leader: this.leader }
+  }
+
+  private newProgress(): Progress {
+    return new Progress(0, this.log.lastIndex() + 1, this.options.maxInflight)
+  }
+
+  private config(): ClusterConfig {
+    return { voters: [...this.voters].sort(), replicas: [...this.replicas].sort() }
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed }
+  }
+
+  private send(m: Outgoing): void {
+    this.messages.push({ ...m, from: this.id } as Message)
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit
+}

@@ -1,0 +1,104 @@
+/** Types shared by the Raft core, its log and its drivers. Everything here is plain data. */
+
+export type NodeId = string
+
+/** A membership change; Raft admits one at a time, and each moves at most one voter. */
+export type ConfChange =
+  | { op: 'add-replica'; id: NodeId }
+  | { op: 'promote'; id: NodeId }
+  | { op: 'demote'; id: NodeId }
+  | { op: 'remove'; id: NodeId }
+
+/** Voters decide elections and commitment; replicas (learners) only follow the log. */
+export interface ClusterConfig {
+  voters: NodeId[]
+  replicas: NodeId[]
+}
+
+/**
+ * One log entry. `data` is the application's command (null for the empty entry a new leader appends);
+ * a membership entry also carries `change`, which the core applies when the entry is applied.
+ */
+export interface Entry {
+  index: number
+  term: number
+  data: unknown
+  change?: ConfChange
+}
+
+/** What must survive a restart besides the log: persisted before any message of the same Ready is sent. */
+export interface HardState {
+  term: number
+  vote: NodeId | null
+  commit: number
+}
+
+/** A compacted prefix of the log: the application state after entry `index`, and the config then. */
+export interface Snapshot {
+  index: number
+  term: number
+  config: ClusterConfig
+  data: unknown
+}
+
+export const Role = {
+  follower: 'follower',
+  preCandidate: 'pre-candidate',
+  candidate: 'candidate',
+  leader: 'leader',
+} as const
+export type Role = (typeof Role)[keyof typeof Role]
+
+interface Envelope {
+  from: NodeId
+  to: NodeId
+  term: number
+}
+
+export type Message = Envelope &
+  (
+    | { type: 'pre-vote'; lastIndex: number; lastTerm: number }
+    | { type: 'pre-vote-resp'; reject: boolean }
+    | { type: 'vote'; lastIndex: number; lastTerm: number; transfer: boolean }
+    | { type: 'vote-resp'; reject: boolean }
+    | { type: 'append'; prevIndex: number; prevTerm: number; entries: Entry[]; commit: number }
+    /** `index`: the follower's last matching index, or on reject the rejected prevIndex with a `hint`. */
+    | { type: 'append-resp'; index: number; reject: boolean; hint: number }
+    | { type: 'heartbeat'; commit: number; readCtx: string | null }
+    | { type: 'heartbeat-resp'; readCtx: string | null }
+    | { type: 'snapshot'; snapshot: Snapshot }
+    | { type: 'timeout-now' }
+  )
+
+export type MessageType = Message['type']
+
+/** A linearizable read may be served once the state machine has applied `index`. */
+export interface ReadState {
+  ctx: string
+  index: number
+}
+
+/**
+ * What the driver must do, in this order: persist `hardState`, `snapshot` and `entries` (an entry
+ * overwrites any stored entry at its index and every one after it) durably; then send `messages`;
+ * then restore the state machine from `snapshot` if `snapshotReceived`, and apply `committed` in order.
+ */
+export interface Ready {
+  hardState: HardState | null
+  entries: Entry[]
+  snapshot: Snapshot | null
+  snapshotReceived: boolean
+  messages: Message[]
+  committed: Entry[]
+  readStates: ReadState[]
+  /** ReadIndex requests this node accepted but can no longer answer (it lost leadership). */
+  readsDropped: string[]
+}
+
+export type ProposeResult =
+  | { ok: true; index: number; term: number }
+  | {
+      ok: false
+      reason: 'not-leader' | 'transferring' | 'conf-change-pending' | 'invalid' | 'removed'
+      leader: NodeId | null
+    }

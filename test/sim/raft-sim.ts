@@ -1,0 +1,462 @@
+import { RaftCore, defaultRaftOptions, type StoredState } from '../../src/raft/core.js'
+import { Role, type ConfChange, type Entry, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
+import { Rng } from './rng.js'
+import { SimNetwork, type NetworkFaults } from './sim-network.js'
+
+/**
+ * Deterministic simulation of a Raft cluster: real RaftCore instances, with a simulated (fake) disk,
+ * network and clock, all driven by one seeded RNG. Checks Raft's safety properties after every event
+ * and liveness after the faults stop.
+ */
+
+export interface SimOptions {
+  seed: number
+  voters: number
+  /** Nodes that start outside the cluster and may be added by membership changes. */
+  spares: number
+  faultyTicks: number
+  calmTicks: number
+  faults: NetworkFaults
+  crashRate: number
+  partitionRate: number
+  healRate: number
+  proposeRate: number
+  readRate: number
+  confChangeRate: number
+  transferRate: number
+  /** Probability that a persisted Ready is synced (and its messages sent) in a given processing round. */
+  syncRate: number
+  compactAfterEntries: number
+  /** Entries per append message; small values split batches, which some bugs need in order to show. */
+  maxEntriesPerAppend: number
+  /** Prints every event, for replaying a failed seed. */
+  trace?: (line: string) => void
+}
+
+export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
+  voters: 3,
+  spares: 2,
+  faultyTicks: 300,
+  calmTicks: 200,
+  faults: { dropRate: 0.05, duplicateRate: 0.02, maxDelayTicks: 2 },
+  crashRate: 0.01,
+  partitionRate: 0.02,
+  healRate: 0.03,
+  proposeRate: 0.5,
+  readRate: 0.3,
+  confChangeRate: 0.02,
+  transferRate: 0.01,
+  syncRate: 0.7,
+  compactAfterEntries: 30,
+  maxEntriesPerAppend: 2,
+}
+
+export type KvInput = { op: 'put'; key: string; value: string } | { op: 'get'; key: string }
+
+/** One client operation as a linearizability checker wants it. */
+export interface HistoryOp {
+  clientId: number
+  input: KvInput
+  call: number
+  return?: number
+  output?: string | null
+  outcome: 'ok' | 'fail' | 'unknown'
+}
+
+interface Command {
+  requestId: string
+  key: string
+  value: string
+}
+
+interface Disk {
+  hardState: StoredState['hardState']
+  snapshot: Snapshot | null
+  entries: Entry[]
+}
+
+interface SimNode {
+  id: string
+  disk: Disk
+  core: RaftCore | null
+  kv: Map<string, string>
+  applied: number
+  /** A Ready written but not yet synced: a crash loses it, and its messages were never sent. */
+  unsynced: Ready | null
+  reads: Map<string, { index: number; op: HistoryOp }>
+  waitingReads: Map<string, HistoryOp>
+}
+
+export class SafetyViolation extends Error {
+  override name = 'SafetyViolation'
+}
+
+export interface SimResult {
+  ops: HistoryOp[]
+  ticks: number
+  elections: number
+  committed: number
+  crashes: number
+  partitions: number
+  confChanges: number
+}
+
+const keys = ['a', 'b', 'c']
+
+export class RaftSimulation {
+  private readonly rng: Rng
+  private readonly network: SimNetwork<Message>
+  private readonly nodes = new Map<string, SimNode>()
+  private now = 0
+  /** A logical clock for history events, finer than ticks. */
+  private clock = 0
+  /** Per term: its leader, and how many entries had been applied anywhere when it was first seen. */
+  private readonly leaders = new Map<number, { id: string; committedBefore: number }>()
+  private readonly appliedEntries = new Map<number, string>()
+  private readonly pendingWrites = new Map<string, { op: HistoryOp; node: string; index: number; term: number }>()
+  private readonly ops: HistoryOp[] = []
+  private readonly acknowledged: number[] = []
+  private nextRequest = 0
+  private stats = { elections: 0, crashes: 0, partitions: 0, confChanges: 0 }
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new Rng(options.seed)
+    this.network = new SimNetwork(this.rng, options.faults)
+    const voters = Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
+    const spares = Array.from({ length: options.spares }, (_, i) => `n${options.voters + i + 1}`)
+    // A cluster bootstraps from a snapshot at index 1 that names its voters; joiners start empty.
+    const bootstrap: Snapshot = { index: 1, term: 1, config: { voters, replicas: [] }, data: [] }
+    for (const id of voters) this.addNode(id, { hardState: { term: 1, vote: null, commit: 1 }, snapshot: bootstrap, entries: [] })
+    for (const id of spares) this.addNode(id, { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] })
+  }
+
+  run(): SimResult {
+    const total = this.options.faultyTicks + this.options.calmTicks
+    for (; this.now < total; this.now++) {
+      if (this.now < this.options.faultyTicks) this.injectFaults()
+      else if (this.now === this.options.faultyTicks) this.calmDown()
+      for (const node of this.live()) {
+        node.core!.tick()
+        this.process(node)
+      }
+      for (const { from, to, message } of this.network.deliverable(this.now)) {
+        const node = this.nodes.get(to)
+        if (!node?.core) continue
+        this.trace(`${from}->${to} ${JSON.stringify(message, (k, v) => (k === 'entries' ? (v as Entry[]).map((e) => `${e.index}@${e.term}`) : k === 'data' ? undefined : v))}`)
+        node.core.step({ ...message, from })
+        this.process(node)
+      }
+      // Clients stop halfway through the calm, so that every member can catch up before the checks.
+      if (this.now < this.options.faultyTicks + this.options.calmTicks / 2) this.clientTraffic()
+      this.checkSafety()
+    }
+    this.checkLiveness()
+    for (const { op } of this.pendingWrites.values()) op.outcome = 'unknown'
+    return {
+      ops: this.ops,
+      ticks: total,
+      committed: this.appliedEntries.size,
+      ...this.stats,
+    }
+  }
+
+  // ---- the nodes' drivers ----
+
+  private addNode(id: string, disk: Disk): void {
+    const node: SimNode = { id, disk, core: null, kv: new Map(), applied: 0, unsynced: null, reads: new Map(), waitingReads: new Map() }
+    this.nodes.set(id, node)
+    this.start(node)
+  }
+
+  private start(node: SimNode): void {
+    const stored = structuredClone(node.disk)
+    const raftOptions = { ...defaultRaftOptions, maxEntriesPerAppend: this.options.maxEntriesPerAppend }
+    node.core = new RaftCore({ ...raftOptions, id: node.id, random: () => this.rng.next() }, stored)
+    node.kv = new Map((stored.snapshot?.data as [string, string][] | undefined) ?? [])
+    node.applied = stored.snapshot?.index ?? 0
+    node.unsynced = null
+  }
+
+  private trace(what: string): void {
+    this.options.trace?.(`t=${this.now} ${what}`)
+  }
+
+  private crash(node: SimNode): void {
+    this.trace(`crash ${node.id} (unsynced ${node.unsynced ? 'lost' : 'none'})`)
+    node.core = null
+    node.unsynced = null
+    for (const { op } of node.reads.values()) this.finish(op, 'fail')
+    for (const op of node.waitingReads.values()) this.finish(op, 'fail')
+    node.reads.clear()
+    node.waitingReads.clear()
+    this.stats.crashes++
+  }
+
+  private process(node: SimNode): void {
+    for (;;) {
+      if (node.unsynced) {
+        if (this.now < this.options.faultyTicks && !this.rng.chance(this.options.syncRate)) return
+        const ready = node.unsynced
+        node.unsynced = null
+        this.sync(node, ready)
+      }
+      if (!node.core?.hasReady()) return
+      node.unsynced = node.core.ready()
+    }
+  }
+
+  /** The driver's order: persist, then send, then apply. */
+  private sync(node: SimNode, ready: Ready): void {
+    const disk = node.disk
+    this.trace(`sync ${node.id} ${JSON.stringify({ hs: ready.hardState, entries: ready.entries.map((e) => `${e.index}@${e.term}`), snap: ready.snapshot?.index, applied: ready.committed.map((e) => e.index) })}`)
+    if (ready.snapshot) {
+      disk.snapshot = ready.snapshot
+      disk.entries = ready.snapshotReceived ? [] : disk.entries.filter((e) => e.index > ready.snapshot!.index)
+    }
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0]!.index
+      disk.entries = disk.entries.filter((e) => e.index < first).concat(structuredClone(ready.entries))
+    }
+    if (ready.hardState) disk.hardState = { ...ready.hardState }
+    for (const m of ready.messages) this.network.send(this.now, node.id, m.to, structuredClone(m))
+    if (ready.snapshotReceived && ready.snapshot) {
+      node.kv = new Map(ready.snapshot.data as [string, string][])
+      node.applied = ready.snapshot.index
+    }
+    for (const entry of ready.committed) this.apply(node, entry)
+    for (const rs of ready.readStates) {
+      const op = node.waitingReads.get(rs.ctx)
+      if (!op) continue
+      node.waitingReads.delete(rs.ctx)
+      node.reads.set(rs.ctx, { index: rs.index, op })
+    }
+    for (const ctx of ready.readsDropped) {
+      const op = node.waitingReads.get(ctx)
+      node.waitingReads.delete(ctx)
+      if (op) this.finish(op, 'fail')
+    }
+    this.serveReads(node)
+    if (node.applied - (disk.snapshot?.index ?? 0) >= this.options.compactAfterEntries) {
+      const snapshot = node.core!.compact([...node.kv].sort())
+      disk.snapshot = snapshot
+      disk.entries = disk.entries.filter((e) => e.index > snapshot.index)
+    }
+  }
+
+  private apply(node: SimNode, entry: Entry): void {
+    if (entry.index !== node.applied + 1) throw new SafetyViolation(`${node.id} applied ${entry.index} after ${node.applied}`)
+    const signature = JSON.stringify([entry.term, entry.data, entry.change ?? null])
+    const seen = this.appliedEntries.get(entry.index)
+    if (seen !== undefined && seen !== signature) {
+      throw new SafetyViolation(`state machine safety: ${node.id} applied ${signature} at ${entry.index}, another node ${seen}`)
+    }
+    this.appliedEntries.set(entry.index, signature)
+    node.applied = entry.index
+    const command = entry.data as Command | null
+    if (command && !entry.change) node.kv.set(command.key, command.value)
+    const pending = command ? this.pendingWrites.get(command.requestId) : undefined
+    if (pending && pending.node === node.id) {
+      this.pendingWrites.delete(command!.requestId)
+      const ok = pending.index === entry.index && pending.term === entry.term
+      // Another entry at the proposal's index means the proposal was lost with a leader change.
+      this.finish(pending.op, ok ? 'ok' : 'unknown')
+      if (ok) this.acknowledged.push(entry.index)
+    }
+  }
+
+  private serveReads(node: SimNode): void {
+    for (const [ctx, { index, op }] of node.reads) {
+      if (node.applied < index) continue
+      node.reads.delete(ctx)
+      const key = (op.input as { key: string }).key
+      this.finish(op, 'ok', node.kv.get(key) ?? null)
+    }
+  }
+
+  // ---- clients ----
+
+  private clientTraffic(): void {
+    if (this.rng.chance(this.options.proposeRate)) this.write()
+    if (this.rng.chance(this.options.readRate)) this.read()
+  }
+
+  private write(): void {
+    const node = this.pickLive()
+    if (!node) return
+    const command: Command = { requestId: `r${this.nextRequest++}`, key: this.rng.pick(keys), value: `v${this.nextRequest}` }
+    const op = this.invoke({ op: 'put', key: command.key, value: command.value })
+    const result = node.core!.propose(command)
+    if (!result.ok) {
+      this.finish(op, 'fail')
+      return
+    }
+    this.pendingWrites.set(command.requestId, { op, node: node.id, index: result.index, term: result.term })
+    this.process(node)
+  }
+
+  private read(): void {
+    const node = this.pickLive()
+    if (!node) return
+    const op = this.invoke({ op: 'get', key: this.rng.pick(keys) })
+    const ctx = `q${this.nextRequest++}`
+    const result = node.core!.readIndex(ctx)
+    if (!result.ok) {
+      this.finish(op, 'fail')
+      return
+    }
+    node.waitingReads.set(ctx, op)
+    this.process(node)
+  }
+
+  private invoke(input: KvInput): HistoryOp {
+    const op: HistoryOp = { clientId: this.ops.length, input, call: this.clock++, outcome: 'unknown' }
+    this.ops.push(op)
+    return op
+  }
+
+  private finish(op: HistoryOp, outcome: 'ok' | 'fail' | 'unknown', output?: string | null): void {
+    op.outcome = outcome
+    if (outcome === 'ok') {
+      op.return = this.clock++
+      if (output !== undefined) op.output = output
+    }
+  }
+
+  // ---- faults ----
+
+  private injectFaults(): void {
+    const o = this.options
+    const all = [...this.nodes.values()]
+    if (this.rng.chance(o.crashRate)) {
+      const node = this.rng.pick(all)
+      if (node.core) this.crash(node)
+      else this.start(node)
+    }
+    if (this.rng.chance(o.partitionRate)) this.partition(all.map((n) => n.id))
+    if (this.network.partitioned && this.rng.chance(o.healRate)) {
+      this.trace('heal')
+      this.network.heal()
+    }
+    if (this.rng.chance(o.confChangeRate)) this.changeMembership()
+    if (this.rng.chance(o.transferRate)) {
+      const leader = this.live().find((n) => n.core!.status().role === Role.leader)
+      const target = leader && this.rng.pick(leader.core!.status().config.voters)
+      if (leader && target) leader.core!.transferLeadership(target)
+    }
+  }
+
+  private partition(ids: string[]): void {
+    this.stats.partitions++
+    this.rng.shuffle(ids)
+    const cut = 1 + this.rng.int(ids.length - 1)
+    const [a, b] = [ids.slice(0, cut), ids.slice(cut)]
+    const kind = this.rng.int(3)
+    this.trace(`partition kind=${kind} ${a} | ${b}`)
+    if (kind === 0) this.network.partition(a, b)
+    else if (kind === 1) for (const x of a) for (const y of b) this.network.cutLink(x, y)
+    // A bridge: the first node of `a` keeps both sides, which cannot reach each other.
+    else this.network.partition(a.slice(1), b)
+  }
+
+  private changeMembership(): void {
+    const leader = this.live().find((n) => n.core!.status().role === Role.leader)
+    if (!leader) return
+    const { voters, replicas } = leader.core!.status().config
+    const outsiders = [...this.nodes.keys()].filter((id) => !voters.includes(id) && !replicas.includes(id))
+    const candidates: ConfChange[] = [
+      ...outsiders.map((id) => ({ op: 'add-replica' as const, id })),
+      ...replicas.map((id) => ({ op: 'promote' as const, id })),
+      ...(voters.length > 3 ? voters.map((id) => ({ op: 'demote' as const, id })) : []),
+      ...(voters.length > 3 ? voters.map((id) => ({ op: 'remove' as const, id })) : []),
+      ...replicas.map((id) => ({ op: 'remove' as const, id })),
+    ]
+    if (candidates.length === 0) return
+    const change = this.rng.pick(candidates)
+    const result = leader.core!.proposeConfChange(change, { requestId: `c${this.nextRequest++}`, change })
+    if (result.ok) this.stats.confChanges++
+    this.process(leader)
+  }
+
+  private calmDown(): void {
+    this.network.heal()
+    this.network.faults = { dropRate: 0, duplicateRate: 0, maxDelayTicks: 1 }
+    for (const node of this.nodes.values()) if (!node.core) this.start(node)
+  }
+
+  // ---- checks ----
+
+  private checkSafety(): void {
+    for (const node of this.live()) {
+      const status = node.core!.status()
+      if (status.role !== Role.leader) continue
+      let known = this.leaders.get(status.term)
+      if (known === undefined) {
+        known = { id: node.id, committedBefore: Math.max(0, ...this.appliedEntries.keys()) }
+        this.leaders.set(status.term, known)
+        this.stats.elections++
+      } else if (known.id !== node.id) {
+        throw new SafetyViolation(`election safety: ${known.id} and ${node.id} both lead term ${status.term}`)
+      }
+      // Leader completeness: what was committed before a leader was elected is in its log.
+      for (const [index, signature] of this.appliedEntries) {
+        if (index > known.committedBefore) continue
+        const term = node.core!.termAt(index)
+        const committedTerm = JSON.parse(signature)[0] as number
+        if (term === undefined ? index > status.lastIndex : term !== committedTerm) {
+          throw new SafetyViolation(
+            `leader completeness: leader ${node.id} of term ${status.term} has term ${term} at committed index ${index} (term ${committedTerm})`,
+          )
+        }
+      }
+    }
+    this.checkLogMatching()
+  }
+
+  /** Log matching on what is on disk: equal (index, term) means equal prefixes. */
+  private checkLogMatching(): void {
+    const logs = [...this.nodes.values()].map((n) => ({ id: n.id, byIndex: new Map(n.disk.entries.map((e) => [e.index, e.term])) }))
+    for (let i = 0; i < logs.length; i++) {
+      for (let j = i + 1; j < logs.length; j++) {
+        const [a, b] = [logs[i]!, logs[j]!]
+        let agreedAbove = false
+        const indexes = [...a.byIndex.keys()].filter((k) => b.byIndex.has(k)).sort((x, y) => y - x)
+        for (const index of indexes) {
+          const same = a.byIndex.get(index) === b.byIndex.get(index)
+          if (agreedAbove && !same) {
+            throw new SafetyViolation(`log matching: ${a.id} and ${b.id} agree above index ${index} but not at it`)
+          }
+          agreedAbove ||= same
+        }
+      }
+    }
+  }
+
+  private checkLiveness(): void {
+    const members = this.live().filter((n) => !n.core!.status().removed)
+    const leaders = members.filter((n) => n.core!.status().role === Role.leader)
+    if (leaders.length !== 1) throw new SafetyViolation(`liveness: ${leaders.length} leaders after the faults stopped`)
+    const config = leaders[0]!.core!.status().config
+    const inCluster = members.filter((n) => config.voters.includes(n.id) || config.replicas.includes(n.id))
+    const applied = new Set(inCluster.map((n) => n.applied))
+    if (applied.size !== 1) {
+      const statuses = inCluster.map((n) => JSON.stringify({ ...n.core!.status(), appliedByDriver: n.applied }))
+      throw new SafetyViolation(`liveness: members applied different indexes:\n${statuses.join('\n')}`)
+    }
+    const highestAck = Math.max(0, ...this.acknowledged)
+    if ([...applied][0]! < highestAck) throw new SafetyViolation(`liveness: acknowledged index ${highestAck} not applied`)
+    const states = new Set(inCluster.map((n) => JSON.stringify([...n.kv].sort())))
+    if (states.size !== 1) throw new SafetyViolation('liveness: members hold different state machines')
+  }
+
+  private live(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.core !== null)
+  }
+
+  /** Mostly the node that believes it leads, as a client that follows redirects would reach. */
+  private pickLive(): SimNode | undefined {
+    const live = this.live()
+    const leaders = live.filter((n) => n.core!.status().role === Role.leader)
+    if (leaders.length > 0 && this.rng.chance(0.8)) return this.rng.pick(leaders)
+    return live.length === 0 ? undefined : this.rng.pick(live)
+  }
+}
