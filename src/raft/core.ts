@@ -175,7 +175,8 @@ export class RaftCore {
   proposeConfChange(change: ConfChange, data: unknown): ProposeResult {
     const refused = this.refuseProposal()
     if (refused) return refused
-    if (this.pendingConfIndex > this.log.applied) return this.refusal('conf-change-pending')
+    const committedOwnTerm = this.log.term(this.log.committed) === this.term
+    if (this.pendingConfIndex > this.log.applied || !committedOwnTerm) return this.refusal('conf-change-pending')
     if (!this.isValidChange(change)) return this.refusal('invalid')
     const result = this.appendOwn(data, change)
     this.pendingConfIndex = result.index
@@ -308,8 +309,9 @@ export class RaftCore {
     for (const id of [...this.voters, ...this.replicas]) {
       if (id !== this.id) this.progress.set(id, this.newProgress())
     }
-    // §5.4.2 / §6.4: commit an entry of our own term before trusting the commit index, and let no
-    // membership change through before that (the fix for single-server changes, Ongaro 2015).
+    // §5.4.2 / §6.4: commit an entry of our own term before trusting the commit index. Membership
+    // changes also wait for it (the fix for single-server changes, Ongaro 2015) and for any change
+    // already in the log to be applied.
     this.pendingConfIndex = this.log.lastIndex()
     this.appendOwn(null)
   }
@@ -660,14 +662,14 @@ export class RaftCore {
       case 'remove':
         this.voters.delete(id)
         this.replicas.delete(id)
-        if (id === this.id) {
-          this.becomeFollower(this.term, null)
-          this.removed = true
-        }
+        if (id === this.id) this.removed = true
         break
     }
     if (this.role !== Role.leader) return
     if (!this.voters.has(this.id)) {
+      // Removed or demoted: tell the followers the commit index first, so that they apply the change
+      // and elect a leader among themselves without waiting for it to be committed again.
+      this.broadcastHeartbeat(null)
       this.becomeFollower(this.term, null)
       return
     }

@@ -1,0 +1,67 @@
+import { z } from 'zod'
+import { rootKinds } from '../docs/doc-json.js'
+import { maxDocNameBytes } from '../docs/doc-name.js'
+
+export const minVoterTarget = 1
+export const maxVoterTarget = 5
+
+/** Names a client's write, so that a retried write is applied once. */
+export const requestIdSchema = z.string().min(1).max(128)
+export const memberIdSchema = z.string().min(1).max(128)
+export const memberUrlSchema = z.url({ protocol: /^(https?|wss?)$/ }).max(2048)
+export const voterTargetSchema = z.number().int().min(minVoterTarget).max(maxVoterTarget)
+export const namespaceNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^/]*$/, 'a namespace name cannot contain "/"')
+export const docNameSchema = z
+  .string()
+  .min(1)
+  .refine((name) => Buffer.byteLength(name, 'utf8') <= maxDocNameBytes, `at most ${maxDocNameBytes} bytes`)
+
+const byteCount = z.number().int().positive()
+
+/** A namespace's declaration, as an admin writes it. */
+export const namespaceSpecSchema = z.object({
+  schema: z.object({
+    roots: z
+      .record(z.string().min(1).max(256), z.enum(rootKinds))
+      .refine((roots) => Object.keys(roots).length <= 100, 'at most 100 roots'),
+  }),
+  limits: z.object({ maxUpdateBytes: byteCount.optional(), maxDocBytes: byteCount.optional() }).default({}),
+  readOnly: z.boolean().default(false),
+})
+
+const commandSchema = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ type: z.literal(type), requestId: requestIdSchema, ...shape })
+
+export const metaCommandSchema = z.discriminatedUnion('type', [
+  commandSchema('add-member', { id: memberIdSchema, url: memberUrlSchema }),
+  commandSchema('promote', { id: memberIdSchema }),
+  commandSchema('demote', { id: memberIdSchema }),
+  commandSchema('remove-member', { id: memberIdSchema }),
+  commandSchema('set-voter-target', { count: voterTargetSchema }),
+  commandSchema('put-namespace', { name: namespaceNameSchema, ...namespaceSpecSchema.shape }),
+  commandSchema('delete-namespace', { name: namespaceNameSchema }),
+  commandSchema('delete-doc', { name: docNameSchema }),
+])
+
+export type MetaCommand = z.infer<typeof metaCommandSchema>
+export type MetaCommandType = MetaCommand['type']
+
+export const commandErrorCodes = ['invalid', 'not_found', 'conflict'] as const
+export type CommandErrorCode = (typeof commandErrorCodes)[number]
+
+/** The outcome of a command. Expected refusals are values; they are remembered like successes. */
+export type CommandResult = { ok: true } | { ok: false; code: CommandErrorCode; message: string }
+
+export type ParsedCommand = { ok: true; command: MetaCommand } | { ok: false; code: 'invalid'; message: string }
+
+/** Validates untrusted input (a REST body, a log entry) as a command; unknown fields are dropped. */
+export function parseCommand(input: unknown): ParsedCommand {
+  const parsed = metaCommandSchema.safeParse(input)
+  if (parsed.success) return { ok: true, command: parsed.data }
+  const issue = parsed.error.issues[0]!
+  return { ok: false, code: 'invalid', message: `${issue.path.join('.') || 'command'}: ${issue.message}` }
+}

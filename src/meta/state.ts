@@ -1,0 +1,50 @@
+import type { DocPolicy } from '../docs/schema-check.js'
+import type { CommandResult } from './commands.js'
+
+export const memberRoles = ['voter', 'replica'] as const
+export type MemberRole = (typeof memberRoles)[number]
+
+export interface Member {
+  readonly id: string
+  readonly url: string
+  readonly role: MemberRole
+}
+
+export interface Namespace extends DocPolicy {
+  readonly name: string
+}
+
+export const defaultVoterTarget = 3
+
+/** Results kept for deduplication; past this, the oldest request is forgotten first. */
+export const maxRememberedRequests = 10_000
+
+/**
+ * The cluster's metadata, as every member holds it after applying the same log.
+ *
+ * Owned by one state machine and changed in place by `applyCommand`: copying it per command would make
+ * each apply cost as much as the whole state, and the request memory alone holds 10,000 entries.
+ * Values (members, namespaces, results) are never changed, only replaced. Snapshots are bytes (`codec.ts`).
+ */
+export interface MetaState {
+  voterTarget: number
+  readonly members: Map<string, Member>
+  readonly namespaces: Map<string, Namespace>
+  /**
+   * Deleted document name → Raft index of its deletion. Permanent: a replica that missed the deletion
+   * would otherwise bring the document back through anti-entropy, so a deleted name is never written again.
+   */
+  readonly tombstones: Map<string, number>
+  /** Request id → its result, oldest first (Map order is insertion order, and the snapshot keeps it). */
+  readonly recentResults: Map<string, CommandResult>
+}
+
+export function emptyMetaState(): MetaState {
+  return {
+    voterTarget: defaultVoterTarget,
+    members: new Map(),
+    namespaces: new Map(),
+    tombstones: new Map(),
+    recentResults: new Map(),
+  }
+}

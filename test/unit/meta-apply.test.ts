@@ -1,0 +1,227 @@
+import { describe, expect, test } from 'vitest'
+import { applyCommand } from '../../src/meta/apply.js'
+import { parseCommand, type CommandResult, type MetaCommand } from '../../src/meta/commands.js'
+import { isDeleted, namespaceOf, policyFor } from '../../src/meta/queries.js'
+import { emptyMetaState, maxRememberedRequests, type MetaState } from '../../src/meta/state.js'
+
+type CommandInput = { type: MetaCommand['type']; [field: string]: unknown }
+
+/** Applies commands as consecutive log entries, each with a fresh request id; returns their results. */
+class Log {
+  readonly state: MetaState = emptyMetaState()
+  private index = 0
+
+  apply(input: CommandInput, requestId = `request-${this.index + 1}`): CommandResult {
+    const parsed = parseCommand({ requestId, ...input })
+    if (!parsed.ok) throw new Error(parsed.message)
+    this.index++
+    return applyCommand(this.state, parsed.command, { index: this.index, term: 1 })
+  }
+
+  addVoter(id: string): void {
+    expect(this.apply({ type: 'add-member', id, url: `http://${id}:4000` })).toEqual({ ok: true })
+    expect(this.apply({ type: 'promote', id })).toEqual({ ok: true })
+  }
+
+  role(id: string): string | undefined {
+    return this.state.members.get(id)?.role
+  }
+}
+
+describe('members', () => {
+  test('a new member joins as a replica', () => {
+    const log = new Log()
+    expect(log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' })).toEqual({ ok: true })
+    expect(log.state.members.get('a')).toEqual({ id: 'a', url: 'http://a:4000', role: 'replica' })
+  })
+
+  test('member ids and URLs are unique', () => {
+    const log = new Log()
+    log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' })
+    expect(log.apply({ type: 'add-member', id: 'a', url: 'http://other:4000' })).toEqual({
+      ok: false,
+      code: 'conflict',
+      message: 'member "a" already exists',
+    })
+    expect(log.apply({ type: 'add-member', id: 'b', url: 'http://a:4000' })).toEqual({
+      ok: false,
+      code: 'conflict',
+      message: 'member "a" already has the URL http://a:4000',
+    })
+  })
+
+  test('replicas are promoted up to the voter target and no further', () => {
+    const log = new Log()
+    for (const id of ['a', 'b', 'c']) log.addVoter(id)
+    log.apply({ type: 'add-member', id: 'd', url: 'http://d:4000' })
+    expect(log.apply({ type: 'promote', id: 'd' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'set-voter-target', count: 4 })).toEqual({ ok: true })
+    expect(log.apply({ type: 'promote', id: 'd' })).toEqual({ ok: true })
+    expect(log.role('d')).toBe('voter')
+  })
+
+  test('a role change to the role a member has is a conflict', () => {
+    const log = new Log()
+    log.addVoter('a')
+    log.addVoter('b')
+    log.apply({ type: 'add-member', id: 'c', url: 'http://c:4000' })
+    expect(log.apply({ type: 'promote', id: 'a' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'demote', id: 'c' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'demote', id: 'b' })).toEqual({ ok: true })
+    expect(log.role('b')).toBe('replica')
+  })
+
+  test('the last voter can be neither demoted nor removed', () => {
+    const log = new Log()
+    log.addVoter('a')
+    log.apply({ type: 'add-member', id: 'b', url: 'http://b:4000' })
+    expect(log.apply({ type: 'demote', id: 'a' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'remove-member', id: 'a' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'remove-member', id: 'b' })).toEqual({ ok: true })
+    expect([...log.state.members.keys()]).toEqual(['a'])
+  })
+
+  test('commands naming an unknown member are not_found', () => {
+    const log = new Log()
+    for (const type of ['promote', 'demote', 'remove-member'] as const) {
+      expect(log.apply({ type, id: 'ghost' })).toEqual({ ok: false, code: 'not_found', message: 'no member "ghost"' })
+    }
+  })
+})
+
+describe('namespaces', () => {
+  const spec = { schema: { roots: { body: 'text' } }, limits: { maxUpdateBytes: 1000 } }
+
+  test('put-namespace declares a namespace, filling in defaults, and replaces it when repeated', () => {
+    const log = new Log()
+    expect(log.apply({ type: 'put-namespace', name: 'notes', ...spec })).toEqual({ ok: true })
+    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', ...spec, readOnly: false })
+    log.apply({ type: 'put-namespace', name: 'notes', schema: { roots: {} }, readOnly: true })
+    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', schema: { roots: {} }, limits: {}, readOnly: true })
+  })
+
+  test('delete-namespace removes a declared namespace and is not_found otherwise', () => {
+    const log = new Log()
+    log.apply({ type: 'put-namespace', name: 'notes', ...spec })
+    expect(log.apply({ type: 'delete-namespace', name: 'notes' })).toEqual({ ok: true })
+    expect(log.apply({ type: 'delete-namespace', name: 'notes' })).toEqual({
+      ok: false,
+      code: 'not_found',
+      message: 'no namespace "notes"',
+    })
+  })
+
+  test('a document belongs to the namespace named before its first slash', () => {
+    expect(namespaceOf('notes/2024/todo')).toBe('notes')
+    expect(namespaceOf('notes/')).toBe('notes')
+    expect(namespaceOf('plain')).toBeNull()
+    expect(namespaceOf('/rooted')).toBeNull()
+  })
+
+  test('the policy of a document is its declared namespace; anything else is unrestricted', () => {
+    const log = new Log()
+    log.apply({ type: 'put-namespace', name: 'notes', ...spec })
+    expect(policyFor(log.state, 'notes/a')).toMatchObject({ name: 'notes', limits: { maxUpdateBytes: 1000 } })
+    expect(policyFor(log.state, 'other/a')).toBeNull()
+    expect(policyFor(log.state, 'notes')).toBeNull()
+  })
+})
+
+describe('tombstones', () => {
+  test('delete-doc records the log index of the deletion', () => {
+    const log = new Log()
+    log.apply({ type: 'set-voter-target', count: 3 })
+    expect(log.apply({ type: 'delete-doc', name: 'notes/a' })).toEqual({ ok: true })
+    expect(log.state.tombstones.get('notes/a')).toBe(2)
+    expect(isDeleted(log.state, 'notes/a')).toBe(true)
+    expect(isDeleted(log.state, 'notes/b')).toBe(false)
+  })
+
+  test('a deleted document stays deleted: deleting it again is a conflict naming the first deletion', () => {
+    const log = new Log()
+    log.apply({ type: 'delete-doc', name: 'a' })
+    expect(log.apply({ type: 'delete-doc', name: 'a' })).toEqual({
+      ok: false,
+      code: 'conflict',
+      message: 'document "a" was deleted at log index 1',
+    })
+    expect(log.state.tombstones.get('a')).toBe(1)
+  })
+})
+
+describe('request ids', () => {
+  test('a repeated request id returns the first result and applies nothing, whatever the command', () => {
+    const log = new Log()
+    expect(log.apply({ type: 'delete-doc', name: 'a' }, 'once')).toEqual({ ok: true })
+    expect(log.apply({ type: 'delete-doc', name: 'a' }, 'once')).toEqual({ ok: true })
+    expect(log.apply({ type: 'delete-doc', name: 'b' }, 'once')).toEqual({ ok: true })
+    expect([...log.state.tombstones.keys()]).toEqual(['a'])
+  })
+
+  test('refusals are remembered too', () => {
+    const log = new Log()
+    const refused = log.apply({ type: 'promote', id: 'a' }, 'r')
+    log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' })
+    expect(log.apply({ type: 'promote', id: 'a' }, 'r')).toEqual(refused)
+    expect(log.role('a')).toBe('replica')
+  })
+
+  test(`only the last ${maxRememberedRequests} request ids are remembered, the oldest forgotten first`, () => {
+    const log = new Log()
+    log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' }, 'first')
+    log.apply({ type: 'remove-member', id: 'a' }, 'second')
+    for (let i = 0; i < maxRememberedRequests - 1; i++) log.apply({ type: 'set-voter-target', count: 3 })
+    expect(log.state.recentResults.size).toBe(maxRememberedRequests)
+    expect(log.state.recentResults.has('first')).toBe(false)
+    expect(log.apply({ type: 'remove-member', id: 'a' }, 'second')).toEqual({ ok: true })
+    expect(log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' }, 'first')).toEqual({ ok: true })
+    expect(log.role('a')).toBe('replica')
+  })
+})
+
+describe('command validation', () => {
+  const refused = (input: object): boolean => !parseCommand({ requestId: 'r', ...input }).ok
+
+  test('namespace names cannot contain a slash', () => {
+    expect(refused({ type: 'put-namespace', name: 'a/b', schema: { roots: {} } })).toBe(true)
+    expect(refused({ type: 'delete-namespace', name: 'a/b' })).toBe(true)
+    expect(refused({ type: 'put-namespace', name: 'a', schema: { roots: {} } })).toBe(false)
+  })
+
+  test('the voter target is 1 to 5', () => {
+    expect([0, 1, 5, 6, 2.5].map((count) => refused({ type: 'set-voter-target', count }))).toEqual([
+      true,
+      false,
+      false,
+      true,
+      true,
+    ])
+  })
+
+  test('member URLs are http(s) or ws(s)', () => {
+    expect(refused({ type: 'add-member', id: 'a', url: 'https://a.example' })).toBe(false)
+    expect(refused({ type: 'add-member', id: 'a', url: 'ftp://a.example' })).toBe(true)
+    expect(refused({ type: 'add-member', id: 'a', url: 'a:4000' })).toBe(true)
+  })
+
+  test('roots are of a known kind; limits are positive integers', () => {
+    expect(refused({ type: 'put-namespace', name: 'n', schema: { roots: { body: 'rich' } } })).toBe(true)
+    expect(refused({ type: 'put-namespace', name: 'n', schema: { roots: {} }, limits: { maxDocBytes: 0 } })).toBe(true)
+  })
+
+  test('every command needs a request id; unknown types and fields are refused and dropped', () => {
+    expect(parseCommand({ type: 'delete-doc', name: 'a' })).toMatchObject({ ok: false, code: 'invalid' })
+    expect(refused({ type: 'drop-everything' })).toBe(true)
+    expect(parseCommand({ type: 'delete-doc', requestId: 'r', name: 'a', extra: 1 })).toEqual({
+      ok: true,
+      command: { type: 'delete-doc', requestId: 'r', name: 'a' },
+    })
+  })
+
+  test('the message names the field', () => {
+    expect(parseCommand({ type: 'set-voter-target', requestId: 'r', count: 9 })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^count: /),
+    })
+  })
+})
