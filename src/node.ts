@@ -2,7 +2,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
-import { DocStorage } from './storage/doc-storage.js'
+import { NodeStorage } from './storage/lmdb-env.js'
 import { DocStore, type DocStoreOptions } from './docs/doc-store.js'
 import { SyncServer } from './sync/sync-server.js'
 import { createApp } from './http/app.js'
@@ -44,8 +44,8 @@ export interface SyncmeshNode {
 /** Composes one node from its parts; the only place that knows them all. */
 export async function startNode(config: NodeConfig, log: Logger): Promise<SyncmeshNode> {
   const metrics = createMetrics()
-  const storage = new DocStorage({ path: config.dataDir })
-  const docs = new DocStore(storage, metrics, log, config.docs)
+  const storage = new NodeStorage({ path: config.dataDir })
+  const docs = new DocStore(storage.docs, metrics, log, config.docs)
   const sync = new SyncServer(docs, metrics, log, {
     maxMessageBytes: config.maxMessageBytes,
     maxBufferedBytes: config.maxBufferedBytes,

@@ -1,4 +1,5 @@
-import { open, type Database, type RootDatabase } from 'lmdb'
+import type { Database, RootDatabase } from 'lmdb'
+import { durableTransaction } from './durable-transaction.js'
 import { decodeLogRecord, encodeLogRecord } from './log-record.js'
 
 /** What the store keeps about a document besides its updates. */
@@ -19,44 +20,28 @@ export interface StoredDoc {
   meta: DocMeta
 }
 
-export interface StorageOptions {
-  /** Directory of the LMDB environment; created if missing. */
-  path: string
-  /** Upper bound on the map size in bytes; LMDB grows the file up to it. */
-  mapSizeBytes?: number
-}
-
 type LogKey = [string, number]
 
 /**
- * The LMDB environment of one node and the named databases in it. Only this module touches lmdb.
+ * The documents' databases in the node's LMDB environment.
  *
  * Writes are made only inside `transact`, which is the group commit: the callback runs in one write
  * transaction, and the returned promise resolves once that transaction is committed *and* flushed to disk.
  */
 export class DocStorage {
-  private readonly env: RootDatabase
   private readonly metas: Database<DocMeta, string>
   private readonly bases: Database<Uint8Array, string>
   private readonly logs: Database<Uint8Array, LogKey>
 
-  constructor(options: StorageOptions) {
-    this.env = open({
-      path: options.path,
-      mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3,
-      // Commit promises resolve on commit; `transact` then waits for `flushed` so that a resolved write is on disk.
-      overlappingSync: true,
-    })
+  constructor(private readonly env: RootDatabase) {
     this.metas = this.env.openDB<DocMeta, string>({ name: 'doc-meta', encoding: 'msgpack' })
     this.bases = this.env.openDB<Uint8Array, string>({ name: 'doc-base', encoding: 'binary' })
     this.logs = this.env.openDB<Uint8Array, LogKey>({ name: 'doc-log', encoding: 'binary' })
   }
 
   /** Runs `fn` in one write transaction; resolves when the transaction is durable. */
-  async transact<T>(fn: () => T): Promise<T> {
-    const result = await this.env.transaction(fn)
-    await this.env.flushed
-    return result
+  transact<T>(fn: () => T): Promise<T> {
+    return durableTransaction(this.env, fn)
   }
 
   getMeta(name: string): DocMeta | undefined {
@@ -111,10 +96,5 @@ export class DocStorage {
       if (key === after) continue
       yield { name: key, meta: value }
     }
-  }
-
-  async close(): Promise<void> {
-    await this.env.flushed
-    await this.env.close()
   }
 }

@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { DocStorage } from '../../src/storage/doc-storage.js'
+import { NodeStorage } from '../../src/storage/lmdb-env.js'
 import { DocStore, type DocStoreOptions } from '../../src/docs/doc-store.js'
 import { createMetrics } from '../../src/metrics.js'
 
@@ -7,9 +7,9 @@ export const silentLog = pino({ level: 'silent' })
 
 /** A DocStore over a real LMDB environment in `dir`. */
 export function openStore(dir: string, options: Partial<DocStoreOptions> = {}) {
-  const storage = new DocStorage({ path: dir })
+  const storage = new NodeStorage({ path: dir })
   const metrics = createMetrics()
-  const docs = new DocStore(storage, metrics, silentLog, options)
+  const docs = new DocStore(storage.docs, metrics, silentLog, options)
   return {
     storage,
     docs,

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { RaftStorage } from '../storage/raft-storage.js'
+import { RaftCore, defaultRaftOptions, type RaftOptions, type RaftStatus } from './core.js'
+import type { ConfChange, Entry, Message, NodeId, ProposeResult, Ready } from './types.js'
+
+/** The application state the log drives. */
+export interface RaftStateMachine {
+  apply(entry: Entry): unknown
+  snapshot(): unknown
+  restore(data: unknown): void
+}
+
+export interface RaftTransport {
+  send(message: Message): void
+}
+
+export interface RaftDriverOptions {
+  id: NodeId
+  tickMs: number
+  /** Fold the applied log into a snapshot once this many entries follow the last one. */
+  snapshotAfterEntries: number
+  raft?: Partial<Omit<RaftOptions, 'id' | 'random'>>
+}
+
+export type ProposalOutcome =
+  | { ok: true; index: number; result: unknown }
+  | { ok: false; reason: Exclude<ProposeResult, { ok: true }>['reason'] | 'lost' | 'closed'; leader: NodeId | null }
+
+export type ReadOutcome = { ok: true } | { ok: false; reason: 'not-leader' | 'lost' | 'closed'; leader: NodeId | null }
+
+interface Waiter<T> {
+  resolve(outcome: T): void
+}
+
+/**
+ * Runs a RaftCore: ticks it on a timer, and carries out each Ready in the order that keeps Raft safe —
+ * persist (fsync) before sending, then apply. Readies are handled one at a time; inputs that arrive
+ * meanwhile accumulate in the core and come out in the next one.
+ */
+export class RaftDriver {
+  private readonly core: RaftCore
+  private readonly timer: NodeJS.Timeout
+  private applied: number
+  private snapshotIndex: number
+  private processing: Promise<void> | null = null
+  private closed = false
+  private readonly proposals = new Map<number, { term: number } & Waiter<ProposalOutcome>>()
+  private readonly reads = new Map<string, Waiter<ReadOutcome> & { index?: number }>()
+  private readonly statusListeners: ((status: RaftStatus) => void)[] = []
+  private lastLeader: NodeId | null = null
+
+  constructor(
+    private readonly storage: RaftStorage,
+    private readonly transport: RaftTransport,
+    private readonly stateMachine: RaftStateMachine,
+    private readonly options: RaftDriverOptions,
+    private readonly log: Logger,
+  ) {
+    const stored = storage.load()
+    if (stored.snapshot) stateMachine.restore(stored.snapshot.data)
+    this.applied = stored.snapshot?.index ?? 0
+    this.snapshotIndex = this.applied
+    this.core = new RaftCore(
+      { ...defaultRaftOptions, ...options.raft, id: options.id, random: Math.random },
+      stored,
+    )
+    this.timer = setInterval(() => {
+      this.core.tick()
+      this.schedule()
+    }, options.tickMs)
+    this.timer.unref()
+    this.schedule()
+  }
+
+  receive(message: Message): void {
+    if (this.closed) return
+    this.core.step(message)
+    this.schedule()
+  }
+
+  /** Proposes an application command; resolves once it is applied here, with the state machine's result. */
+  propose(data: unknown, change?: ConfChange): Promise<ProposalOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', leader: null })
+    const proposed = change ? this.core.proposeConfChange(change, data) : this.core.propose(data)
+    if (!proposed.ok) return Promise.resolve(proposed)
+    return new Promise((resolve) => {
+      this.proposals.set(proposed.index, { term: proposed.term, resolve })
+      this.schedule()
+    })
+  }
+
+  /** Resolves once this node, as leader, may serve a linearizable read from its state machine. */
+  readIndex(): Promise<ReadOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', leader: null })
+    const ctx = randomUUID()
+    const started = this.core.readIndex(ctx)
+    if (!started.ok) return Promise.resolve(started)
+    return new Promise((resolve) => {
+      this.reads.set(ctx, { resolve })
+      this.schedule()
+    })
+  }
+
+  transferLeadership(to: NodeId): ReturnType<RaftCore['transferLeadership']> {
+    const result = this.core.transferLeadership(to)
+    this.schedule()
+    return result
+  }
+
+  status(): RaftStatus {
+    return this.core.status()
+  }
+
+  /** Called whenever the known leader changes (including to none). */
+  onLeaderChange(listener: (status: RaftStatus) => void): void {
+    this.statusListeners.push(listener)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    await this.processing
+    for (const waiter of this.proposals.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
+    for (const waiter of this.reads.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
+    this.proposals.clear()
+    this.reads.clear()
+  }
+
+  private schedule(): void {
+    if (this.processing || this.closed) return
+    this.processing = this.drain().finally(() => {
+      this.processing = null
+      if (!this.closed && this.core.hasReady()) this.schedule()
+    })
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed && this.core.hasReady()) {
+      const ready = this.core.ready()
+      try {
+        await this.handle(ready)
+      } catch (err) {
+        // Nothing of this Ready was sent or applied; stopping is the only safe answer to a failing disk.
+        this.log.fatal({ err }, 'raft persistence failed; the control plane stops here')
+        this.closed = true
+        clearInterval(this.timer)
+        return
+      }
+    }
+  }
+
+  private async handle(ready: Ready): Promise<void> {
+    await this.storage.persist(ready)
+    for (const message of ready.messages) this.transport.send(message)
+    if (ready.snapshotReceived && ready.snapshot) {
+      this.stateMachine.restore(ready.snapshot.data)
+      this.applied = ready.snapshot.index
+      this.snapshotIndex = ready.snapshot.index
+      this.settleProposalsThrough(ready.snapshot.index)
+    }
+    for (const entry of ready.committed) this.apply(entry)
+    for (const { ctx, index } of ready.readStates) {
+      const read = this.reads.get(ctx)
+      if (read) read.index = index
+    }
+    for (const ctx of ready.readsDropped) this.settleRead(ctx, { ok: false, reason: 'lost', leader: null })
+    this.releaseReads()
+    this.noticeLeader()
+    if (this.applied - this.snapshotIndex >= this.options.snapshotAfterEntries) {
+      const snapshot = this.core.compact(this.stateMachine.snapshot())
+      this.snapshotIndex = snapshot.index
+      await this.storage.saveSnapshot(snapshot)
+    }
+  }
+
+  private apply(entry: Entry): void {
+    const result = this.stateMachine.apply(entry)
+    this.applied = entry.index
+    const waiter = this.proposals.get(entry.index)
+    if (!waiter) return
+    this.proposals.delete(entry.index)
+    // Another term at the proposal's index means a new leader overwrote it: it was never committed.
+    waiter.resolve(
+      waiter.term === entry.term ? { ok: true, index: entry.index, result } : { ok: false, reason: 'lost', leader: null },
+    )
+  }
+
+  /** Proposals covered by a snapshot from the leader: whether they made it is unknown here. */
+  private settleProposalsThrough(index: number): void {
+    for (const [at, waiter] of this.proposals) {
+      if (at > index) continue
+      this.proposals.delete(at)
+      waiter.resolve({ ok: false, reason: 'lost', leader: null })
+    }
+  }
+
+  private releaseReads(): void {
+    for (const [ctx, read] of this.reads) {
+      if (read.index !== undefined && read.index <= this.applied) this.settleRead(ctx, { ok: true })
+    }
+  }
+
+  private settleRead(ctx: string, outcome: ReadOutcome): void {
+    const read = this.reads.get(ctx)
+    if (!read) return
+    this.reads.delete(ctx)
+    read.resolve(outcome)
+  }
+
+  private noticeLeader(): void {
+    const status = this.core.status()
+    if (status.leader === this.lastLeader) return
+    this.lastLeader = status.leader
+    this.log.info({ leader: status.leader, term: status.term }, 'raft leader changed')
+    for (const listener of this.statusListeners) listener(status)
+  }
+}

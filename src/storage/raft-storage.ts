@@ -1,0 +1,68 @@
+import type { Database, RootDatabase } from 'lmdb'
+import type { StoredState } from '../raft/core.js'
+import type { Entry, HardState, Ready, Snapshot } from '../raft/types.js'
+import { durableTransaction } from './durable-transaction.js'
+
+const hardStateKey = 'hard-state'
+const snapshotKey = 'snapshot'
+
+/** The Raft log, hard state and latest snapshot of this node, in the node's LMDB environment. */
+export class RaftStorage {
+  private readonly state: Database<HardState | Snapshot, string>
+  private readonly log: Database<Entry, number>
+
+  constructor(private readonly env: RootDatabase) {
+    this.state = env.openDB<HardState | Snapshot, string>({ name: 'raft-state', encoding: 'msgpack' })
+    this.log = env.openDB<Entry, number>({ name: 'raft-log', encoding: 'msgpack' })
+  }
+
+  /** True for a node that has never been part of a cluster. */
+  isEmpty(): boolean {
+    return this.state.get(hardStateKey) === undefined && this.state.get(snapshotKey) === undefined
+  }
+
+  load(): StoredState {
+    const hardState = (this.state.get(hardStateKey) as HardState | undefined) ?? { term: 0, vote: null, commit: 0 }
+    const snapshot = (this.state.get(snapshotKey) as Snapshot | undefined) ?? null
+    const entries = [...this.log.getRange({ start: (snapshot?.index ?? 0) + 1 })].map(({ value }) => value)
+    return { hardState, snapshot, entries }
+  }
+
+  /** Writes what a Ready asks to persist, durably, before any of its messages may be sent. */
+  persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): Promise<void> {
+    if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return Promise.resolve()
+    return durableTransaction(this.env, () => {
+      if (ready.snapshot) {
+        this.state.putSync(snapshotKey, ready.snapshot)
+        // A snapshot from the leader replaces the whole log; one of our own folds only its prefix.
+        this.removeEntries(0, ready.snapshotReceived ? Infinity : ready.snapshot.index)
+      }
+      if (ready.entries.length > 0) {
+        this.removeEntries(ready.entries[0]!.index, Infinity)
+        for (const entry of ready.entries) this.log.putSync(entry.index, entry)
+      }
+      if (ready.hardState) this.state.putSync(hardStateKey, ready.hardState)
+    })
+  }
+
+  /** Stores a snapshot made by compaction and drops the entries it covers. */
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.persist({ hardState: null, entries: [], snapshot, snapshotReceived: false })
+  }
+
+  /** Writes the state a brand-new cluster starts from. */
+  bootstrap(snapshot: Snapshot): Promise<void> {
+    return this.persist({
+      hardState: { term: snapshot.term, vote: null, commit: snapshot.index },
+      entries: [],
+      snapshot,
+      snapshotReceived: true,
+    })
+  }
+
+  private removeEntries(from: number, through: number): void {
+    const range = through === Infinity ? { start: from } : { start: from, end: through + 1 }
+    const keys = [...this.log.getKeys(range)]
+    for (const key of keys) this.log.removeSync(key)
+  }
+}
