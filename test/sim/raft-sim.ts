@@ -29,6 +29,11 @@ export interface SimOptions {
   compactAfterEntries: number
   /** Entries per append message; small values split batches, which some bugs need in order to show. */
   maxEntriesPerAppend: number
+  /**
+   * With check-quorum, a cut-off leader steps down before a new one can be elected, which with the
+   * simulation's perfect clocks hides stale reads; turning it off keeps deposed leaders around.
+   */
+  checkQuorum: boolean
   /** Prints every event, for replaying a failed seed. */
   trace?: (line: string) => void
 }
@@ -49,6 +54,7 @@ export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
   syncRate: 0.7,
   compactAfterEntries: 30,
   maxEntriesPerAppend: 2,
+  checkQuorum: true,
 }
 
 export type KvInput = { op: 'put'; key: string; value: string } | { op: 'get'; key: string }
@@ -101,7 +107,7 @@ export interface SimResult {
   confChanges: number
 }
 
-const keys = ['a', 'b', 'c']
+const keys = ['a', 'b', 'c', 'd', 'e', 'f']
 
 export class RaftSimulation {
   private readonly rng: Rng
@@ -113,7 +119,7 @@ export class RaftSimulation {
   /** Per term: its leader, and how many entries had been applied anywhere when it was first seen. */
   private readonly leaders = new Map<number, { id: string; committedBefore: number }>()
   private readonly appliedEntries = new Map<number, string>()
-  private readonly pendingWrites = new Map<string, { op: HistoryOp; node: string; index: number; term: number }>()
+  private readonly pendingWrites = new Map<string, { op: HistoryOp; index: number; term: number }>()
   private readonly ops: HistoryOp[] = []
   private readonly acknowledged: number[] = []
   private nextRequest = 0
@@ -151,7 +157,11 @@ export class RaftSimulation {
       this.checkSafety()
     }
     this.checkLiveness()
-    for (const { op } of this.pendingWrites.values()) op.outcome = 'unknown'
+    // A write whose entry no node holds any more can never commit.
+    for (const { op, index, term } of this.pendingWrites.values()) {
+      const held = this.live().some((n) => n.core!.termAt(index) === term)
+      this.finish(op, held ? 'unknown' : 'fail')
+    }
     return {
       ops: this.ops,
       ticks: total,
@@ -170,7 +180,8 @@ export class RaftSimulation {
 
   private start(node: SimNode): void {
     const stored = structuredClone(node.disk)
-    const raftOptions = { ...defaultRaftOptions, maxEntriesPerAppend: this.options.maxEntriesPerAppend }
+    const { maxEntriesPerAppend, checkQuorum } = this.options
+    const raftOptions = { ...defaultRaftOptions, maxEntriesPerAppend, checkQuorum }
     node.core = new RaftCore({ ...raftOptions, id: node.id, random: () => this.rng.next() }, stored)
     node.kv = new Map((stored.snapshot?.data as [string, string][] | undefined) ?? [])
     node.applied = stored.snapshot?.index ?? 0
@@ -254,13 +265,21 @@ export class RaftSimulation {
     node.applied = entry.index
     const command = entry.data as Command | null
     if (command && !entry.change) node.kv.set(command.key, command.value)
-    const pending = command ? this.pendingWrites.get(command.requestId) : undefined
-    if (pending && pending.node === node.id) {
-      this.pendingWrites.delete(command!.requestId)
-      const ok = pending.index === entry.index && pending.term === entry.term
-      // Another entry at the proposal's index means the proposal was lost with a leader change.
-      this.finish(pending.op, ok ? 'ok' : 'unknown')
-      if (ok) this.acknowledged.push(entry.index)
+    this.settleWrites(entry)
+  }
+
+  /**
+   * A write's fate is known as soon as any node applies its index: committed if the entry there is the
+   * proposal (same term), lost for good otherwise — a committed index never changes. Settling lost writes
+   * as failed, not unknown, keeps the linearizability search small.
+   */
+  private settleWrites(entry: Entry): void {
+    for (const [requestId, pending] of this.pendingWrites) {
+      if (pending.index !== entry.index) continue
+      this.pendingWrites.delete(requestId)
+      const committed = pending.term === entry.term
+      this.finish(pending.op, committed ? 'ok' : 'fail')
+      if (committed) this.acknowledged.push(entry.index)
     }
   }
 
@@ -290,7 +309,7 @@ export class RaftSimulation {
       this.finish(op, 'fail')
       return
     }
-    this.pendingWrites.set(command.requestId, { op, node: node.id, index: result.index, term: result.term })
+    this.pendingWrites.set(command.requestId, { op, index: result.index, term: result.term })
     this.process(node)
   }
 

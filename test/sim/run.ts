@@ -1,9 +1,11 @@
 /**
  * `npm run sim -- --seeds N [--first S]` runs N seeds of the Raft simulation;
- * `npm run sim -- --seed S [--trace]` replays one seed, printing every event with --trace. Options as JSON: `--options '{"voters":5}'`.
+ * `npm run sim -- --seed S [--trace]` replays one seed, printing every event with --trace.
+ * Options as JSON: `--options '{"voters":5}'`.
  */
 import { parseArgs } from 'node:util'
-import { RaftSimulation, defaultSimOptions } from './raft-sim.js'
+import { checkSeed } from './check-seed.js'
+import type { SimOptions } from './raft-sim.js'
 
 const { values } = parseArgs({
   options: {
@@ -14,19 +16,21 @@ const { values } = parseArgs({
     trace: { type: 'boolean', default: false },
   },
 })
-const overrides = JSON.parse(values.options!) as Partial<typeof defaultSimOptions>
-const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i)
+const overrides = JSON.parse(values.options!) as Partial<SimOptions>
+if (values.trace) overrides.trace = (line) => console.log(line)
+const seeds =
+  values.seed !== undefined
+    ? [Number(values.seed)]
+    : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i)
 
 let failed = 0
 for (const seed of seeds) {
   try {
-    const trace = values.trace ? (line: string) => console.log(line) : undefined
-    const result = new RaftSimulation({ ...defaultSimOptions, ...overrides, seed, ...(trace ? { trace } : {}) }).run()
+    const result = checkSeed(seed, overrides)
     if (seeds.length === 1) console.log(JSON.stringify({ seed, ...result, ops: result.ops.length }))
   } catch (err) {
     failed++
-    console.log(`seed ${seed} FAILED: ${(err as Error).message}`)
-    console.log(`  replay: npm run sim -- --seed ${seed} --options '${values.options}'`)
+    console.log((err as Error).message)
   }
 }
 console.log(`${seeds.length - failed} passed, ${failed} failed`)

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { applyCommand } from '../meta/apply.js'
+import { decodeMetaState, encodeMetaState } from '../meta/codec.js'
+import type { CommandResult, MetaCommand } from '../meta/commands.js'
+import { nextMembershipChange } from '../meta/membership.js'
+import type { MetaStateMachine } from '../meta/state-machine.js'
+import type { RaftDriver } from '../raft/driver.js'
+import type { ConfChange, NodeId } from '../raft/types.js'
+
+export interface ClusterMember {
+  id: string
+  url: string
+  role: 'voter' | 'replica'
+}
+
+export interface ClusterView {
+  id: string
+  leader: string | null
+  term: number
+  commitIndex: number
+  members: ClusterMember[]
+}
+
+/** How a write to the metadata ended, from the point of view of the node that took it. */
+export type SubmitOutcome =
+  | { ok: true; result: CommandResult }
+  | { ok: false; reason: 'not_leader'; leaderUrl: string | null }
+  | { ok: false; reason: 'no_quorum'; message: string }
+
+export type CommandInput = MetaCommand extends infer C ? (C extends MetaCommand ? Omit<C, 'requestId'> : never) : never
+
+export interface ControlPlaneOptions {
+  id: NodeId
+  /** How long a write may wait for a quorum before it is answered 503. */
+  timeoutMs: number
+  /** How often the leader looks for a membership change due (promotions to reach the voter target). */
+  planIntervalMs: number
+}
+
+const confChangeOf = (command: MetaCommand): ConfChange | undefined => {
+  switch (command.type) {
+    case 'add-member':
+      return { op: 'add-replica', id: command.id }
+    case 'promote':
+      return { op: 'promote', id: command.id }
+    case 'demote':
+      return { op: 'demote', id: command.id }
+    case 'remove-member':
+      return { op: 'remove', id: command.id }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The metadata service of a node: writes go through Raft on the leader (a follower says who leads, and the
+ * HTTP layer forwards), reads come from the local state machine or, when asked for, through ReadIndex.
+ * The leader also moves the voter set towards the target, one change at a time.
+ */
+export class ControlPlane {
+  private readonly planTimer: NodeJS.Timeout
+  private planning = false
+
+  constructor(
+    private readonly driver: RaftDriver,
+    private readonly meta: MetaStateMachine,
+    private readonly options: ControlPlaneOptions,
+    private readonly log: Logger,
+  ) {
+    this.planTimer = setInterval(() => void this.planMembership(), options.planIntervalMs)
+    this.planTimer.unref()
+  }
+
+  view(): ClusterView {
+    const status = this.driver.status()
+    return {
+      id: this.options.id,
+      leader: status.leader,
+      term: status.term,
+      commitIndex: status.commit,
+      members: [...this.meta.state.members.values()]
+        .map(({ id, url, role }) => ({ id, url, role }))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    }
+  }
+
+  /** The view after a ReadIndex round: no write committed before the call is missing from it. */
+  async consistentView(): Promise<SubmitOutcome & { view?: ClusterView }> {
+    const read = await withTimeout(this.driver.readIndex(), this.options.timeoutMs)
+    if (read === 'timeout') return this.noQuorum()
+    if (!read.ok) return read.reason === 'not-leader' ? this.notLeader() : this.noQuorum()
+    return { ok: true, result: { ok: true }, view: this.view() }
+  }
+
+  leaderUrl(): string | null {
+    const leader = this.driver.status().leader
+    return leader === null ? null : (this.meta.state.members.get(leader)?.url ?? null)
+  }
+
+  isLeader(): boolean {
+    return this.driver.status().role === 'leader'
+  }
+
+  /** Proposes a command and waits until it is applied here (or the timeout passes). */
+  async submit(input: CommandInput, requestId: string = randomUUID()): Promise<SubmitOutcome> {
+    const command = { ...input, requestId } as MetaCommand
+    const change = confChangeOf(command)
+    if (change && this.isLeader()) {
+      // Raft applies a membership change unconditionally; refuse here what the metadata would refuse,
+      // so that Raft's configuration and the members' roles never disagree.
+      const refusal = this.dryRun(command)
+      if (refusal) return { ok: true, result: refusal }
+    }
+    const deadline = Date.now() + this.options.timeoutMs
+    for (;;) {
+      const outcome = await withTimeout(this.driver.propose(command, change), deadline - Date.now())
+      if (outcome === 'timeout') return this.noQuorum()
+      if (outcome.ok) return { ok: true, result: outcome.result as CommandResult }
+      if (outcome.reason === 'not-leader') return this.notLeader()
+      if (outcome.reason === 'invalid') {
+        return { ok: true, result: { ok: false, code: 'conflict', message: 'the cluster configuration does not allow this change' } }
+      }
+      if (outcome.reason === 'closed' || outcome.reason === 'removed') return this.noQuorum()
+      // 'lost', 'transferring', 'conf-change-pending': retry with the same request id until the deadline.
+      if (Date.now() >= deadline) return this.noQuorum()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  /** Hands leadership to `to`, or to the most caught-up other voter; resolves when someone else leads. */
+  async transferLeadership(to?: string): Promise<SubmitOutcome> {
+    const status = this.driver.status()
+    if (status.role !== 'leader') return this.notLeader()
+    const target = to ?? this.bestSuccessor()
+    if (!target) return { ok: true, result: { ok: false, code: 'conflict', message: 'no other voter to take over' } }
+    const started = this.driver.transferLeadership(target)
+    if (!started.ok) {
+      const message = started.reason === 'invalid' ? `"${target}" is not a voter` : 'not the leader'
+      return { ok: true, result: { ok: false, code: started.reason === 'invalid' ? 'not_found' : 'conflict', message } }
+    }
+    const deadline = Date.now() + this.options.timeoutMs
+    while (Date.now() < deadline) {
+      if (this.driver.status().leader === target) return { ok: true, result: { ok: true } }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return this.noQuorum()
+  }
+
+  close(): void {
+    clearInterval(this.planTimer)
+  }
+
+  private bestSuccessor(): string | undefined {
+    const status = this.driver.status()
+    return status.config.voters
+      .filter((id) => id !== this.options.id)
+      .sort((a, b) => (status.followers[b]?.match ?? 0) - (status.followers[a]?.match ?? 0))[0]
+  }
+
+  private dryRun(command: MetaCommand): CommandResult | null {
+    const decoded = decodeMetaState(encodeMetaState(this.meta.state))
+    if (!decoded.ok) return null
+    const result = applyCommand(decoded.state, command, { index: 0, term: 0 })
+    return result.ok ? null : result
+  }
+
+  private async planMembership(): Promise<void> {
+    if (this.planning || !this.isLeader()) return
+    this.planning = true
+    try {
+      const status = this.driver.status()
+      const caughtUp = (id: string) => (status.followers[id]?.match ?? 0) >= status.commit
+      const change = nextMembershipChange(this.meta.state, this.options.id, caughtUp)
+      if (!change) return
+      const outcome = await this.submit({ type: change.type, id: change.id })
+      this.log.info({ change, outcome }, 'membership change for the voter target')
+    } finally {
+      this.planning = false
+    }
+  }
+
+  private notLeader(): SubmitOutcome {
+    return { ok: false, reason: 'not_leader', leaderUrl: this.leaderUrl() }
+  }
+
+  private noQuorum(): SubmitOutcome {
+    return { ok: false, reason: 'no_quorum', message: `no quorum answered within ${this.options.timeoutMs} ms` }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  if (ms <= 0) return 'timeout'
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
