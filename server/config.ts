@@ -14,6 +14,21 @@ export const startFlags = {
     help: `largest WebSocket frame or REST body (default ${defaultNodeConfig.maxMessageBytes})`,
   },
   'log-level': { env: 'SYNCMESH_LOG_LEVEL', help: 'fatal, error, warn, info, debug or trace (default info)' },
+  join: { env: 'SYNCMESH_JOIN', help: 'URL of a cluster member to join through (first start only)' },
+  advertise: { env: 'SYNCMESH_ADVERTISE', help: 'URL other nodes use to reach this one (default http://host:port)' },
+  'cluster-secret': {
+    env: 'SYNCMESH_CLUSTER_SECRET',
+    help: 'secret shared by all nodes of a cluster (default: made once, kept in <data>/cluster-secret)',
+  },
+  'admin-token': {
+    env: 'SYNCMESH_ADMIN_TOKEN',
+    help: 'bearer token of the admin routes (default: made once, kept in <data>/admin-token)',
+  },
+  'raft-tick-ms': { env: 'SYNCMESH_RAFT_TICK_MS', help: `Raft tick; elections after 10-20 ticks (default ${defaultNodeConfig.raftTickMs})` },
+  'control-timeout-ms': {
+    env: 'SYNCMESH_CONTROL_TIMEOUT_MS',
+    help: `how long a metadata write waits for a quorum before 503 (default ${defaultNodeConfig.controlTimeoutMs})`,
+  },
 } as const
 
 type FlagName = keyof typeof startFlags
@@ -28,6 +43,12 @@ const startSchema = z.object({
   id: z.string().min(1).default(hostname()),
   'max-message-bytes': positiveInt.default(defaultNodeConfig.maxMessageBytes),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  join: z.url({ protocol: /^https?$/ }).optional(),
+  advertise: z.url({ protocol: /^https?$/ }).optional(),
+  'cluster-secret': z.string().min(16, 'at least 16 characters').optional(),
+  'admin-token': z.string().min(8, 'at least 8 characters').optional(),
+  'raft-tick-ms': positiveInt.default(defaultNodeConfig.raftTickMs),
+  'control-timeout-ms': positiveInt.default(defaultNodeConfig.controlTimeoutMs),
 })
 
 export interface StartConfig {
@@ -68,6 +89,12 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       port: c.port,
       dataDir: c.data,
       maxMessageBytes: c['max-message-bytes'],
+      raftTickMs: c['raft-tick-ms'],
+      controlTimeoutMs: c['control-timeout-ms'],
+      ...(c.join === undefined ? {} : { join: c.join }),
+      ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),
+      ...(c['cluster-secret'] === undefined ? {} : { clusterSecret: c['cluster-secret'] }),
+      ...(c['admin-token'] === undefined ? {} : { adminToken: c['admin-token'] }),
     },
     logLevel: c['log-level'],
   }

@@ -2,11 +2,13 @@
 import { pino } from 'pino'
 import { startNode } from '../src/node.js'
 import { UsageError, parseStartConfig, startUsage } from './config.js'
+import { runClusterCommand } from './cluster-cli.js'
 
 const usage = `usage: syncmesh <command>
 
 commands:
-  start    run a node (syncmesh start --help for its flags)
+  start      run a node (syncmesh start --help for its flags)
+  cluster    manage the cluster (syncmesh cluster --help)
 `
 
 async function start(args: string[]): Promise<void> {
@@ -37,6 +39,7 @@ async function start(args: string[]): Promise<void> {
   // Installed before announcing readiness: a supervisor may signal as soon as it reads the line.
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  if (node.adminTokenPath) log.info({ path: node.adminTokenPath }, 'admin token kept in the data directory')
   log.info({ url: node.url, data: config.node.dataDir }, 'listening')
 }
 
@@ -45,6 +48,9 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest)
+    case 'cluster':
+      process.exitCode = await runClusterCommand(rest, process.env, (text) => process.stdout.write(text))
+      return
     case undefined:
     case '--help':
     case '-h':

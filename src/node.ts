@@ -2,11 +2,25 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
+import type { Hono } from 'hono'
 import { NodeStorage } from './storage/lmdb-env.js'
 import { DocStore, type DocStoreOptions } from './docs/doc-store.js'
 import { SyncServer } from './sync/sync-server.js'
+import { CloseCode } from './sync/close-codes.js'
 import { createApp } from './http/app.js'
+import { adminRoutes } from './http/admin-routes.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { MetaStateMachine } from './meta/state-machine.js'
+import { encodeMetaState } from './meta/codec.js'
+import { emptyMetaState } from './meta/state.js'
+import { RaftDriver } from './raft/driver.js'
+import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
+import { PeerNetwork } from './peer/peer-network.js'
+import { isPeerRequestTarget } from './peer/peer-path.js'
+import { ControlPlane, type ClusterView } from './control/control-plane.js'
+import { metadataGate } from './control/doc-gate.js'
+import { loadOrCreateSecret } from './control/secrets.js'
+import { joinCluster } from './control/join.js'
 
 export interface NodeConfig {
   id: string
@@ -19,6 +33,19 @@ export interface NodeConfig {
   /** A client whose unsent bytes pass this bound is disconnected. */
   maxBufferedBytes: number
   keepaliveIntervalMs: number
+  /** The URL other nodes use to reach this one; default `http://host:port`. */
+  advertiseUrl?: string
+  /** A member's URL to join through, for a node whose data directory holds no cluster yet. */
+  join?: string
+  /** Shared by every node of a cluster; made and kept in the data directory if not given. */
+  clusterSecret?: string
+  /** Guards the admin routes; made and kept in the data directory if not given. */
+  adminToken?: string
+  /** Overrides, on this node only, the URL dialled to reach a peer. */
+  peerRoutes?: Record<string, string>
+  raftTickMs: number
+  /** How long a metadata write may wait for a quorum before it is answered 503. */
+  controlTimeoutMs: number
   docs?: Partial<DocStoreOptions>
 }
 
@@ -29,6 +56,8 @@ export const defaultNodeConfig = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
   keepaliveIntervalMs: 30_000,
+  raftTickMs: 100,
+  controlTimeoutMs: 5_000,
 } as const
 
 export interface SyncmeshNode {
@@ -37,6 +66,8 @@ export interface SyncmeshNode {
   readonly port: number
   readonly docs: DocStore
   readonly metrics: Metrics
+  readonly adminTokenPath: string | null
+  cluster(): ClusterView
   /** Stops accepting, closes client sockets with 1001, waits for pending writes, closes storage. */
   close(): Promise<void>
 }
@@ -51,21 +82,91 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     maxBufferedBytes: config.maxBufferedBytes,
     keepaliveIntervalMs: config.keepaliveIntervalMs,
   })
-  let closing: Promise<void> | null = null
-  const app = createApp(docs, metrics, log, { maxBodyBytes: config.maxMessageBytes, isReady: () => closing === null })
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
-  server.on('upgrade', (request, socket, head) => sync.handleUpgrade(request, socket, head))
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  // The HTTP port comes first: with --port 0 the URL this node advertises is known only once it listens.
+  let handler: Hono | null = null
+  const server = createAdaptorServer({
+    fetch: (request, env) =>
+      handler ? handler.fetch(request, env) : Response.json({ error: { code: 'starting', message: 'starting' } }, { status: 503 }),
+  }) as Server
+  await listen(server, config.port, config.host)
   const port = (server.address() as AddressInfo).port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
+  const advertiseUrl = config.advertiseUrl ?? url
+
+  const adminToken = config.adminToken ? { value: config.adminToken, path: null } : loadOrCreateSecret(config.dataDir, 'admin-token')
+  const clusterSecret = config.clusterSecret ?? loadOrCreateSecret(config.dataDir, 'cluster-secret').value
+
+  const meta = new MetaStateMachine()
+  const joining = storage.raft.isEmpty() && config.join !== undefined
+  if (storage.raft.isEmpty() && !joining) await bootstrap(storage, config.id, advertiseUrl)
+
+  // Until a joining node has received the metadata, it knows the members from its join answer.
+  let joinedMembers = new Map<string, string>()
+  const peers = new PeerNetwork(
+    {
+      selfId: config.id,
+      clusterSecret,
+      urlOf: (id) => config.peerRoutes?.[id] ?? meta.state.members.get(id)?.url ?? joinedMembers.get(id),
+    },
+    log,
+  )
+  const driver = new RaftDriver(
+    storage.raft,
+    { send: (message) => peers.send(message.to, 'raft', encodeRaftMessage(message)) },
+    meta,
+    { id: config.id, tickMs: config.raftTickMs, snapshotAfterEntries: 1_000 },
+    log,
+  )
+  peers.on('raft', (from, payload) => {
+    try {
+      const message = decodeRaftMessage(payload)
+      if (message.from === from) driver.receive(message)
+    } catch (err) {
+      log.warn({ err, from }, 'unreadable raft message')
+    }
+  })
+  const updatePeers = () => {
+    const members = meta.state.members.size > 0 ? [...meta.state.members.keys()] : [...joinedMembers.keys()]
+    peers.setPeers(members.filter((id) => id !== config.id))
+  }
+  updatePeers()
+  meta.onRestored(updatePeers)
+  meta.onApplied((command, result) => {
+    if (!result.ok) return
+    if (command.type === 'add-member' || command.type === 'remove-member') updatePeers()
+    if (command.type === 'delete-doc') {
+      sync.closeDoc(command.name, CloseCode.deleted, 'document deleted')
+      docs.delete(command.name).catch((err: unknown) => log.error({ err, doc: command.name }, 'dropping a deleted document failed'))
+    }
+  })
+  docs.setGate(metadataGate(meta))
+
+  const control = new ControlPlane(driver, meta, { id: config.id, timeoutMs: config.controlTimeoutMs, planIntervalMs: 500 }, log)
+  let closing: Promise<void> | null = null
+  handler = createApp(docs, metrics, log, {
+    maxBodyBytes: config.maxMessageBytes,
+    isReady: () => closing === null,
+    admin: adminRoutes(control, { adminToken: adminToken.value, timeoutMs: config.controlTimeoutMs }),
+  })
+  server.on('upgrade', (request, socket, head) => {
+    if (isPeerRequestTarget(request.url)) peers.handleUpgrade(request, socket, head)
+    else sync.handleUpgrade(request, socket, head)
+  })
+  const joined = joining
+    ? joinCluster({
+        via: config.join!,
+        id: config.id,
+        url: advertiseUrl,
+        adminToken: adminToken.value,
+        log,
+        onJoined: (members) => {
+          joinedMembers = new Map(members.map((m) => [m.id, m.url]))
+          updatePeers()
+        },
+      })
+    : null
 
   return {
     id: config.id,
@@ -73,14 +174,37 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     port,
     docs,
     metrics,
+    adminTokenPath: adminToken.path,
+    cluster: () => control.view(),
     close: () =>
       (closing ??= (async () => {
+        joined?.cancel()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+        control.close()
         sync.close()
+        await driver.close()
+        await peers.close()
         await docs.close()
         server.closeAllConnections()
         await serverClosed
         await storage.close()
       })()),
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/** A brand-new cluster of one: this node is its only voter, from a snapshot at index 1. */
+async function bootstrap(storage: NodeStorage, id: string, url: string): Promise<void> {
+  const state = emptyMetaState()
+  state.members.set(id, { id, url, role: 'voter' })
+  await storage.raft.bootstrap({ index: 1, term: 1, config: { voters: [id], replicas: [] }, data: encodeMetaState(state) })
 }

@@ -5,6 +5,7 @@ import { decodeMetaState, encodeMetaState } from '../meta/codec.js'
 import type { CommandResult, MetaCommand } from '../meta/commands.js'
 import { nextMembershipChange } from '../meta/membership.js'
 import type { MetaStateMachine } from '../meta/state-machine.js'
+import type { Namespace } from '../meta/state.js'
 import type { RaftDriver } from '../raft/driver.js'
 import type { ConfChange, NodeId } from '../raft/types.js'
 
@@ -26,7 +27,7 @@ export interface ClusterView {
 export type SubmitOutcome =
   | { ok: true; result: CommandResult }
   | { ok: false; reason: 'not_leader'; leaderUrl: string | null }
-  | { ok: false; reason: 'no_quorum'; message: string }
+  | { ok: false; reason: 'no_quorum' | 'removed'; message: string }
 
 export type CommandInput = MetaCommand extends infer C ? (C extends MetaCommand ? Omit<C, 'requestId'> : never) : never
 
@@ -87,10 +88,19 @@ export class ControlPlane {
 
   /** The view after a ReadIndex round: no write committed before the call is missing from it. */
   async consistentView(): Promise<SubmitOutcome & { view?: ClusterView }> {
+    if (this.driver.status().removed) return this.removed()
     const read = await withTimeout(this.driver.readIndex(), this.options.timeoutMs)
     if (read === 'timeout') return this.noQuorum()
     if (!read.ok) return read.reason === 'not-leader' ? this.notLeader() : this.noQuorum()
     return { ok: true, result: { ok: true }, view: this.view() }
+  }
+
+  targetVoters(): number {
+    return this.meta.state.voterTarget
+  }
+
+  namespaces(): Namespace[] {
+    return [...this.meta.state.namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   leaderUrl(): string | null {
@@ -104,6 +114,7 @@ export class ControlPlane {
 
   /** Proposes a command and waits until it is applied here (or the timeout passes). */
   async submit(input: CommandInput, requestId: string = randomUUID()): Promise<SubmitOutcome> {
+    if (this.driver.status().removed) return this.removed()
     const command = { ...input, requestId } as MetaCommand
     const change = confChangeOf(command)
     if (change && this.isLeader()) {
@@ -121,7 +132,8 @@ export class ControlPlane {
       if (outcome.reason === 'invalid') {
         return { ok: true, result: { ok: false, code: 'conflict', message: 'the cluster configuration does not allow this change' } }
       }
-      if (outcome.reason === 'closed' || outcome.reason === 'removed') return this.noQuorum()
+      if (outcome.reason === 'removed') return this.removed()
+      if (outcome.reason === 'closed') return this.noQuorum()
       // 'lost', 'transferring', 'conf-change-pending': retry with the same request id until the deadline.
       if (Date.now() >= deadline) return this.noQuorum()
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -131,6 +143,7 @@ export class ControlPlane {
   /** Hands leadership to `to`, or to the most caught-up other voter; resolves when someone else leads. */
   async transferLeadership(to?: string): Promise<SubmitOutcome> {
     const status = this.driver.status()
+    if (status.removed) return this.removed()
     if (status.role !== 'leader') return this.notLeader()
     const target = to ?? this.bestSuccessor()
     if (!target) return { ok: true, result: { ok: false, code: 'conflict', message: 'no other voter to take over' } }
@@ -182,6 +195,10 @@ export class ControlPlane {
 
   private notLeader(): SubmitOutcome {
     return { ok: false, reason: 'not_leader', leaderUrl: this.leaderUrl() }
+  }
+
+  private removed(): SubmitOutcome {
+    return { ok: false, reason: 'removed', message: 'this node was removed from the cluster' }
   }
 
   private noQuorum(): SubmitOutcome {

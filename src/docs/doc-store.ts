@@ -4,9 +4,29 @@ import type { DocMeta, DocStorage } from '../storage/doc-storage.js'
 import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
 
+/** Why an update may be refused before it touches storage, besides being undecodable. */
+export type GateRefusal =
+  | 'deleted'
+  | 'read_only'
+  | 'undeclared_root'
+  | 'wrong_root_kind'
+  | 'update_too_large'
+  | 'doc_too_large'
+  | 'invalid_update'
+
 export type ApplyResult =
   | { ok: true }
-  | { ok: false; reason: 'invalid_update' | 'storage_failed' | 'shutting_down'; message: string }
+  | { ok: false; reason: GateRefusal | 'storage_failed' | 'shutting_down'; message: string }
+
+/**
+ * The metadata's say on a write (tombstones, namespace schemas and limits), asked before anything is
+ * stored. `storedBytes` is the document's current stored size.
+ */
+export type UpdateGate = (
+  name: string,
+  update: Uint8Array,
+  storedBytes: number,
+) => { ok: true } | { ok: false; reason: GateRefusal; message: string }
 
 export interface DocStoreOptions {
   /** Fold a document's log into its base once it holds this many updates… */
@@ -69,6 +89,8 @@ export class DocStore {
   private closed = false
   private readonly sweepTimer: NodeJS.Timeout
 
+  private gate: UpdateGate = () => ({ ok: true })
+
   constructor(
     private readonly storage: DocStorage,
     private readonly metrics: Metrics,
@@ -80,6 +102,10 @@ export class DocStore {
     this.sweepTimer.unref()
   }
 
+  setGate(gate: UpdateGate): void {
+    this.gate = gate
+  }
+
   /** Validates and persists `update`; resolves once it is durable and applied to the in-memory document. */
   apply(name: string, update: Uint8Array, origin: unknown): Promise<ApplyResult> {
     const check = checkUpdate(update)
@@ -89,6 +115,12 @@ export class DocStore {
     }
     if (check.empty) return Promise.resolve({ ok: true })
     if (this.closed) return Promise.resolve({ ok: false, reason: 'shutting_down', message: 'the node is shutting down' })
+    const meta = this.storage.getMeta(name)
+    const gated = this.gate(name, update, meta ? meta.baseBytes + meta.logBytes : 0)
+    if (!gated.ok) {
+      this.metrics.updatesRejected.inc({ reason: gated.reason })
+      return Promise.resolve(gated)
+    }
     return new Promise((resolve) => {
       this.pending.push({ name, update, origin, resolve })
       this.scheduleFlush()
@@ -141,6 +173,16 @@ export class DocStore {
     } finally {
       doc.destroy()
     }
+  }
+
+  /**
+   * Drops a deleted document: from memory at once, from storage in the next group commit. The caller
+   * closes its sessions first; the gate refuses any later write.
+   */
+  async delete(name: string): Promise<void> {
+    const entry = this.loaded.get(name)
+    if (entry) this.evict(name, entry)
+    await this.storage.transact(() => this.storage.remove(name))
   }
 
   meta(name: string): DocMeta | undefined {

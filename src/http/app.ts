@@ -10,11 +10,14 @@ export interface AppOptions {
   maxBodyBytes: number
   /** False once the node has begun shutting down. */
   isReady(): boolean
+  /** Cluster, namespace and deletion routes, mounted at the root. */
+  admin: Hono
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
 export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions): Hono {
   const app = new Hono()
+  app.route('/', options.admin)
 
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.get('/readyz', (c) =>

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
-import type { DocStore } from '../docs/doc-store.js'
+import type { ApplyResult, DocStore } from '../docs/doc-store.js'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { checkDocName } from '../docs/doc-name.js'
 import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
 import { ApiError } from './api-error.js'
@@ -27,6 +28,18 @@ const typesQuery = z
     ),
   )
   .transform((entries) => Object.fromEntries(entries.map((e) => e.split(':') as [string, RootKind])))
+
+const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], ContentfulStatusCode> = {
+  invalid_update: 400,
+  read_only: 403,
+  undeclared_root: 403,
+  wrong_root_kind: 403,
+  deleted: 410,
+  update_too_large: 413,
+  doc_too_large: 413,
+  storage_failed: 503,
+  shutting_down: 503,
+}
 
 function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value)
@@ -101,10 +114,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
       }
       const update = new Uint8Array(await c.req.arrayBuffer())
       const result = await docs.apply(name, update, 'rest')
-      if (!result.ok) {
-        if (result.reason === 'invalid_update') throw new ApiError(400, 'invalid_update', result.message)
-        throw new ApiError(503, result.reason, result.message)
-      }
+      if (!result.ok) throw new ApiError(statusFor[result.reason], result.reason, result.message)
       return c.body(null, 204)
     },
   )

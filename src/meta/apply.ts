@@ -54,6 +54,9 @@ function execute(state: MetaState, command: MetaCommand, at: LogPosition): Comma
 /** New members join as replicas: a voter that has not caught up would slow every commit or block the quorum. */
 function addMember(state: MetaState, { id, url }: CommandOf<'add-member'>): CommandResult {
   if (state.members.has(id)) return refuse('conflict', `member "${id}" already exists`)
+  if (state.removedMembers.has(id)) {
+    return refuse('conflict', `member "${id}" was removed; a node rejoins with a new id and an empty data directory`)
+  }
   for (const member of state.members.values()) {
     if (member.url === url) return refuse('conflict', `member "${member.id}" already has the URL ${url}`)
   }
@@ -90,6 +93,7 @@ function removeMember(state: MetaState, { id }: CommandOf<'remove-member'>): Com
     return refuse('conflict', `member "${id}" is the last voter; promote another member first`)
   }
   state.members.delete(id)
+  state.removedMembers.add(id)
   return ok
 }
 

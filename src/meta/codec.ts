@@ -34,6 +34,7 @@ const snapshotSchema = z.object({
   members: z.array(z.object({ id: memberIdSchema, url: memberUrlSchema, role: z.enum(memberRoles) })),
   namespaces: z.array(namespaceSpecSchema.extend({ name: namespaceNameSchema })),
   tombstones: z.array(z.tuple([docNameSchema, z.number().int().nonnegative()])),
+  removedMembers: z.array(memberIdSchema).default([]),
   recentResults: z.array(z.tuple([requestIdSchema, resultSchema])).max(maxRememberedRequests),
 })
 
@@ -44,6 +45,7 @@ export function encodeMetaState(state: MetaState): Uint8Array {
     members: sortedByKey(state.members).map(([, { id, url, role }]) => ({ id, url, role })),
     namespaces: sortedByKey(state.namespaces).map(([, namespace]) => canonicalNamespace(namespace)),
     tombstones: sortedByKey(state.tombstones),
+    removedMembers: [...state.removedMembers].sort(compareStrings),
     // In apply order, not sorted: the order decides which request is forgotten next.
     recentResults: [...state.recentResults].map(([requestId, result]) => [requestId, canonicalResult(result)]),
   }
@@ -67,7 +69,12 @@ export function decodeMetaState(bytes: Uint8Array): DecodedMetaState {
   const tombstones = uniqueKeys(snapshot.tombstones)
   const recentResults = uniqueKeys(snapshot.recentResults)
   if (!members || !namespaces || !tombstones || !recentResults) return { ok: false, message: 'snapshot repeats a key' }
-  return { ok: true, state: { voterTarget: snapshot.voterTarget, members, namespaces, tombstones, recentResults } }
+  const removedMembers = new Set(snapshot.removedMembers)
+  if (removedMembers.size !== snapshot.removedMembers.length) return { ok: false, message: 'snapshot repeats a key' }
+  return {
+    ok: true,
+    state: { voterTarget: snapshot.voterTarget, members, namespaces, tombstones, removedMembers, recentResults },
+  }
 }
 
 export function encodeCommand(command: MetaCommand): Uint8Array {

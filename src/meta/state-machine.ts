@@ -10,10 +10,16 @@ export type AppliedListener = (command: MetaCommand, result: CommandResult, entr
 export class MetaStateMachine {
   state: MetaState = emptyMetaState()
   private readonly listeners: AppliedListener[] = []
+  private readonly restoreListeners: (() => void)[] = []
 
   /** Called after each applied command, e.g. to drop a deleted document's data. */
   onApplied(listener: AppliedListener): void {
     this.listeners.push(listener)
+  }
+
+  /** Called after the state was replaced by a snapshot. */
+  onRestored(listener: () => void): void {
+    this.restoreListeners.push(listener)
   }
 
   apply(entry: Entry): CommandResult | null {
@@ -34,5 +40,6 @@ export class MetaStateMachine {
     const decoded = decodeMetaState(data as Uint8Array)
     if (!decoded.ok) throw new Error(`metadata snapshot is unreadable: ${decoded.message}`)
     this.state = decoded.state
+    for (const listener of this.restoreListeners) listener()
   }
 }

@@ -35,6 +35,11 @@ export interface MetaState {
    * would otherwise bring the document back through anti-entropy, so a deleted name is never written again.
    */
   readonly tombstones: Map<string, number>
+  /**
+   * Ids of removed members. A removed node stops for good (its Raft core ignores everything), so an id is
+   * never admitted again: a node comes back with a new id and an empty data directory.
+   */
+  readonly removedMembers: Set<string>
   /** Request id → its result, oldest first (Map order is insertion order, and the snapshot keeps it). */
   readonly recentResults: Map<string, CommandResult>
 }
@@ -45,6 +50,7 @@ export function emptyMetaState(): MetaState {
     members: new Map(),
     namespaces: new Map(),
     tombstones: new Map(),
+    removedMembers: new Set(),
     recentResults: new Map(),
   }
 }

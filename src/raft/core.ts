@@ -96,6 +96,8 @@ export class RaftCore {
   /** Reads that arrived before this leader committed an entry of its own term. */
   private readsAwaitingCommit: string[] = []
   private needsBroadcast = false
+  /** Membership changes up to this index are in effect. */
+  private confAppliedIndex = 0
 
   private messages: Message[] = []
   private readStates: ReadState[] = []
@@ -113,6 +115,12 @@ export class RaftCore {
     this.vote = stored.hardState.vote
     this.voters = new Set(this.snapshot.config.voters)
     this.replicas = new Set(this.snapshot.config.replicas)
+    // The configuration is that of the last committed entry, now, not once the driver has re-applied the
+    // log: a restarted node that campaigned with its snapshot's older configuration could win alone.
+    for (const entry of this.log.slice(this.log.firstIndex(), this.log.committed - this.snapshot.index) ?? []) {
+      if (entry.change) this.applyConfChange(entry.change)
+    }
+    this.confAppliedIndex = this.log.committed
     this.lastHardState = this.hardState()
     this.resetElectionTimer()
   }
@@ -163,6 +171,11 @@ export class RaftCore {
         this.stepFollower(m)
         break
     }
+  }
+
+  /** Starts an election now rather than at the next timeout (used when this node is the only voter). */
+  campaignNow(): void {
+    if (this.role !== Role.leader && this.promotable()) this.campaign(this.options.preVote ? 'pre-vote' : 'vote', false)
   }
 
   propose(data: unknown): ProposeResult {
@@ -231,7 +244,10 @@ export class RaftCore {
   /** Everything the driver must do now; consumed, so the next call returns only what is new. */
   ready(): Ready {
     const committed = this.log.takeCommitted()
-    for (const entry of committed) if (entry.change) this.applyConfChange(entry.change)
+    for (const entry of committed) {
+      if (entry.change && entry.index > this.confAppliedIndex) this.applyConfChange(entry.change)
+      this.confAppliedIndex = Math.max(this.confAppliedIndex, entry.index)
+    }
     if (this.role === Role.leader && this.needsBroadcast) {
       this.needsBroadcast = false
       for (const id of this.progress.keys()) this.sendAppend(id)
@@ -532,6 +548,7 @@ export class RaftCore {
       this.snapshot = s
       this.voters = new Set(s.config.voters)
       this.replicas = new Set(s.config.replicas)
+      this.confAppliedIndex = s.index
       this.snapshotToPersist = s
       this.snapshotReceived = true
     }
@@ -676,8 +693,17 @@ export class RaftCore {
     for (const member of [...this.voters, ...this.replicas]) {
       if (member !== this.id && !this.progress.has(member)) this.progress.set(member, this.newProgress())
     }
-    for (const member of this.progress.keys()) {
-      if (!this.voters.has(member) && !this.replicas.has(member)) this.progress.delete(member)
+    for (const [member, pr] of this.progress) {
+      if (this.voters.has(member) || this.replicas.has(member)) continue
+      // A last word to the removed node: the log up to its removal and the commit index, so that it
+      // learns the removal is committed and stops acting (no one will talk to it again).
+      const entries = this.log.slice(pr.match + 1, this.log.committed - pr.match)
+      const prevTerm = this.log.term(pr.match)
+      if (entries && prevTerm !== undefined) {
+        const commit = this.log.committed
+        this.send({ type: 'append', to: member, term: this.term, prevIndex: pr.match, prevTerm, entries, commit })
+      }
+      this.progress.delete(member)
     }
     if (this.leadTransferee !== null && !this.voters.has(this.leadTransferee)) this.leadTransferee = null
     if (this.maybeCommit()) this.needsBroadcast = true

@@ -65,6 +65,9 @@ export class RaftDriver {
       { ...defaultRaftOptions, ...options.raft, id: options.id, random: Math.random },
       stored,
     )
+    const { voters } = this.core.status().config
+    // A cluster of one has nobody to wait for: lead at once instead of after an election timeout.
+    if (voters.length === 1 && voters[0] === options.id) this.core.campaignNow()
     this.timer = setInterval(() => {
       this.core.tick()
       this.schedule()

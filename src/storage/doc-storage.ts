@@ -80,12 +80,23 @@ export class DocStorage {
   replaceWithBase(name: string, base: Uint8Array): DocMeta | undefined {
     const meta = this.metas.get(name)
     if (meta === undefined) return undefined
-    const keys = [...this.logs.getKeys({ start: [name, 0], end: [name, Number.MAX_SAFE_INTEGER] })]
-    for (const key of keys) this.logs.removeSync(key)
+    this.removeLog(name)
     this.bases.putSync(name, base)
     const next: DocMeta = { ...meta, logUpdates: 0, logBytes: 0, baseBytes: base.byteLength }
     this.metas.putSync(name, next)
     return next
+  }
+
+  /** Inside `transact`: removes everything stored for `name`. */
+  remove(name: string): void {
+    this.removeLog(name)
+    this.bases.removeSync(name)
+    this.metas.removeSync(name)
+  }
+
+  private removeLog(name: string): void {
+    const keys = [...this.logs.getKeys({ start: [name, 0], end: [name, Number.MAX_SAFE_INTEGER] })]
+    for (const key of keys) this.logs.removeSync(key)
   }
 
   /** Document names in order, starting after `after`, that begin with `prefix`. */

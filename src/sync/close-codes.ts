@@ -9,6 +9,12 @@ export const CloseCode = {
   /** The client read too slowly; it should reconnect and resync. */
   tryAgainLater: 1013,
   malformedMessage: 4400,
+  /** The namespace's schema or read-only flag refuses the update. */
+  forbidden: 4403,
   invalidDocName: 4404,
+  /** The document was deleted. */
+  deleted: 4410,
+  /** The update, or the document it would make, passes the namespace's limits. */
+  tooLarge: 4413,
   invalidUpdate: 4422,
 } as const

@@ -8,7 +8,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
 } from '../protocol/y-websocket.js'
-import type { DocStore } from '../docs/doc-store.js'
+import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
 import { CloseCode } from './close-codes.js'
 
@@ -27,7 +27,7 @@ export class Session implements RoomMember {
   constructor(
     private readonly ws: WebSocket,
     private readonly room: Room,
-    private readonly docName: string,
+    readonly docName: string,
     private readonly docs: DocStore,
     private readonly log: Logger,
     private readonly options: SessionOptions,
@@ -120,11 +120,17 @@ export class Session implements RoomMember {
   }
 }
 
-const closeCodeFor = {
+const closeCodeFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], number> = {
   invalid_update: CloseCode.invalidUpdate,
   storage_failed: CloseCode.internalError,
   shutting_down: CloseCode.goingAway,
-} as const
+  deleted: CloseCode.deleted,
+  read_only: CloseCode.forbidden,
+  undeclared_root: CloseCode.forbidden,
+  wrong_root_kind: CloseCode.forbidden,
+  update_too_large: CloseCode.tooLarge,
+  doc_too_large: CloseCode.tooLarge,
+}
 
 /** A close reason must fit a control frame: 123 bytes of UTF-8. */
 export function truncateReason(reason: string): string {

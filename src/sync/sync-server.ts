@@ -48,6 +48,11 @@ export class SyncServer {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request))
   }
 
+  /** Closes every connection on one document, e.g. when it is deleted. */
+  closeDoc(name: string, code: number, reason: string): void {
+    for (const [ws, session] of this.sessions) if (session.docName === name) ws.close(code, reason)
+  }
+
   /** Closes every connection with 1001. Does not wait for their writes; DocStore.close does. */
   close(): void {
     clearInterval(this.keepaliveTimer)

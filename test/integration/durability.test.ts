@@ -89,7 +89,7 @@ test('kill -9 while clients write: after a restart every update another client h
   const restarted = await NodeProcess.start(['--data', data])
   for (const [i, name] of ['crash', 'crash/2'].entries()) {
     const stored = await storedDoc(restarted.url, name)
+    expect(seen[i]!.getText('body').length).toBeGreaterThan(200)
     expect(contains(stored, seen[i]!)).toBe(true)
-    expect(stored.getText('body').toString().startsWith(seen[i]!.getText('body').toString().slice(0, 100))).toBe(true)
   }
 })

@@ -20,6 +20,10 @@ describe('deterministic Raft simulation', () => {
     for (let seed = 1; seed <= 100; seed++) checkSeed(seed, { checkQuorum: false, partitionRate: 0.05, proposeRate: 0.2 })
   })
 
+  test('a cluster grown from one node by membership changes', () => {
+    for (let seed = 1; seed <= 60; seed++) checkSeed(seed, { voters: 1, spares: 4, confChangeRate: 0.1 })
+  })
+
   test('slow disks, frequent snapshots, crashes and membership changes', () => {
     for (let seed = 1; seed <= 40; seed++) {
       checkSeed(seed, { syncRate: 0.3, compactAfterEntries: 5, crashRate: 0.05, confChangeRate: 0.1, maxEntriesPerAppend: 1 })

@@ -123,6 +123,7 @@ export class RaftSimulation {
   private readonly ops: HistoryOp[] = []
   private readonly acknowledged: number[] = []
   private nextRequest = 0
+  private readonly removedIds = new Set<string>()
   private stats = { elections: 0, crashes: 0, partitions: 0, confChanges: 0 }
 
   constructor(private readonly options: SimOptions) {
@@ -381,7 +382,10 @@ export class RaftSimulation {
     const leader = this.live().find((n) => n.core!.status().role === Role.leader)
     if (!leader) return
     const { voters, replicas } = leader.core!.status().config
-    const outsiders = [...this.nodes.keys()].filter((id) => !voters.includes(id) && !replicas.includes(id))
+    // A removed node stops for good; like the metadata, the simulation never admits its id again.
+    const outsiders = [...this.nodes.keys()].filter(
+      (id) => !voters.includes(id) && !replicas.includes(id) && !this.removedIds.has(id),
+    )
     const candidates: ConfChange[] = [
       ...outsiders.map((id) => ({ op: 'add-replica' as const, id })),
       ...replicas.map((id) => ({ op: 'promote' as const, id })),
@@ -393,6 +397,7 @@ export class RaftSimulation {
     const change = this.rng.pick(candidates)
     const result = leader.core!.proposeConfChange(change, { requestId: `c${this.nextRequest++}`, change })
     if (result.ok) this.stats.confChanges++
+    if (result.ok && change.op === 'remove') this.removedIds.add(change.id)
     this.process(leader)
   }
 
@@ -453,7 +458,10 @@ export class RaftSimulation {
   private checkLiveness(): void {
     const members = this.live().filter((n) => !n.core!.status().removed)
     const leaders = members.filter((n) => n.core!.status().role === Role.leader)
-    if (leaders.length !== 1) throw new SafetyViolation(`liveness: ${leaders.length} leaders after the faults stopped`)
+    if (leaders.length !== 1) {
+      const statuses = this.live().map((n) => JSON.stringify(n.core!.status()))
+      throw new SafetyViolation(`liveness: ${leaders.length} leaders after the faults stopped:\n${statuses.join('\n')}`)
+    }
     const config = leaders[0]!.core!.status().config
     const inCluster = members.filter((n) => config.voters.includes(n.id) || config.replicas.includes(n.id))
     const applied = new Set(inCluster.map((n) => n.applied))

@@ -6,6 +6,7 @@ test('the name is the percent-decoded path after the first slash, without the qu
   expect(docNameFromRequestTarget('/team/notes?token=abc')).toEqual({ ok: true, name: 'team/notes' })
   expect(docNameFromRequestTarget('//double')).toEqual({ ok: true, name: '/double' })
   expect(docNameFromRequestTarget('/?x=1').ok).toBe(false)
+  expect(docNameFromRequestTarget('/%5Fpeer')).toEqual({ ok: false, message: 'document name "_peer" is reserved' })
 })
 
 test('empty names, names over 512 bytes and broken percent-encoding are refused', () => {

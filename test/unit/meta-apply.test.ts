@@ -168,14 +168,25 @@ describe('request ids', () => {
 
   test(`only the last ${maxRememberedRequests} request ids are remembered, the oldest forgotten first`, () => {
     const log = new Log()
-    log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' }, 'first')
-    log.apply({ type: 'remove-member', id: 'a' }, 'second')
+    const namespace = { name: 'n', schema: { roots: {} }, limits: {}, readOnly: false }
+    log.apply({ type: 'put-namespace', ...namespace }, 'first')
+    log.apply({ type: 'delete-namespace', name: 'n' }, 'second')
     for (let i = 0; i < maxRememberedRequests - 1; i++) log.apply({ type: 'set-voter-target', count: 3 })
     expect(log.state.recentResults.size).toBe(maxRememberedRequests)
     expect(log.state.recentResults.has('first')).toBe(false)
-    expect(log.apply({ type: 'remove-member', id: 'a' }, 'second')).toEqual({ ok: true })
-    expect(log.apply({ type: 'add-member', id: 'a', url: 'http://a:4000' }, 'first')).toEqual({ ok: true })
-    expect(log.role('a')).toBe('replica')
+    // 'second' is still remembered, so it does nothing; 'first' was forgotten, so it runs again.
+    expect(log.apply({ type: 'delete-namespace', name: 'n' }, 'second')).toEqual({ ok: true })
+    expect(log.apply({ type: 'put-namespace', ...namespace }, 'first')).toEqual({ ok: true })
+    expect(log.state.namespaces.has('n')).toBe(true)
+  })
+
+  test('a removed member id is never admitted again', () => {
+    const log = new Log()
+    log.addVoter('a')
+    log.apply({ type: 'add-member', id: 'b', url: 'http://b:4000' })
+    expect(log.apply({ type: 'remove-member', id: 'b' })).toEqual({ ok: true })
+    expect(log.apply({ type: 'add-member', id: 'b', url: 'http://b:4000' })).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'add-member', id: 'b2', url: 'http://b:4000' })).toEqual({ ok: true })
   })
 })
 

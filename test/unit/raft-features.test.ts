@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { defaultRaftOptions } from '../../src/raft/core.js'
+import { RaftCore, defaultRaftOptions } from '../../src/raft/core.js'
 import { Role } from '../../src/raft/types.js'
 import { ScriptedCluster } from './raft-harness.js'
 
@@ -209,5 +209,36 @@ describe('ReadIndex (thesis §6.4)', () => {
     c.core('a').readIndex('solo')
     c.flush()
     expect(c.readStates.get('a')).toEqual([{ ctx: 'solo', index: 2 }])
+  })
+})
+
+describe('restarts', () => {
+  test('a restarted node takes its configuration from the committed log at once, not from its older snapshot', () => {
+    const c = new ScriptedCluster(['a'], {}, ['b', 'c'])
+    c.elect('a')
+    for (const id of ['b', 'c']) {
+      expect(c.core('a').proposeConfChange({ op: 'add-replica', id }, null)).toMatchObject({ ok: true })
+      c.tickAll(2)
+      expect(c.core('a').proposeConfChange({ op: 'promote', id }, null)).toMatchObject({ ok: true })
+      c.tickAll(2)
+    }
+    const status = c.core('a').status()
+    expect(status.config).toEqual({ voters: ['a', 'b', 'c'], replicas: [] })
+    const entries = [...Array(status.lastIndex - 1).keys()].map((i) => i + 2)
+    // Rebuild 'a' from what its driver would have stored: the bootstrap snapshot and the log.
+    const restarted = new RaftCore(
+      { ...defaultRaftOptions, id: 'a', random: () => 0 },
+      {
+        hardState: { term: status.term, vote: 'a', commit: status.commit },
+        snapshot: { index: 1, term: 1, config: { voters: ['a'], replicas: [] }, data: null },
+        entries: entries.map((index) => c.applied.get('a')!.find((e) => e.index === index)!),
+      },
+    )
+    expect(restarted.status().config).toEqual({ voters: ['a', 'b', 'c'], replicas: [] })
+    restarted.campaignNow()
+    expect(restarted.status().role).not.toBe(Role.leader)
+    // Re-applying the log does not apply its membership changes a second time.
+    restarted.ready()
+    expect(restarted.status().config).toEqual({ voters: ['a', 'b', 'c'], replicas: [] })
   })
 })

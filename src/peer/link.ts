@@ -1,0 +1,233 @@
+import type { WebSocket } from 'ws'
+import {
+  decodeChannelFrame,
+  decodeHandshakeMessage,
+  encodeHandshakeMessage,
+  type ChannelFrame,
+  type HandshakeMessage,
+} from '../protocol/peer-frames.js'
+import { PeerCloseCode, closeReason } from './close-codes.js'
+import { answerChallenge, checkHello, checkWelcome, createChallenge, type Challenge, type Hello } from './handshake.js'
+
+export interface PeerLinkOptions {
+  selfId: string
+  secret: Uint8Array
+  /** From the socket's creation: covers connecting, the upgrade and the handshake. */
+  handshakeTimeoutMs: number
+  /** A ping goes out every interval; a link that answered nothing since the previous one is dead. */
+  keepaliveIntervalMs: number
+  /** Bound on bytes sent but not yet taken by the kernel; a send past it is dropped. */
+  maxQueuedBytes: number
+}
+
+export interface PeerLinkEvents {
+  authenticated(link: PeerLink): void
+  frame(link: PeerLink, frame: ChannelFrame): void
+  /**
+   * Called once: when the link is closed from this end (except by `retire`), or else when its socket
+   * closes. No frame is delivered after it.
+   */
+  closed(link: PeerLink, code: number, reason: string): void
+}
+
+export type LinkRole = 'dialer' | 'acceptor'
+
+type Phase =
+  | { name: 'awaiting-challenge'; acceptorId: string }
+  | { name: 'awaiting-hello'; challenge: Challenge; isPeer: (id: string) => boolean }
+  | { name: 'awaiting-welcome'; challenge: Challenge; hello: Hello }
+  | { name: 'open' }
+  /** Closing, but still delivering what the peer sent before it saw the close. */
+  | { name: 'draining' }
+  | { name: 'closed' }
+
+/**
+ * One WebSocket to one peer, from either end: the handshake, then channel frames. Until the handshake
+ * succeeds nothing but handshake messages is read; anything else closes the link. Every message is handled
+ * synchronously in its 'message' event, because ws may emit several in one tick and the first frame after
+ * the handshake can arrive in the same read as the handshake's last message.
+ */
+export class PeerLink {
+  /** Resolves when the socket itself has closed, which may be later than `closed`. */
+  readonly socketClosed: Promise<void>
+  private phase: Phase
+  private currentPeerId: string | null
+  private answeredSinceLastPing = true
+  private lastSocketError: string | null = null
+  private readonly handshakeTimer: NodeJS.Timeout
+  private keepaliveTimer: NodeJS.Timeout | null = null
+
+  /** Dials `peerId` over `ws`, a client socket still connecting. */
+  static dial(ws: WebSocket, peerId: string, options: PeerLinkOptions, events: PeerLinkEvents): PeerLink {
+    return new PeerLink('dialer', ws, peerId, { name: 'awaiting-challenge', acceptorId: peerId }, options, events)
+  }
+
+  /** Runs the acceptor's side over `ws`, an open server socket; `isPeer` decides whom to let in. */
+  static accept(
+    ws: WebSocket,
+    isPeer: (id: string) => boolean,
+    options: PeerLinkOptions,
+    events: PeerLinkEvents,
+  ): PeerLink {
+    const challenge = createChallenge()
+    const link = new PeerLink('acceptor', ws, null, { name: 'awaiting-hello', challenge, isPeer }, options, events)
+    link.sendHandshake(challenge)
+    return link
+  }
+
+  private constructor(
+    readonly role: LinkRole,
+    private readonly ws: WebSocket,
+    peerId: string | null,
+    phase: Phase,
+    private readonly options: PeerLinkOptions,
+    private readonly events: PeerLinkEvents,
+  ) {
+    this.currentPeerId = peerId
+    this.phase = phase
+    this.socketClosed = new Promise((resolve) => ws.once('close', () => resolve()))
+    const timeoutMs = options.handshakeTimeoutMs
+    this.handshakeTimer = setTimeout(
+      () => this.close(PeerCloseCode.handshakeTimeout, `handshake did not finish within ${timeoutMs} ms`),
+      timeoutMs,
+    )
+    this.handshakeTimer.unref()
+    ws.on('message', (data: Buffer, isBinary) => this.receive(data, isBinary))
+    ws.on('pong', () => {
+      this.answeredSinceLastPing = true
+    })
+    ws.on('error', (err) => {
+      this.lastSocketError = err.message
+    })
+    ws.on('close', (code, reason) => {
+      this.finish(code, reason.toString() || this.lastSocketError || `connection closed (${code})`)
+    })
+  }
+
+  /** The peer at the other end: known from the start when dialing, after the hello when accepting. */
+  get peerId(): string | null {
+    return this.currentPeerId
+  }
+
+  /** Bytes handed to the socket and not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount
+  }
+
+  /** Sends one encoded channel frame; false, and nothing sent, when the link is not open or the bound would pass. */
+  send(frame: Uint8Array): boolean {
+    if (this.phase.name !== 'open' || this.ws.readyState !== this.ws.OPEN) return false
+    if (this.ws.bufferedAmount + frame.byteLength > this.options.maxQueuedBytes) return false
+    this.ws.send(frame)
+    return true
+  }
+
+  close(code: number, reason: string): void {
+    if (this.phase.name === 'closed') return
+    this.ws.close(code, closeReason(reason))
+    this.finish(code, reason)
+  }
+
+  /**
+   * Closes a link that another link to the same peer replaces. Frames the peer sent before it saw the close
+   * are still delivered, so that switching links loses only what is sent while neither end has a link.
+   */
+  retire(reason: string): void {
+    if (this.phase.name !== 'open') return
+    this.phase = { name: 'draining' }
+    this.ws.close(PeerCloseCode.duplicateLink, closeReason(reason))
+  }
+
+  /** Drops the connection without a closing handshake. */
+  terminate(reason: string): void {
+    this.ws.terminate()
+    this.finish(1006, reason)
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.phase.name === 'closed') return
+    if (!isBinary) {
+      this.close(PeerCloseCode.malformedFrame, 'text frames are not part of the peer protocol')
+      return
+    }
+    this.answeredSinceLastPing = true
+    if (this.phase.name === 'open' || this.phase.name === 'draining') this.receiveChannelFrame(data)
+    else this.receiveHandshakeMessage(data)
+  }
+
+  private receiveChannelFrame(data: Buffer): void {
+    let frame: ChannelFrame
+    try {
+      frame = decodeChannelFrame(data)
+    } catch (err) {
+      this.close(PeerCloseCode.malformedFrame, (err as Error).message)
+      return
+    }
+    this.events.frame(this, frame)
+  }
+
+  private receiveHandshakeMessage(data: Buffer): void {
+    let message: HandshakeMessage
+    try {
+      message = decodeHandshakeMessage(data)
+    } catch (err) {
+      this.close(PeerCloseCode.malformedFrame, (err as Error).message)
+      return
+    }
+    const phase = this.phase
+    const { secret, selfId } = this.options
+    if (phase.name === 'awaiting-challenge' && message.type === 'challenge') {
+      const hello = answerChallenge({ secret, dialerId: selfId, acceptorId: phase.acceptorId, challenge: message })
+      this.phase = { name: 'awaiting-welcome', challenge: message, hello }
+      this.sendHandshake(hello)
+    } else if (phase.name === 'awaiting-hello' && message.type === 'hello') {
+      const { challenge, isPeer } = phase
+      const check = checkHello({ secret, acceptorId: selfId, challenge, hello: message, isPeer })
+      if (!check.ok) {
+        this.close(check.code, check.reason)
+        return
+      }
+      this.currentPeerId = check.dialerId
+      this.sendHandshake(check.welcome)
+      this.open()
+    } else if (phase.name === 'awaiting-welcome' && message.type === 'welcome') {
+      const check = checkWelcome({ secret, challenge: phase.challenge, hello: phase.hello, welcome: message })
+      if (!check.ok) {
+        this.close(check.code, check.reason)
+        return
+      }
+      this.open()
+    } else {
+      this.close(PeerCloseCode.malformedFrame, `unexpected ${message.type} message in handshake phase ${phase.name}`)
+    }
+  }
+
+  private sendHandshake(message: HandshakeMessage): void {
+    this.ws.send(encodeHandshakeMessage(message))
+  }
+
+  private open(): void {
+    clearTimeout(this.handshakeTimer)
+    this.phase = { name: 'open' }
+    this.keepaliveTimer = setInterval(() => this.keepalive(), this.options.keepaliveIntervalMs)
+    this.keepaliveTimer.unref()
+    this.events.authenticated(this)
+  }
+
+  private keepalive(): void {
+    if (!this.answeredSinceLastPing) {
+      this.terminate(`no answer to a ping within ${this.options.keepaliveIntervalMs} ms`)
+      return
+    }
+    this.answeredSinceLastPing = false
+    this.ws.ping()
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.phase.name === 'closed') return
+    this.phase = { name: 'closed' }
+    clearTimeout(this.handshakeTimer)
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
+    this.events.closed(this, code, reason)
+  }
+}

@@ -1,0 +1,396 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { WebSocket, WebSocketServer } from 'ws'
+import {
+  PeerChannel,
+  encodeChannelFrame,
+  maxPeerIdBytes,
+  type ChannelFrame,
+  type PeerChannelName,
+} from '../protocol/peer-frames.js'
+import { PeerCloseCode, isRefusal } from './close-codes.js'
+import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
+import { peerSocketUrl } from './peer-path.js'
+
+export interface PeerNetworkOptions {
+  selfId: string
+  clusterSecret: string
+  /**
+   * The base URL (http or https) to dial to reach a peer, asked anew at every dial, so that a changed
+   * member URL or a `--peer-route` override takes effect at the next reconnect. Undefined: do not dial
+   * now; the peer may still dial this node.
+   */
+  urlOf(id: string): string | undefined
+}
+
+export const defaultPeerTuning = {
+  /** Largest frame sent or accepted; must cover the largest message of any channel. */
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+  keepaliveIntervalMs: 5_000,
+  redialMinMs: 100,
+  redialMaxMs: 10_000,
+  /** Inbound connections still in their handshake; more are answered 503 before the upgrade. */
+  maxPendingHandshakes: 64,
+  /** How long close() waits for closing handshakes before it drops the remaining sockets. */
+  closeGraceMs: 1_000,
+}
+
+export type PeerTuning = typeof defaultPeerTuning
+
+export type LinkStateName = 'connected' | 'connecting' | 'down'
+
+export interface LinkState {
+  state: LinkStateName
+  /** Epoch ms of the last change of `state`. */
+  since: number
+  /** Payload bytes sent and received on this peer's links, since it joined the peer set. */
+  sentBytes: number
+  receivedBytes: number
+  /** Sends refused: no link, the queue bound, or a frame over maxFrameBytes. */
+  droppedMessages: number
+  /** Times a link came up after none was; one that keeps growing is a flapping link. */
+  linksEstablished: number
+  /** Bytes sent on the current link that the kernel has not taken yet. */
+  queuedBytes: number
+  /** Why the last established link to this peer closed. */
+  lastCloseReason: string | null
+  /** Why the last dial to this peer failed, until a link comes up. */
+  lastDialError: string | null
+}
+
+export type ChannelHandler = (from: string, payload: Uint8Array) => void
+
+/** Everything this node keeps about one member of its peer set. */
+interface PeerSlot {
+  readonly id: string
+  /** The authenticated link in use. */
+  link: PeerLink | null
+  /** This node's own dial, until its handshake ends. */
+  dialing: PeerLink | null
+  redialTimer: NodeJS.Timeout | null
+  /** Dials in a row that ended before authenticating; the backoff grows with it. */
+  failedDials: number
+  state: LinkStateName
+  since: number
+  sentBytes: number
+  receivedBytes: number
+  droppedMessages: number
+  linksEstablished: number
+  lastCloseReason: string | null
+  lastDialError: string | null
+}
+
+/**
+ * A node's links to its peers: at most one authenticated WebSocket per pair, carrying numbered channels.
+ *
+ * Both ends of a pair dial (so a pair links even when only one direction can connect), which can leave two
+ * links when they dial at once. Both ends then keep the same one: the link dialed by the smaller id, or, if
+ * one node dialed both, the newer.
+ *
+ * Delivery is best effort: a message for a peer without a link is dropped, not queued. Its users tolerate
+ * loss — Raft retransmits, replication repairs by anti-entropy — and a queue for an absent peer would only
+ * replay stale messages when it returns.
+ */
+export class PeerNetwork {
+  private readonly tuning: PeerTuning
+  private readonly linkOptions: PeerLinkOptions
+  private readonly wss: WebSocketServer
+  private readonly slots = new Map<string, PeerSlot>()
+  private readonly handlers = new Map<number, { name: PeerChannelName; handle: ChannelHandler }>()
+  /** Inbound links whose dialer has not authenticated yet. */
+  private readonly pendingAccepts = new Set<PeerLink>()
+  /** Every link whose socket is not closed yet, including retired ones. */
+  private readonly liveLinks = new Set<PeerLink>()
+  private readonly linkEvents: PeerLinkEvents
+  private closing: Promise<void> | null = null
+
+  constructor(
+    private readonly options: PeerNetworkOptions,
+    private readonly log: Logger,
+    tuning: Partial<PeerTuning> = {},
+  ) {
+    const idBytes = Buffer.byteLength(options.selfId, 'utf8')
+    if (idBytes === 0 || idBytes > maxPeerIdBytes) throw new Error(`node id must be 1 to ${maxPeerIdBytes} bytes`)
+    if (options.clusterSecret.length === 0) throw new Error('the cluster secret must not be empty')
+    this.tuning = { ...defaultPeerTuning, ...tuning }
+    this.linkOptions = {
+      selfId: options.selfId,
+      secret: Buffer.from(options.clusterSecret, 'utf8'),
+      handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
+      keepaliveIntervalMs: this.tuning.keepaliveIntervalMs,
+      maxQueuedBytes: this.tuning.maxQueuedBytes,
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.tuning.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    })
+    this.linkEvents = {
+      authenticated: (link) => this.linkAuthenticated(link),
+      frame: (link, frame) => this.deliver(link, frame),
+      closed: (link, code, reason) => this.linkClosed(link, code, reason),
+    }
+  }
+
+  /** Registers the one consumer of a channel. Frames on a channel without a consumer are ignored. */
+  on(channel: PeerChannelName, handle: ChannelHandler): void {
+    const number = PeerChannel[channel]
+    if (this.handlers.has(number)) throw new Error(`channel ${channel} already has a handler`)
+    this.handlers.set(number, { name: channel, handle })
+  }
+
+  /**
+   * The peers to keep links with, and the only ones let in: the other members of the cluster. Links to
+   * peers that left the set close; peers that joined it are dialed at once.
+   */
+  setPeers(ids: Iterable<string>): void {
+    if (this.closing) return
+    const wanted = new Set(ids)
+    wanted.delete(this.options.selfId)
+    for (const [id, slot] of this.slots) {
+      if (wanted.has(id)) continue
+      this.slots.delete(id)
+      if (slot.redialTimer) clearTimeout(slot.redialTimer)
+      // Retired links too: nothing more from this peer is delivered.
+      for (const link of this.liveLinks) {
+        if (link.peerId === id) link.close(PeerCloseCode.removed, 'no longer a peer')
+      }
+      this.log.info({ peer: id }, 'peer left the peer set')
+    }
+    for (const id of wanted) {
+      if (this.slots.has(id)) continue
+      const slot: PeerSlot = {
+        id,
+        link: null,
+        dialing: null,
+        redialTimer: null,
+        failedDials: 0,
+        state: 'down',
+        since: Date.now(),
+        sentBytes: 0,
+        receivedBytes: 0,
+        droppedMessages: 0,
+        linksEstablished: 0,
+        lastCloseReason: null,
+        lastDialError: null,
+      }
+      this.slots.set(id, slot)
+      this.dial(slot)
+    }
+  }
+
+  /** Sends one message; false when it was dropped (see the class comment). */
+  send(to: string, channel: PeerChannelName, payload: Uint8Array): boolean {
+    const slot = this.slots.get(to)
+    if (!slot) return false
+    const link = slot.link
+    if (link) {
+      const frame = encodeChannelFrame(PeerChannel[channel], payload)
+      if (frame.byteLength > this.tuning.maxFrameBytes) {
+        this.log.warn({ peer: to, channel, bytes: frame.byteLength }, 'peer message over maxFrameBytes dropped')
+      } else if (link.send(frame)) {
+        slot.sentBytes += payload.byteLength
+        return true
+      }
+    }
+    slot.droppedMessages++
+    return false
+  }
+
+  /** Takes over an HTTP upgrade of a request to the peer path. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing || this.pendingAccepts.size >= this.tuning.maxPendingHandshakes) {
+      socket.on('error', () => {})
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const link = PeerLink.accept(ws, (id) => this.slots.has(id), this.linkOptions, this.linkEvents)
+      this.pendingAccepts.add(link)
+      this.track(link)
+    })
+  }
+
+  linkStates(): Record<string, LinkState> {
+    const states: Record<string, LinkState> = {}
+    for (const slot of this.slots.values()) {
+      states[slot.id] = {
+        state: slot.state,
+        since: slot.since,
+        sentBytes: slot.sentBytes,
+        receivedBytes: slot.receivedBytes,
+        droppedMessages: slot.droppedMessages,
+        linksEstablished: slot.linksEstablished,
+        queuedBytes: slot.link?.queuedBytes ?? 0,
+        lastCloseReason: slot.lastCloseReason,
+        lastDialError: slot.lastDialError,
+      }
+    }
+    return states
+  }
+
+  /** Closes every link with 1001 and stops dialing; resolves when every socket has closed. */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      for (const slot of this.slots.values()) {
+        if (slot.redialTimer) clearTimeout(slot.redialTimer)
+      }
+      this.slots.clear()
+      const links = [...this.liveLinks]
+      for (const link of links) link.close(PeerCloseCode.goingAway, 'node shutting down')
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, this.tuning.closeGraceMs).unref())
+      await Promise.race([Promise.all(links.map((link) => link.socketClosed)), grace])
+      for (const link of this.liveLinks) link.terminate('node shutting down')
+      await Promise.all(links.map((link) => link.socketClosed))
+      this.wss.close()
+    })())
+  }
+
+  private dial(slot: PeerSlot): void {
+    if (slot.link || slot.dialing) return
+    const nodeUrl = this.options.urlOf(slot.id)
+    let ws: WebSocket
+    try {
+      if (nodeUrl === undefined) throw new Error('no URL known for this peer')
+      ws = new WebSocket(peerSocketUrl(nodeUrl), {
+        perMessageDeflate: false,
+        maxPayload: this.tuning.maxFrameBytes,
+        followRedirects: false,
+      })
+    } catch (err) {
+      this.dialFailed(slot, (err as Error).message)
+      return
+    }
+    const link = PeerLink.dial(ws, slot.id, this.linkOptions, this.linkEvents)
+    slot.dialing = link
+    this.track(link)
+    this.updateState(slot)
+  }
+
+  private track(link: PeerLink): void {
+    this.liveLinks.add(link)
+    void link.socketClosed.then(() => this.liveLinks.delete(link))
+  }
+
+  private dialFailed(slot: PeerSlot, reason: string, refused = false): void {
+    // Logged when the reason changes, not at every retry of a peer that stays unreachable or refuses.
+    if (reason !== slot.lastDialError) {
+      if (refused) this.log.warn({ peer: slot.id, reason }, 'peer refused this node')
+      else this.log.debug({ peer: slot.id, reason }, 'dial to peer failed')
+    }
+    slot.failedDials++
+    slot.lastDialError = reason
+    this.updateState(slot)
+    this.scheduleRedial(slot)
+  }
+
+  private scheduleRedial(slot: PeerSlot): void {
+    if (this.closing || slot.link || slot.dialing || slot.redialTimer) return
+    const delayMs = redialDelayMs(slot.failedDials, this.tuning)
+    slot.redialTimer = setTimeout(() => {
+      slot.redialTimer = null
+      this.dial(slot)
+    }, delayMs)
+    slot.redialTimer.unref()
+  }
+
+  private linkAuthenticated(link: PeerLink): void {
+    this.pendingAccepts.delete(link)
+    const slot = this.slotOf(link)
+    if (slot.dialing === link) slot.dialing = null
+    const current = slot.link
+    if (current) {
+      const keep = this.preferredLink(current, link)
+      const retire = keep === link ? current : link
+      slot.link = keep
+      const reason = `duplicate link; keeping the one dialed by ${this.dialerOf(keep)}`
+      retire.retire(reason)
+      this.log.debug({ peer: slot.id, reason }, 'peer link retired')
+    } else {
+      slot.link = link
+      slot.linksEstablished++
+      this.log.info({ peer: slot.id, dialedBy: this.dialerOf(link) }, 'peer link up')
+    }
+    slot.failedDials = 0
+    slot.lastDialError = null
+    if (slot.redialTimer) {
+      clearTimeout(slot.redialTimer)
+      slot.redialTimer = null
+    }
+    this.updateState(slot)
+  }
+
+  /** A link that can deliver always has a slot: leaving the peer set closes all of a peer's links first. */
+  private slotOf(link: PeerLink): PeerSlot {
+    const slot = link.peerId === null ? undefined : this.slots.get(link.peerId)
+    if (!slot) throw new Error(`open peer link without a peer slot (${link.peerId})`)
+    return slot
+  }
+
+  private dialerOf(link: PeerLink): string {
+    return link.role === 'dialer' ? this.options.selfId : link.peerId!
+  }
+
+  /** The same choice on both ends of a pair, so that both keep the same link. */
+  private preferredLink(current: PeerLink, candidate: PeerLink): PeerLink {
+    const currentDialer = this.dialerOf(current)
+    const candidateDialer = this.dialerOf(candidate)
+    // One node dialed both: it found its old link dead, even if this end has not noticed yet.
+    if (currentDialer === candidateDialer) return candidate
+    return candidateDialer < currentDialer ? candidate : current
+  }
+
+  private deliver(link: PeerLink, frame: ChannelFrame): void {
+    const slot = this.slotOf(link)
+    slot.receivedBytes += frame.payload.byteLength
+    const handler = this.handlers.get(frame.channel)
+    if (!handler) return
+    try {
+      handler.handle(slot.id, frame.payload)
+    } catch (err) {
+      // A consumer that cannot use a message from an authenticated peer treats it as malformed.
+      link.close(PeerCloseCode.malformedFrame, `bad ${handler.name} message: ${(err as Error).message}`)
+    }
+  }
+
+  private linkClosed(link: PeerLink, code: number, reason: string): void {
+    const peerId = link.peerId
+    if (this.pendingAccepts.delete(link)) {
+      const level = isRefusal(code) ? 'warn' : 'debug'
+      this.log[level]({ code, reason }, 'inbound peer connection refused or dropped in handshake')
+      return
+    }
+    const slot = peerId === null ? undefined : this.slots.get(peerId)
+    if (!slot) return
+    const description = `${code} ${reason}`
+    if (slot.dialing === link) {
+      slot.dialing = null
+      this.dialFailed(slot, description, isRefusal(code))
+    } else if (slot.link === link) {
+      slot.link = null
+      slot.lastCloseReason = description
+      // The peer retiring a duplicate is part of two nodes dialing at once, not an outage.
+      const level = code === PeerCloseCode.duplicateLink ? 'debug' : 'info'
+      this.log[level]({ peer: slot.id, code, reason }, 'peer link down')
+      this.updateState(slot)
+      this.scheduleRedial(slot)
+    }
+  }
+
+  private updateState(slot: PeerSlot): void {
+    const state: LinkStateName = slot.link ? 'connected' : slot.dialing ? 'connecting' : 'down'
+    if (state === slot.state) return
+    slot.state = state
+    slot.since = Date.now()
+  }
+}
+
+/** Exponential backoff with jitter, so that the two ends of a pair do not keep dialing in lockstep. */
+function redialDelayMs(failedDials: number, tuning: PeerTuning): number {
+  const ceilingMs = Math.min(tuning.redialMaxMs, tuning.redialMinMs * 2 ** failedDials)
+  return ceilingMs / 2 + Math.random() * (ceilingMs / 2)
+}

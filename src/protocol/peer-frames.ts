@@ -1,0 +1,141 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+/**
+ * Channels multiplexed over one peer link, by wire number. A number is part of the wire format: never
+ * reuse or renumber one.
+ */
+export const PeerChannel = {
+  raft: 0,
+  replication: 1,
+} as const
+
+export type PeerChannelName = keyof typeof PeerChannel
+
+/** Handshake message types; the handshake is challenge → hello → welcome (see peer/handshake.ts). */
+export const HandshakeMessageType = {
+  challenge: 0,
+  hello: 1,
+  welcome: 2,
+} as const
+
+/** Length of every handshake nonce and HMAC-SHA256 proof. */
+export const nonceBytes = 32
+export const proofBytes = 32
+/** Longest node id, in UTF-8 bytes. */
+export const maxPeerIdBytes = 256
+
+export type HandshakeMessage =
+  /** Acceptor → dialer: the nonce the dialer must prove the secret over. */
+  | { type: 'challenge'; nonce: Uint8Array }
+  /** Dialer → acceptor: who it is, whom it meant to reach, its own nonce, and its proof. */
+  | { type: 'hello'; dialerId: string; acceptorId: string; nonce: Uint8Array; proof: Uint8Array }
+  /** Acceptor → dialer: the acceptor's proof over the dialer's nonce. */
+  | { type: 'welcome'; proof: Uint8Array }
+
+/** One message on an authenticated link. */
+export interface ChannelFrame {
+  channel: number
+  payload: Uint8Array
+}
+
+const utf8Encoder = new TextEncoder()
+// Strict, so that two different byte strings never decode to the same id.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+export class MalformedPeerFrameError extends Error {
+  override name = 'MalformedPeerFrameError'
+}
+
+export function encodeHandshakeMessage(message: HandshakeMessage): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, HandshakeMessageType[message.type])
+  switch (message.type) {
+    case 'challenge':
+      encoding.writeVarUint8Array(encoder, message.nonce)
+      break
+    case 'hello':
+      encoding.writeVarUint8Array(encoder, utf8Encoder.encode(message.dialerId))
+      encoding.writeVarUint8Array(encoder, utf8Encoder.encode(message.acceptorId))
+      encoding.writeVarUint8Array(encoder, message.nonce)
+      encoding.writeVarUint8Array(encoder, message.proof)
+      break
+    case 'welcome':
+      encoding.writeVarUint8Array(encoder, message.proof)
+      break
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+/** Throws MalformedPeerFrameError for an unknown type, a wrong field length, truncation or trailing bytes. */
+export function decodeHandshakeMessage(frame: Uint8Array): HandshakeMessage {
+  return decodeWhole(frame, (decoder) => {
+    const messageType = decoding.readVarUint(decoder)
+    switch (messageType) {
+      case HandshakeMessageType.challenge:
+        return { type: 'challenge', nonce: readFixedBytes(decoder, nonceBytes, 'nonce') }
+      case HandshakeMessageType.hello:
+        return {
+          type: 'hello',
+          dialerId: readPeerId(decoder, 'dialer id'),
+          acceptorId: readPeerId(decoder, 'acceptor id'),
+          nonce: readFixedBytes(decoder, nonceBytes, 'nonce'),
+          proof: readFixedBytes(decoder, proofBytes, 'proof'),
+        }
+      case HandshakeMessageType.welcome:
+        return { type: 'welcome', proof: readFixedBytes(decoder, proofBytes, 'proof') }
+      default:
+        throw new MalformedPeerFrameError(`unknown handshake message type ${messageType}`)
+    }
+  })
+}
+
+export function encodeChannelFrame(channel: number, payload: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, channel)
+  encoding.writeVarUint8Array(encoder, payload)
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Throws MalformedPeerFrameError for truncation or trailing bytes. Any channel number decodes: whether this
+ * node serves that channel is the link's business, not the codec's.
+ */
+export function decodeChannelFrame(frame: Uint8Array): ChannelFrame {
+  return decodeWhole(frame, (decoder) => ({
+    channel: decoding.readVarUint(decoder),
+    payload: decoding.readVarUint8Array(decoder),
+  }))
+}
+
+function decodeWhole<T>(frame: Uint8Array, read: (decoder: decoding.Decoder) => T): T {
+  try {
+    const decoder = decoding.createDecoder(frame)
+    const value = read(decoder)
+    if (decoding.hasContent(decoder)) throw new MalformedPeerFrameError('trailing bytes after peer frame')
+    return value
+  } catch (err) {
+    if (err instanceof MalformedPeerFrameError) throw err
+    throw new MalformedPeerFrameError(`malformed peer frame: ${(err as Error).message}`)
+  }
+}
+
+function readFixedBytes(decoder: decoding.Decoder, length: number, what: string): Uint8Array {
+  const bytes = decoding.readVarUint8Array(decoder)
+  if (bytes.byteLength !== length) {
+    throw new MalformedPeerFrameError(`${what} is ${bytes.byteLength} bytes; expected ${length}`)
+  }
+  return bytes
+}
+
+function readPeerId(decoder: decoding.Decoder, what: string): string {
+  const bytes = decoding.readVarUint8Array(decoder)
+  if (bytes.byteLength === 0 || bytes.byteLength > maxPeerIdBytes) {
+    throw new MalformedPeerFrameError(`${what} is ${bytes.byteLength} bytes; expected 1 to ${maxPeerIdBytes}`)
+  }
+  try {
+    return utf8Decoder.decode(bytes)
+  } catch {
+    throw new MalformedPeerFrameError(`${what} is not valid UTF-8`)
+  }
+}

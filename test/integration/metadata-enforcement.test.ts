@@ -1,0 +1,115 @@
+import * as Y from 'yjs'
+import { afterEach, expect, test } from 'vitest'
+import type { SyncmeshNode } from '../../src/node.js'
+import { connect, connectSynced, destroyProviders } from '../helpers/clients.js'
+import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
+import { removeTempDirs } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
+
+const adminToken = 'test-admin-token'
+
+afterEach(async () => {
+  destroyProviders()
+  await closeTestNodes()
+  removeTempDirs()
+})
+
+function admin(node: SyncmeshNode, method: string, path: string, body?: unknown, token = adminToken) {
+  return fetch(`${node.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+}
+
+async function nodeWithNamespace(): Promise<SyncmeshNode> {
+  const node = await startTestNode({ adminToken })
+  await waitFor('the node to lead its one-node cluster', () => node.cluster().leader === 'test')
+  const res = await admin(node, 'PUT', '/v1/namespaces/notes', {
+    schema: { roots: { body: 'text', meta: 'map' } },
+    limits: { maxUpdateBytes: 4096 },
+  })
+  expect(res.status).toBe(200)
+  return node
+}
+
+function closeEvent(provider: ReturnType<typeof connect>): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => provider.on('connection-close', (event: { code: number; reason: string } | null) => event && resolve(event)))
+}
+
+test('an update creating a root the namespace does not declare closes the client with 4403 and stores nothing', async () => {
+  const node = await nodeWithNamespace()
+  const writer = await connectSynced(node.url, 'notes/a')
+  writer.doc.getText('body').insert(0, 'allowed')
+  await waitFor('the allowed edit to be stored', () => node.docs.meta('notes/a') !== undefined)
+  const before = node.docs.readUpdate('notes/a')
+  const closed = closeEvent(writer)
+  writer.doc.getArray('undeclared').push(['x'])
+  expect(await closed).toMatchObject({ code: 4403 })
+  expect((await closed).reason).toMatch(/undeclared/)
+  expect(node.docs.readUpdate('notes/a')).toEqual(before)
+})
+
+test('a root of another kind than declared is refused (4403), and an update over the limit is too large (4413)', async () => {
+  const node = await nodeWithNamespace()
+  const wrongKind = connect(node.url, 'notes/b')
+  const closedKind = closeEvent(wrongKind)
+  wrongKind.doc.getMap('body').set('k', 'v')
+  expect(await closedKind).toMatchObject({ code: 4403 })
+
+  const big = connect(node.url, 'notes/c')
+  const closedBig = closeEvent(big)
+  big.doc.getText('body').insert(0, 'x'.repeat(10_000))
+  expect(await closedBig).toMatchObject({ code: 4413 })
+
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, 'y'.repeat(10_000))
+  const rest = await fetch(`${node.url}/v1/docs/notes%2Fd/update`, {
+    method: 'POST',
+    body: Y.encodeStateAsUpdate(doc),
+    headers: { 'content-type': 'application/octet-stream' },
+  })
+  expect(rest.status).toBe(413)
+  expect(((await rest.json()) as { error: { code: string } }).error.code).toBe('update_too_large')
+})
+
+test('deleting a document closes its sessions with 4410, drops its data and refuses later writes', async () => {
+  const node = await nodeWithNamespace()
+  const writer = await connectSynced(node.url, 'notes/doomed')
+  writer.doc.getText('body').insert(0, 'soon gone')
+  await waitFor('the edit to be stored', () => node.docs.meta('notes/doomed') !== undefined)
+  const closed = closeEvent(writer)
+  const res = await admin(node, 'DELETE', '/v1/docs/notes%2Fdoomed')
+  expect(res.status).toBe(200)
+  expect(await closed).toMatchObject({ code: 4410, reason: 'document deleted' })
+  await waitFor('the data to be dropped', () => node.docs.meta('notes/doomed') === undefined)
+  expect((await fetch(`${node.url}/v1/docs/notes%2Fdoomed`)).status).toBe(404)
+
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, 'resurrect?')
+  const again = await fetch(`${node.url}/v1/docs/notes%2Fdoomed/update`, {
+    method: 'POST',
+    body: Y.encodeStateAsUpdate(doc),
+    headers: { 'content-type': 'application/octet-stream' },
+  })
+  expect(again.status).toBe(410)
+  const late = connect(node.url, 'notes/doomed')
+  const lateClosed = closeEvent(late)
+  late.doc.getText('body').insert(0, 'still no')
+  expect(await lateClosed).toMatchObject({ code: 4410 })
+  expect(node.docs.meta('notes/doomed')).toBeUndefined()
+})
+
+test('admin routes need the admin token: 401 without, 403 with a wrong one', async () => {
+  const node = await nodeWithNamespace()
+  expect((await fetch(`${node.url}/v1/cluster`)).status).toBe(401)
+  const wrong = await admin(node, 'GET', '/v1/cluster', undefined, 'not-the-token')
+  expect(wrong.status).toBe(403)
+  expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('forbidden')
+  expect((await admin(node, 'DELETE', '/v1/docs/x', undefined, 'nope')).status).toBe(403)
+  const ok = await admin(node, 'GET', '/v1/cluster?consistent=true')
+  expect(ok.status).toBe(200)
+  expect(await ok.json()).toMatchObject({ id: 'test', leader: 'test', members: [{ id: 'test', role: 'voter' }] })
+  expect((await admin(node, 'PUT', '/v1/namespaces/bad', { schema: { roots: { x: 'tree' } } })).status).toBe(400)
+  expect((await admin(node, 'DELETE', '/v1/namespaces/none')).status).toBe(404)
+})
