@@ -44,6 +44,8 @@ export interface NodeConfig {
   /** Overrides, on this node only, the URL dialled to reach a peer. */
   peerRoutes?: Record<string, string>
   raftTickMs: number
+  /** The Raft log is folded into a snapshot of the metadata once this many entries follow the last one. */
+  raftSnapshotEntries: number
   /** How long a metadata write may wait for a quorum before it is answered 503. */
   controlTimeoutMs: number
   docs?: Partial<DocStoreOptions>
@@ -57,6 +59,7 @@ export const defaultNodeConfig = {
   maxBufferedBytes: 64 * 1024 * 1024,
   keepaliveIntervalMs: 30_000,
   raftTickMs: 100,
+  raftSnapshotEntries: 1_000,
   controlTimeoutMs: 5_000,
 } as const
 
@@ -116,7 +119,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     storage.raft,
     { send: (message) => peers.send(message.to, 'raft', encodeRaftMessage(message)) },
     meta,
-    { id: config.id, tickMs: config.raftTickMs, snapshotAfterEntries: 1_000 },
+    { id: config.id, tickMs: config.raftTickMs, snapshotAfterEntries: config.raftSnapshotEntries },
     log,
   )
   peers.on('raft', (from, payload) => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
@@ -26,6 +26,24 @@ test('environment variables configure the node, and flags win over them', async 
 
   const flagged = await NodeProcess.start(['--id', 'from-flag', '--data', tempDir()], { SYNCMESH_ID: 'from-env' })
   expect(listeningLine(flagged).node).toBe('from-flag')
+})
+
+test('without --admin-token the node makes one, keeps it in the data directory (owner-only) and logs where', async () => {
+  const data = tempDir()
+  const node = await NodeProcess.start(['--data', data])
+  const line = node.logLines.find((l) => l.includes('admin token kept'))
+  expect(line).toBeDefined()
+  const path = JSON.parse(line!).path as string
+  expect(path).toBe(join(data, 'admin-token'))
+  expect(statSync(path).mode & 0o777).toBe(0o600)
+  const token = readFileSync(path, 'utf8').trim()
+  const res = await fetch(`${node.url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` } })
+  expect(res.status).toBe(200)
+  await node.kill('SIGTERM')
+  // The same token after a restart.
+  const again = await NodeProcess.start(['--data', data])
+  expect(readFileSync(path, 'utf8').trim()).toBe(token)
+  expect((await fetch(`${again.url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
 })
 
 test('without --data the node keeps its LMDB data in ./data', async () => {
