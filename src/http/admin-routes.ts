@@ -53,9 +53,13 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   app.use('/v1/namespaces', requireAdmin(options.adminToken))
   app.use('/v1/namespaces/*', requireAdmin(options.adminToken))
 
-  /** Commits `input` here or at the leader; returns the command's result, or the leader's whole answer. */
-  async function write(c: Context, input: CommandInput): Promise<CommandResult | Response> {
-    const requestId = c.req.header('idempotency-key') ?? randomUUID()
+  /**
+   * Commits `input` here or at the leader; returns the command's result, or the leader's whole answer.
+   * `step` tells apart the commands of one request, which share its idempotency key.
+   */
+  async function write(c: Context, input: CommandInput, step = ''): Promise<CommandResult | Response> {
+    const key = c.req.header('idempotency-key')
+    const requestId = key === undefined ? randomUUID() : `${key}${step}`
     const deadline = Date.now() + options.timeoutMs
     for (;;) {
       const outcome: SubmitOutcome = await control.submit(input, requestId)
@@ -103,7 +107,8 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
       if (body.role === 'voter') {
         // Asking for a voter raises the target by one; the leader promotes the member once it has caught up.
         const voters = control.view().members.filter((m) => m.role === 'voter').length
-        await write(c, { type: 'set-voter-target', count: Math.min(5, Math.max(control.targetVoters(), voters + 1)) })
+        const count = Math.min(5, Math.max(control.targetVoters(), voters + 1))
+        await write(c, { type: 'set-voter-target', count }, ':voter-target')
       }
       const member = control.view().members.find((m) => m.id === body.id)
       return c.json(member ?? { id: body.id, url: body.url, role: 'replica' }, 201)
