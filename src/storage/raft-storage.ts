@@ -28,10 +28,28 @@ export class RaftStorage {
     return { hardState, snapshot, entries }
   }
 
-  /** Writes what a Ready asks to persist, durably, before any of its messages may be sent. */
-  persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): Promise<void> {
-    if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return Promise.resolve()
-    return durableTransaction(this.env, () => {
+  /**
+   * Writes what a Ready asks to persist, before any of its messages may be sent: durably (flushed)
+   * when it holds entries, a snapshot, or a new term or vote. A write that only moves the commit index
+   * is committed without waiting for the flush: Raft needs no durable commit index (a restarted node
+   * learns it again), and LMDB keeps transactions in order, so the stored index never runs ahead of
+   * the stored entries.
+   */
+  async persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): Promise<void> {
+    if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return
+    const stored = this.state.get(hardStateKey) as HardState | undefined
+    const onlyCommit =
+      ready.entries.length === 0 &&
+      !ready.snapshot &&
+      stored !== undefined &&
+      ready.hardState !== null &&
+      ready.hardState.term === stored.term &&
+      ready.hardState.vote === stored.vote
+    if (onlyCommit) {
+      await this.env.transaction(() => this.state.putSync(hardStateKey, ready.hardState!))
+      return
+    }
+    await durableTransaction(this.env, () => {
       if (ready.snapshot) {
         this.state.putSync(snapshotKey, ready.snapshot)
         // A snapshot from the leader replaces the whole log; one of our own folds only its prefix.

@@ -43,3 +43,15 @@ test('an own snapshot drops the entries it covers; a received one replaces the w
   expect(storage.raft.load()).toMatchObject({ snapshot: { index: 9, term: 3 }, entries: [] })
   await storage.close()
 })
+
+test('a write that only moves the commit index is stored too (committed without waiting for the flush)', async () => {
+  const dir = tempDir()
+  const storage = new NodeStorage({ path: dir })
+  await storage.raft.persist({ ...noReady, hardState: { term: 3, vote: 'b', commit: 1 }, entries: [entry(1, 3), entry(2, 3)] })
+  await storage.raft.persist({ ...noReady, hardState: { term: 3, vote: 'b', commit: 2 } })
+  expect(storage.raft.load().hardState).toEqual({ term: 3, vote: 'b', commit: 2 })
+  await storage.close()
+  const reopened = new NodeStorage({ path: dir })
+  expect(reopened.raft.load().hardState).toEqual({ term: 3, vote: 'b', commit: 2 })
+  await reopened.close()
+})
