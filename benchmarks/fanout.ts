@@ -1,0 +1,103 @@
+import * as Y from 'yjs'
+import { connectSynced, inBatches, sleep, waitFor, type SyncClient } from './clients.js'
+import { cpuTimeMicros } from './proc-stats.js'
+import { RawReader } from './raw-reader.js'
+import { startServer, type ServerKind } from './servers.js'
+import { medianOfRuns, percentile } from './stats.js'
+import { textName } from './trace.js'
+
+export interface FanoutOptions {
+  readers: number
+  updates: number
+  spacingMs: number
+}
+
+/** One fan-out measurement against one server. */
+export interface FanoutRun {
+  minMs: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  /** Server CPU from the first send until the last reader had the last update. */
+  serverCpuMs: number
+  serverCpuMicrosPerDelivery: number
+}
+
+/** The median, field by field, of `runs` measurements against one server. */
+export type FanoutServerResult = FanoutRun & { kind: ServerKind; runs: number }
+
+export interface FanoutResult extends FanoutOptions {
+  servers: FanoutServerResult[]
+}
+
+const connectConcurrency = 100
+const deliveryTimeoutMs = 60_000
+
+/** Measures `repeats` times against each server, alternating between them, and keeps the medians. */
+export async function runFanout(options: FanoutOptions, kinds: readonly ServerKind[], repeats: number): Promise<FanoutResult> {
+  const runs = new Map(kinds.map((kind) => [kind, [] as FanoutRun[]]))
+  for (let i = 0; i < repeats; i++) {
+    for (const kind of kinds) runs.get(kind)!.push(await measure(kind, options))
+  }
+  return { ...options, servers: kinds.map((kind) => ({ kind, runs: repeats, ...medianOfRuns(runs.get(kind)!) })) }
+}
+
+async function measure(kind: ServerKind, { readers, updates, spacingMs }: FanoutOptions): Promise<FanoutRun> {
+  const server = await startServer(kind)
+  let writer: SyncClient | undefined
+  const rawReaders: RawReader[] = []
+  try {
+    const docName = 'fanout'
+    writer = await connectSynced(server, docName)
+    const writerText = writer.doc.getText(textName)
+    const writerId = writer.doc.clientID
+    // Each update inserts one character, so the writer's clock numbers the updates from here on.
+    const firstClock = Y.getState(writer.doc.store, writerId)
+
+    const sentAt = new Float64Array(updates)
+    const receivedAt = new Float64Array(readers * updates).fill(Number.NaN)
+    let delivered = 0
+    await inBatches([...Array(readers).keys()], connectConcurrency, async (r) => {
+      const reader = await RawReader.connect(server, docName, (update) => {
+        const now = performance.now()
+        // A server may merge several updates into one message: credit every clock it covers.
+        const { from, to } = Y.parseUpdateMeta(update)
+        const start = Math.max(from.get(writerId) ?? 0, firstClock) - firstClock
+        const end = Math.min((to.get(writerId) ?? 0) - firstClock, updates)
+        for (let seq = start; seq < end; seq++) {
+          if (!Number.isNaN(receivedAt[r * updates + seq]!)) continue
+          receivedAt[r * updates + seq] = now
+          delivered++
+        }
+      })
+      rawReaders.push(reader)
+    })
+    await sleep(1_000)
+
+    const cpuBefore = cpuTimeMicros(server.pid)
+    for (let seq = 0; seq < updates; seq++) {
+      sentAt[seq] = performance.now()
+      writerText.insert(writerText.length, 'x')
+      await sleep(spacingMs)
+    }
+    const total = readers * updates
+    await waitFor(`${kind} to deliver every update to every reader`, () => delivered === total, deliveryTimeoutMs)
+    const serverCpuMicros = cpuTimeMicros(server.pid) - cpuBefore
+
+    const latencies = new Float64Array(total)
+    for (let i = 0; i < total; i++) latencies[i] = receivedAt[i]! - sentAt[i % updates]!
+    latencies.sort()
+    return {
+      minMs: latencies[0]!,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      maxMs: latencies[total - 1]!,
+      serverCpuMs: serverCpuMicros / 1000,
+      serverCpuMicrosPerDelivery: serverCpuMicros / total,
+    }
+  } finally {
+    for (const reader of rawReaders) reader.close()
+    writer?.destroy()
+    await server.stop()
+  }
+}

@@ -1,0 +1,114 @@
+import { connectSynced, inBatches, sleep, type SyncClient } from './clients.js'
+import { cpuTimeMicros, memory, type Memory } from './proc-stats.js'
+import { startServer, type ServerKind, type ServerProcess } from './servers.js'
+import { medianOfRuns } from './stats.js'
+import { textName } from './trace.js'
+
+export interface ManyDocsOptions {
+  docs: number
+  /**
+   * When, counted from the last client's connection, RSS is sampled for the steady state. V8 keeps the heap
+   * it grew while the clients arrived until its memory reducer runs, which on this machine took 30–50 s.
+   */
+  steadyFromMs: number
+  steadyUntilMs: number
+}
+
+export interface ManyDocsServerResult {
+  kind: ServerKind
+  idle: Memory
+  /** As soon as the server is quiet after the last connection. */
+  afterConnect: Memory
+  /** Median of the samples taken in the steady-state window. */
+  steady: Memory
+  rssBytesPerDoc: number
+  anonBytesPerDoc: number
+  connectSeconds: number
+}
+
+export interface ManyDocsResult extends ManyDocsOptions {
+  servers: ManyDocsServerResult[]
+}
+
+const connectConcurrency = 50
+/** Settled means: the server used less than this much CPU over the last quiet period. */
+const quietCpuMicros = 20_000
+const quietPeriodMs = 1_000
+const settleTimeoutMs = 30_000
+const sampleEveryMs = 5_000
+/** Documents reopened by a fresh client at the end, to check that the edits really reached the server. */
+const spotChecks = 5
+
+const docName = (i: number) => `many-docs-${i}`
+const editOf = (i: number) => `edit of document ${i}`
+
+export async function runManyDocs(options: ManyDocsOptions, kinds: readonly ServerKind[]): Promise<ManyDocsResult> {
+  const servers: ManyDocsServerResult[] = []
+  for (const kind of kinds) servers.push(await measure(kind, options))
+  return { ...options, servers }
+}
+
+async function measure(kind: ServerKind, { docs, steadyFromMs, steadyUntilMs }: ManyDocsOptions): Promise<ManyDocsServerResult> {
+  const server = await startServer(kind)
+  const clients: SyncClient[] = []
+  // Each WebsocketProvider adds a process 'exit' listener of its own.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), docs + spotChecks + 10))
+  try {
+    await settle(server)
+    const idle = memory(server.pid)
+
+    const startedAt = performance.now()
+    await inBatches([...Array(docs).keys()], connectConcurrency, async (i) => {
+      const client = await connectSynced(server, docName(i))
+      clients.push(client)
+      client.doc.getText(textName).insert(0, editOf(i))
+    })
+    const connectedAt = performance.now()
+    const connectSeconds = (connectedAt - startedAt) / 1000
+    await settle(server)
+    const afterConnect = memory(server.pid)
+    const samples: Memory[] = []
+    for (let at = steadyFromMs; at <= steadyUntilMs; at += sampleEveryMs) {
+      await sleep(connectedAt + at - performance.now())
+      samples.push(memory(server.pid))
+    }
+    const steady = medianOfRuns(samples)
+
+    await checkEdits(server, docs)
+    return {
+      kind,
+      idle,
+      afterConnect,
+      steady,
+      rssBytesPerDoc: (steady.rssBytes - idle.rssBytes) / docs,
+      anonBytesPerDoc: (steady.anonBytes - idle.anonBytes) / docs,
+      connectSeconds,
+    }
+  } finally {
+    for (const client of clients) client.destroy()
+    await server.stop()
+  }
+}
+
+/** Waits until the server has been quiet for a while, so that memory is measured at rest. */
+async function settle(server: ServerProcess): Promise<void> {
+  const deadline = Date.now() + settleTimeoutMs
+  let before = cpuTimeMicros(server.pid)
+  for (;;) {
+    await sleep(quietPeriodMs)
+    const now = cpuTimeMicros(server.pid)
+    if (now - before < quietCpuMicros) return
+    if (Date.now() > deadline) throw new Error(`${server.kind} did not settle within ${settleTimeoutMs} ms`)
+    before = now
+  }
+}
+
+async function checkEdits(server: ServerProcess, docs: number): Promise<void> {
+  for (let k = 0; k < spotChecks; k++) {
+    const i = Math.floor((k * (docs - 1)) / (spotChecks - 1))
+    const client = await connectSynced(server, docName(i))
+    const text = client.doc.getText(textName).toString()
+    client.destroy()
+    if (text !== editOf(i)) throw new Error(`${server.kind}: document ${i} holds ${JSON.stringify(text)}, not its edit`)
+  }
+}

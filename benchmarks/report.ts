@@ -1,0 +1,303 @@
+import type { Environment } from './environment.js'
+import type { ControlPlaneResults } from './control-plane.js'
+import { formatControlPlaneSection } from './control-plane-report.js'
+import type { FanoutResult } from './fanout.js'
+import type { ManyDocsResult, ManyDocsServerResult } from './many-docs.js'
+import type { ReplayResult } from './replay.js'
+import { serverLabels, type ServerKind } from './servers.js'
+import { tracePath } from './trace.js'
+
+export interface RunResults {
+  environment: Environment
+  quick: boolean
+  seconds: number
+  replay?: ReplayResult
+  manyDocs?: ManyDocsResult
+  fanout?: FanoutResult
+  controlPlane?: ControlPlaneResults
+}
+
+type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc'
+
+interface TargetCheck {
+  id: TargetId
+  benchmark: string
+  what: string
+  /** syncmesh's figure over the reference server's. */
+  ratio: number
+  target: string
+  met: boolean
+}
+
+interface Row {
+  metric: string
+  values: string[]
+  ratios: string[]
+  target: string
+  met: string
+}
+
+const tracesReadme = 'https://github.com/josephg/editing-traces'
+
+export function renderMarkdown(results: RunResults): string {
+  const { environment: env } = results
+  const lines = [
+    '# syncmesh benchmark results',
+    '',
+    `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` (benchmarks/run.ts); every run overwrites this file.` +
+      (results.quick ? ' **Quick run: reduced sizes, for smoke testing only.**' : ''),
+    '',
+    `- Date: ${env.date} (run took ${Math.round(results.seconds)} s)`,
+    `- Machine: ${env.cpus} CPUs (${env.cpuModel}), ${formatBytes(env.memoryBytes)} RAM; 1-minute load average at the start: ${env.loadAverage.toFixed(2)}`,
+    `- Node ${env.node}; syncmesh at ${env.commit}`,
+    `- Packages: ${Object.entries(env.packages)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}`,
+    '- Every server is a child process on 127.0.0.1, started fresh for each benchmark and alone on the machine',
+    '  apart from the load generator (this process). syncmesh runs `syncmesh start` with a fresh data directory and',
+    '  its default durability: an update is fsynced in LMDB before it is forwarded. @y/websocket-server runs in its',
+    '  persistence-free default (a wrapper doing what its bin does) and Hocuspocus as a bare `Server` without',
+    '  extensions: both keep documents in memory only.',
+    '- Server CPU is utime + stime of the server process from /proc/<pid>/stat (every thread; clock-tick resolution).',
+    '',
+  ]
+  const checks = targetChecks(results)
+  const check = (id: TargetId) => checks.find((c) => c.id === id)
+  if (results.replay) lines.push(...replaySection(results.replay, check))
+  if (results.manyDocs) lines.push(...manyDocsSection(results.manyDocs, check))
+  if (results.fanout) lines.push(...fanoutSection(results.fanout))
+  lines.push(...targetsSection(checks))
+  if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
+  return lines.join('\n') + '\n'
+}
+
+export function renderSummary(results: RunResults): string {
+  const lines: string[] = []
+  const { replay, manyDocs, fanout } = results
+  if (replay) {
+    for (const s of replay.servers) {
+      lines.push(
+        `replay    ${pad(serverLabels[s.kind])} ${formatInt(s.opsPerSecond)} updates/s, ` +
+          `server CPU ${s.serverCpuMicrosPerUpdate.toFixed(1)} µs/update`,
+      )
+    }
+    lines.push(`replay    ${pad('in-process ceiling')} ${formatInt(replay.ceilingOpsPerSecond)} updates/s`)
+  }
+  if (manyDocs) {
+    for (const s of manyDocs.servers) {
+      lines.push(
+        `docs      ${pad(serverLabels[s.kind])} RSS ${formatBytes(s.steady.rssBytes)} with ${formatInt(manyDocs.docs)} docs, ` +
+          `${formatBytes(s.rssBytesPerDoc)} per doc above idle`,
+      )
+    }
+  }
+  if (fanout) {
+    for (const s of fanout.servers) {
+      lines.push(
+        `fan-out   ${pad(serverLabels[s.kind])} p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, ` +
+          `server CPU ${formatInt(s.serverCpuMs)} ms`,
+      )
+    }
+  }
+  for (const check of targetChecks(results)) {
+    lines.push(`target    ${check.what}: ${formatRatio(check.ratio)} (${check.target}) ${check.met ? 'met' : 'NOT MET'}`)
+  }
+  if (results.controlPlane) {
+    for (const s of Object.values(results.controlPlane.systems)) {
+      lines.push(
+        `control   ${pad(s.system)} write p50 ${s.steady.latencyP50Ms.toFixed(1)} ms, p99 ${s.steady.latencyP99Ms.toFixed(1)} ms, ` +
+          `${formatInt(s.steady.writesPerSecond)} writes/s at 32 writers`,
+      )
+    }
+  }
+  return lines.join('\n') + '\n'
+}
+
+function replaySection(r: ReplayResult, check: (id: TargetId) => TargetCheck | undefined): string[] {
+  const prefix = r.updates < r.totalTxns
+  const rows: Row[] = [
+    compare(r.servers, 'updates/s, first send until the reader holds the expected text', (s) => s.opsPerSecond, formatInt, check('replay-rate')),
+    compare(r.servers, 'server CPU per update', (s) => s.serverCpuMicrosPerUpdate, formatMicros, check('replay-cpu')),
+    compare(r.servers, 'updates/s the server CPU alone would allow (10⁶ / CPU per update)', (s) => 1e6 / s.serverCpuMicrosPerUpdate, formatInt),
+    compare(r.servers, 'wall time', (s) => s.seconds, (v) => `${v.toFixed(2)} s`),
+    compare(r.servers, 'load generator CPU per update (writer + reader, this process)', (s) => s.clientCpuMicrosPerUpdate, formatMicros),
+    compare(r.servers, 'update messages the reader received', (s) => s.readerMessages, formatInt),
+  ]
+  return [
+    '## Trace replay',
+    '',
+    `Trace: \`automerge-paper\` (${tracePath}), ` +
+      (prefix
+        ? `**prefix of the first ${formatInt(r.updates)} of ${formatInt(r.totalTxns)} transactions**, checked against the text that prefix produces.`
+        : `**the whole trace, ${formatInt(r.updates)} transactions**, checked against its \`endContent\`.`) +
+      ` ${formatInt(r.updates)} updates, ${formatBytes(r.updateBytes)} in total.`,
+    '',
+    'Method: the trace is first replayed into a local Y.Doc (one `transact` per transaction) and every v1 `update`',
+    'event is kept, so that generating load costs only sending. Per server, a writer and a reader `WebsocketProvider`',
+    '(y-websocket, `ws`, no BroadcastChannel) join a fresh document; once both are synced the writer applies the',
+    'updates one by one (`Y.applyUpdate`, so each goes out as its own message), yielding to the event loop every',
+    '2,000. Time runs from the first send until the reader\'s text equals the expected text. The in-process ceiling',
+    'applies the same updates to one fresh Y.Doc.',
+    repetitionNote(r.servers),
+    '',
+    ...table(r.servers.map((s) => s.kind), rows),
+    '',
+    `In-process ceiling (\`Y.applyUpdate\` into one Y.Doc, no network): **${formatInt(r.ceilingOpsPerSecond)} updates/s** ` +
+      `(${formatMicros(1e6 / r.ceilingOpsPerSecond)} per update).`,
+    '',
+    'The load generator shares the 2 CPUs with the server, so wall-clock rates are bounded by both; the server CPU',
+    'per update is the figure that does not depend on the load generator.',
+    '',
+    `Trace credit: the automerge-paper editing trace is the keystroke history of the LaTeX source of Martin Kleppmann`,
+    `and Alastair R. Beresford, "A Conflict-Free Replicated JSON Datatype" (arXiv:1608.03960), first published by`,
+    `Martin Kleppmann in [automerge/automerge-perf](https://github.com/automerge/automerge-perf) and converted by`,
+    `Joseph Gentle in [josephg/editing-traces](${tracesReadme}) (commit 762fa6c, \`sequential_traces/automerge-paper.json.gz\`).`,
+    'Used under [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); the file is an unmodified copy.',
+    '',
+  ]
+}
+
+function manyDocsSection(r: ManyDocsResult, check: (id: TargetId) => TargetCheck | undefined): string[] {
+  const docs = formatInt(r.docs)
+  const perDoc = (m: (s: ManyDocsServerResult) => number) => (s: ManyDocsServerResult) => (m(s) - s.idle.rssBytes) / r.docs
+  const rows: Row[] = [
+    compare(r.servers, 'RSS idle, before any connection', (s) => s.idle.rssBytes, formatBytes),
+    compare(r.servers, `RSS with ${docs} documents, steady state`, (s) => s.steady.rssBytes, formatBytes, check('docs-rss')),
+    compare(r.servers, 'RSS per document above idle, steady state', (s) => s.rssBytesPerDoc, formatBytes, check('docs-rss-per-doc')),
+    compare(r.servers, 'RssAnon per document above idle, steady state', (s) => s.anonBytesPerDoc, formatBytes),
+    compare(r.servers, `RSS with ${docs} documents, just after connecting`, (s) => s.afterConnect.rssBytes, formatBytes),
+    compare(r.servers, 'RSS per document above idle, just after connecting', perDoc((s) => s.afterConnect.rssBytes), formatBytes),
+    compare(r.servers, `time to connect, sync and edit ${docs} clients`, (s) => s.connectSeconds, (v) => `${v.toFixed(2)} s`),
+  ]
+  return [
+    '## Many documents',
+    '',
+    `Method: after the idle server has been quiet for 1 s (under 20 ms of CPU), ${docs} \`WebsocketProvider\``,
+    'clients connect, 50 at a time, each to a document of its own; each waits for sync and then inserts a short text.',
+    'The clients stay connected throughout. VmRSS and RssAnon are read from /proc/<pid>/status as soon as the server',
+    `is quiet again ("just after connecting"), then every 5 s from ${r.steadyFromMs / 1000} s to ${r.steadyUntilMs / 1000} s after the last`,
+    'connection; the median of those samples is the steady state, which the targets use. The wait matters: V8 keeps',
+    'the heap it grew while the clients arrived until its memory reducer runs (30–50 s later in trials on this',
+    'machine), so RSS just after connecting mostly measures heap growth, for both servers. Afterwards a fresh client',
+    're-reads 5 of the documents to check that every edit reached the server.',
+    '',
+    ...table(r.servers.map((s) => s.kind), rows),
+    '',
+  ]
+}
+
+function fanoutSection(r: FanoutResult): string[] {
+  const kinds = r.servers.map((s) => s.kind)
+  const rows: Row[] = [
+    compare(r.servers, 'delivery latency min', (s) => s.minMs, formatMs),
+    compare(r.servers, 'delivery latency p50', (s) => s.p50Ms, formatMs),
+    compare(r.servers, 'delivery latency p99', (s) => s.p99Ms, formatMs),
+    compare(r.servers, 'delivery latency max', (s) => s.maxMs, formatMs),
+    compare(r.servers, 'server CPU, first send until the last delivery', (s) => s.serverCpuMs, (v) => `${formatInt(v)} ms`),
+    compare(r.servers, 'server CPU per delivered update', (s) => s.serverCpuMicrosPerDelivery, formatMicros),
+  ]
+  return [
+    '## Fan-out',
+    '',
+    `Method: one writer (the server's own provider: \`WebsocketProvider\`, or \`HocuspocusProvider\` for Hocuspocus) and`,
+    `${formatInt(r.readers)} readers on one document. The readers are raw \`ws\` clients that speak just enough of the`,
+    'protocol to sync (sync step 1 with an empty state vector; for Hocuspocus every frame is prefixed with the document',
+    'name and an authentication message goes first) and then record when each update message arrives. The writer makes',
+    `${formatInt(r.updates)} one-character inserts ${r.spacingMs} ms apart; each advances its Yjs clock by one, so a reader`,
+    'decodes only the clock range of a message (`Y.parseUpdateMeta`) to match it to the send time. Latency is send →',
+    `receive at each reader (${formatInt(r.readers * r.updates)} samples per server). All readers run in one Node process on the`,
+    `same 2 CPUs as the server, so the tail includes the time that process takes to go through ${formatInt(r.readers)} sockets;`,
+    'server CPU is the comparison that does not depend on it. The issue sets no target for fan-out.',
+    repetitionNote(r.servers),
+    '',
+    ...table(kinds, rows),
+    '',
+  ]
+}
+
+function targetsSection(checks: TargetCheck[]): string[] {
+  if (checks.length === 0) return []
+  return [
+    '## Targets',
+    '',
+    '| benchmark | target | syncmesh / reference | met? |',
+    '| --- | --- | ---: | --- |',
+    ...checks.map((c) => `| ${c.benchmark} | ${c.what} ${c.target} | ${formatRatio(c.ratio)} | ${c.met ? 'met' : '**not met**'} |`),
+    '',
+  ]
+}
+
+function targetChecks({ replay, manyDocs }: RunResults): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const add = (id: TargetId, benchmark: string, what: string, ratio: number | undefined, target: string, met: (r: number) => boolean) => {
+    if (ratio !== undefined) checks.push({ id, benchmark, what, ratio, target, met: met(ratio) })
+  }
+  if (replay) {
+    const ratio = (value: (s: ReplayResult['servers'][number]) => number) => ratioOf(replay.servers, value)
+    add('replay-rate', 'trace replay', 'updates/s', ratio((s) => s.opsPerSecond), '≥ 1.5×', (r) => r >= 1.5)
+    add('replay-cpu', 'trace replay', 'server CPU per update', ratio((s) => s.serverCpuMicrosPerUpdate), '≤ 1×', (r) => r <= 1)
+  }
+  if (manyDocs) {
+    const ratio = (value: (s: ManyDocsResult['servers'][number]) => number) => ratioOf(manyDocs.servers, value)
+    const docs = formatInt(manyDocs.docs)
+    add('docs-rss', 'many documents', `RSS with ${docs} documents`, ratio((s) => s.steady.rssBytes), '≤ 1×', (r) => r <= 1)
+    add('docs-rss-per-doc', 'many documents', 'RSS per document above idle', ratio((s) => s.rssBytesPerDoc), '≤ 1×', (r) => r <= 1)
+  }
+  return checks
+}
+
+/** One table row: each server's figure, syncmesh's ratio to every other server, and the target if there is one. */
+function compare<S extends { kind: ServerKind }>(
+  servers: readonly S[],
+  metric: string,
+  value: (s: S) => number,
+  format: (v: number) => string,
+  check?: TargetCheck,
+): Row {
+  const syncmesh = servers.find((s) => s.kind === 'syncmesh')
+  const others = servers.filter((s) => s.kind !== 'syncmesh')
+  return {
+    metric,
+    values: servers.map((s) => format(value(s))),
+    ratios: others.map((o) => formatRatio(syncmesh ? value(syncmesh) / value(o) : Number.NaN)),
+    target: check?.target ?? '',
+    met: check ? (check.met ? 'met' : '**not met**') : '',
+  }
+}
+
+function ratioOf<S extends { kind: ServerKind }>(servers: readonly S[], value: (s: S) => number): number | undefined {
+  const syncmesh = servers.find((s) => s.kind === 'syncmesh')
+  const reference = servers.find((s) => s.kind === 'reference')
+  return syncmesh && reference ? value(syncmesh) / value(reference) : undefined
+}
+
+function table(kinds: readonly ServerKind[], rows: readonly Row[]): string[] {
+  const others = kinds.filter((k) => k !== 'syncmesh')
+  const head = ['', ...kinds.map((k) => serverLabels[k]), ...others.map((k) => `syncmesh / ${serverLabels[k]}`), 'target', 'met?']
+  const align = ['---', ...kinds.map(() => '---:'), ...others.map(() => '---:'), '---', '---']
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${align.join(' | ')} |`,
+    ...rows.map((r) => `| ${[r.metric, ...r.values, ...r.ratios, r.target, r.met].join(' | ')} |`),
+  ]
+}
+
+function repetitionNote(servers: readonly { runs: number }[]): string {
+  const runs = servers[0]?.runs ?? 1
+  return runs === 1
+    ? 'Each server runs once, on a fresh process.'
+    : `Each server runs ${runs} times, in turn with the others and on a fresh process each time; every figure is the median of its runs.`
+}
+
+const formatInt = (v: number) => Math.round(v).toLocaleString('en-US')
+const formatMicros = (v: number) => `${v.toFixed(1)} µs`
+const formatMs = (v: number) => `${v.toFixed(1)} ms`
+const formatRatio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–')
+const pad = (s: string) => s.padEnd(20)
+
+function formatBytes(v: number): string {
+  if (Math.abs(v) >= 1024 ** 3) return `${(v / 1024 ** 3).toFixed(1)} GiB`
+  if (Math.abs(v) >= 1024 ** 2) return `${(v / 1024 ** 2).toFixed(1)} MiB`
+  if (Math.abs(v) >= 1024) return `${(v / 1024).toFixed(1)} KiB`
+  return `${Math.round(v)} B`
+}

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control]`: runs the benchmarks against syncmesh and
+ * the reference servers (and the control plane against etcd), writes benchmarks/RESULTS.md and prints a summary.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { describeEnvironment } from './environment.js'
+import { runFanout, type FanoutOptions } from './fanout.js'
+import { runManyDocs, type ManyDocsOptions } from './many-docs.js'
+import { runReplay } from './replay.js'
+import { renderMarkdown, renderSummary, type RunResults } from './report.js'
+import { stopAllServers } from './servers.js'
+import { stopEverything } from './cluster-processes.js'
+import { runControlPlaneBenchmark } from './control-plane.js'
+import { prepareTrace } from './trace.js'
+
+const benchmarks = ['replay', 'docs', 'fanout', 'control'] as const
+type Benchmark = (typeof benchmarks)[number]
+
+interface Sizes {
+  /** Transactions of the trace to replay. */
+  replayTxns: number
+  docs: ManyDocsOptions
+  fanout: FanoutOptions
+  /** Runs per server of the replay and fan-out benchmarks; the report gives the medians. */
+  repeats: number
+}
+
+const fullSizes: Sizes = {
+  replayTxns: Number.POSITIVE_INFINITY,
+  docs: { docs: 1_000, steadyFromMs: 60_000, steadyUntilMs: 90_000 },
+  fanout: { readers: 1_000, updates: 200, spacingMs: 20 },
+  repeats: 3,
+}
+
+const quickSizes: Sizes = {
+  replayTxns: 20_000,
+  docs: { docs: 100, steadyFromMs: 2_000, steadyUntilMs: 7_000 },
+  fanout: { readers: 100, updates: 50, spacingMs: 20 },
+  repeats: 1,
+}
+
+/** Above this 1-minute load average at the start, the run warns that the machine is not quiet. */
+const busyLoadAverage = 0.5
+const resultsPath = fileURLToPath(new URL('../../benchmarks/RESULTS.md', import.meta.url))
+const usage = `usage: npm run bench -- [--quick] [--only ${benchmarks.join(',')}]`
+
+function parseCommandLine(): { quick: boolean; only: Set<Benchmark> } {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } },
+    strict: true,
+  })
+  const names = (values.only ?? [...benchmarks]).flatMap((v) => v.split(',')).filter((v) => v.length > 0)
+  for (const name of names) {
+    if (!(benchmarks as readonly string[]).includes(name)) throw new Error(`unknown benchmark ${JSON.stringify(name)}\n${usage}`)
+  }
+  return { quick: values.quick ?? false, only: new Set(names as Benchmark[]) }
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseCommandLine()
+  const sizes = quick ? quickSizes : fullSizes
+  const startedAt = performance.now()
+  const step = (what: string) =>
+    console.log(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${what}`)
+  const results: RunResults = { environment: describeEnvironment(), quick, seconds: 0 }
+  if (results.environment.loadAverage > busyLoadAverage) {
+    console.warn(`warning: load average ${results.environment.loadAverage.toFixed(2)}; other work on the machine will skew the figures`)
+  }
+
+  if (only.has('replay')) {
+    step('trace replay: preparing the updates')
+    const trace = prepareTrace(sizes.replayTxns)
+    step(`trace replay: ${trace.updates.length} updates against syncmesh and @y/websocket-server, ${sizes.repeats}×`)
+    results.replay = await runReplay(trace, ['syncmesh', 'reference'], sizes.repeats)
+  }
+  if (only.has('docs')) {
+    step(`many documents: ${sizes.docs.docs} against syncmesh and @y/websocket-server`)
+    results.manyDocs = await runManyDocs(sizes.docs, ['syncmesh', 'reference'])
+  }
+  if (only.has('fanout')) {
+    step(`fan-out: 1 writer, ${sizes.fanout.readers} readers against syncmesh, @y/websocket-server and Hocuspocus, ${sizes.repeats}×`)
+    results.fanout = await runFanout(sizes.fanout, ['syncmesh', 'reference', 'hocuspocus'], sizes.repeats)
+  }
+  if (only.has('control')) {
+    step('control plane: 3 syncmesh nodes against 3 etcd members')
+    results.controlPlane = await runControlPlaneBenchmark({ quick })
+  }
+  results.seconds = (performance.now() - startedAt) / 1000
+
+  writeFileSync(resultsPath, renderMarkdown(results))
+  step(`done; wrote ${resultsPath}\n`)
+  process.stdout.write(renderSummary(results))
+}
+
+// Interrupted: exit through the 'exit' hook of servers.ts, which kills the servers and removes their data.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+try {
+  await main()
+} catch (err) {
+  process.exitCode = 1
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err)
+} finally {
+  await stopAllServers()
+  await stopEverything()
+}
+// Clients that failed half-way may hold sockets or timers open.
+process.exit()

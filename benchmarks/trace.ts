@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
+import * as Y from 'yjs'
+
+/** The sequential editing trace: one keystroke per transaction (format in /work/shared/traces/README.md). */
+export const tracePath = '/work/shared/traces/automerge-paper.json.gz'
+
+type Patch = [pos: number, deleted: number, inserted: string]
+
+interface SequentialTrace {
+  endContent: string
+  txns: { patches: Patch[] }[]
+}
+
+export interface PreparedTrace {
+  /** Transactions in the whole trace; `updates` may cover only a prefix. */
+  totalTxns: number
+  /** One v1 update per transaction replayed, as a local Y.Doc emitted them. */
+  updates: Uint8Array[]
+  updateBytes: number
+  /** The text after those transactions: `endContent` for the whole trace. */
+  expectedText: string
+}
+
+/** Name of the Y.Text every benchmark client edits. */
+export const textName = 't'
+
+/** Replays the first `limit` transactions into a local doc and collects every update it emits. */
+export function prepareTrace(limit: number): PreparedTrace {
+  const trace = JSON.parse(gunzipSync(readFileSync(tracePath)).toString('utf8')) as SequentialTrace
+  const txns = trace.txns.slice(0, limit)
+  const doc = new Y.Doc()
+  const text = doc.getText(textName)
+  const updates: Uint8Array[] = []
+  let updateBytes = 0
+  doc.on('update', (update: Uint8Array) => {
+    updates.push(update)
+    updateBytes += update.byteLength
+  })
+  for (const { patches } of txns) {
+    doc.transact(() => {
+      for (const [pos, deleted, inserted] of patches) {
+        if (deleted > 0) text.delete(pos, deleted)
+        if (inserted.length > 0) text.insert(pos, inserted)
+      }
+    })
+  }
+  const expectedText = txns.length === trace.txns.length ? trace.endContent : replayAsString(txns)
+  if (text.toString() !== expectedText) throw new Error('local replay of the trace does not match its expected text')
+  doc.destroy()
+  return { totalTxns: trace.txns.length, updates, updateBytes, expectedText }
+}
+
+function replayAsString(txns: readonly { patches: Patch[] }[]): string {
+  let s = ''
+  for (const { patches } of txns) {
+    for (const [pos, deleted, inserted] of patches) s = s.slice(0, pos) + inserted + s.slice(pos + deleted)
+  }
+  return s
+}
