@@ -23,11 +23,13 @@ export interface ClusterView {
   members: ClusterMember[]
 }
 
-/** How a write to the metadata ended, from the point of view of the node that took it. */
-export type SubmitOutcome =
-  | { ok: true; result: CommandResult }
+/** Why this node could not carry out a metadata operation. */
+export type SubmitFailure =
   | { ok: false; reason: 'not_leader'; leaderUrl: string | null }
   | { ok: false; reason: 'no_quorum' | 'removed'; message: string }
+
+/** How a write to the metadata ended, from the point of view of the node that took it. */
+export type SubmitOutcome = { ok: true; result: CommandResult } | SubmitFailure
 
 export type CommandInput = MetaCommand extends infer C ? (C extends MetaCommand ? Omit<C, 'requestId'> : never) : never
 
@@ -87,12 +89,12 @@ export class ControlPlane {
   }
 
   /** The view after a ReadIndex round: no write committed before the call is missing from it. */
-  async consistentView(): Promise<SubmitOutcome & { view?: ClusterView }> {
+  async consistentView(): Promise<{ ok: true; view: ClusterView } | SubmitFailure> {
     if (this.driver.status().removed) return this.removed()
     const read = await withTimeout(this.driver.readIndex(), this.options.timeoutMs)
     if (read === 'timeout') return this.noQuorum()
     if (!read.ok) return read.reason === 'not-leader' ? this.notLeader() : this.noQuorum()
-    return { ok: true, result: { ok: true }, view: this.view() }
+    return { ok: true, view: this.view() }
   }
 
   targetVoters(): number {
@@ -193,15 +195,15 @@ export class ControlPlane {
     }
   }
 
-  private notLeader(): SubmitOutcome {
+  private notLeader(): SubmitFailure {
     return { ok: false, reason: 'not_leader', leaderUrl: this.leaderUrl() }
   }
 
-  private removed(): SubmitOutcome {
+  private removed(): SubmitFailure {
     return { ok: false, reason: 'removed', message: 'this node was removed from the cluster' }
   }
 
-  private noQuorum(): SubmitOutcome {
+  private noQuorum(): SubmitFailure {
     return { ok: false, reason: 'no_quorum', message: `no quorum answered within ${this.options.timeoutMs} ms` }
   }
 }

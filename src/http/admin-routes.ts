@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Hono, type Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
-import type { CommandInput, ControlPlane, SubmitOutcome } from '../control/control-plane.js'
+import type { CommandInput, ControlPlane, SubmitFailure } from '../control/control-plane.js'
 import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema } from '../meta/commands.js'
 import type { CommandResult } from '../meta/commands.js'
 import { checkDocName } from '../docs/doc-name.js'
@@ -54,16 +54,18 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   app.use('/v1/namespaces/*', requireAdmin(options.adminToken))
 
   /**
-   * Commits `input` here or at the leader; returns the command's result, or the leader's whole answer.
-   * `step` tells apart the commands of one request, which share its idempotency key.
+   * Runs `attempt` on this node; while another node leads, forwards the request there instead, until
+   * the deadline. Returns the attempt's success or the leader's whole answer.
    */
-  async function write(c: Context, input: CommandInput, step = ''): Promise<CommandResult | Response> {
-    const key = c.req.header('idempotency-key')
-    const requestId = key === undefined ? randomUUID() : `${key}${step}`
+  async function atLeader<T extends { ok: true }>(
+    c: Context,
+    attempt: () => Promise<T | SubmitFailure>,
+    requestId: string | null,
+  ): Promise<T | Response> {
     const deadline = Date.now() + options.timeoutMs
     for (;;) {
-      const outcome: SubmitOutcome = await control.submit(input, requestId)
-      if (outcome.ok) return outcome.result
+      const outcome = await attempt()
+      if (outcome.ok) return outcome
       if (outcome.reason !== 'not_leader') throw new ApiError(503, outcome.reason, outcome.message)
       if (outcome.leaderUrl && !c.req.header(forwardedHeader)) {
         const answer = await forward(c, outcome.leaderUrl, requestId).catch(() => null)
@@ -76,6 +78,17 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
     }
   }
 
+  /**
+   * Commits `input` here or at the leader; returns the command's result, or the leader's whole answer.
+   * `step` tells apart the commands of one request, which share its idempotency key.
+   */
+  async function write(c: Context, input: CommandInput, step = ''): Promise<CommandResult | Response> {
+    const key = c.req.header('idempotency-key')
+    const requestId = key === undefined ? randomUUID() : `${key}${step}`
+    const outcome = await atLeader(c, () => control.submit(input, requestId), requestId)
+    return outcome instanceof Response ? outcome : outcome.result
+  }
+
   async function answer(c: Context, input: CommandInput, ok: () => Response | Promise<Response>): Promise<Response> {
     const result = await write(c, input)
     if (result instanceof Response) return result
@@ -85,20 +98,8 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
 
   app.get('/v1/cluster', async (c) => {
     if (c.req.query('consistent') !== 'true') return c.json(control.view())
-    const deadline = Date.now() + options.timeoutMs
-    for (;;) {
-      const read = await control.consistentView()
-      if (read.ok) return c.json(read.view)
-      if (read.reason === 'not_leader' && read.leaderUrl && !c.req.header(forwardedHeader)) {
-        const forwarded = await forward(c, read.leaderUrl, null).catch(() => null)
-        if (forwarded) return forwarded
-      }
-      if (read.reason === 'removed') throw new ApiError(503, 'removed', read.message)
-      if (read.reason === 'no_quorum' || Date.now() >= deadline) {
-        throw new ApiError(503, 'no_quorum', `no quorum confirmed a leader within ${options.timeoutMs} ms`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const read = await atLeader(c, () => control.consistentView(), null)
+    return read instanceof Response ? read : c.json(read.view)
   })
 
   app.post('/v1/cluster/members', async (c) => {
@@ -121,21 +122,11 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
 
   app.post('/v1/cluster/leader', async (c) => {
     const body = (await c.req.text()).trim() === '' ? {} : await parseBody(c, transferBody)
-    const deadline = Date.now() + options.timeoutMs
-    for (;;) {
-      const outcome = await control.transferLeadership(body.to)
-      if (outcome.ok) {
-        if (!outcome.result.ok) throw new ApiError(statusOfRefusal[outcome.result.code], outcome.result.code, outcome.result.message)
-        return c.json({ leader: control.view().leader })
-      }
-      if (outcome.reason !== 'not_leader') throw new ApiError(503, outcome.reason, outcome.message)
-      if (outcome.leaderUrl && !c.req.header(forwardedHeader)) {
-        const forwarded = await forward(c, outcome.leaderUrl, null).catch(() => null)
-        if (forwarded) return forwarded
-      }
-      if (Date.now() >= deadline) throw new ApiError(503, 'no_quorum', `no leader within ${options.timeoutMs} ms`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const outcome = await atLeader(c, () => control.transferLeadership(body.to), null)
+    if (outcome instanceof Response) return outcome
+    const { result } = outcome
+    if (!result.ok) throw new ApiError(statusOfRefusal[result.code], result.code, result.message)
+    return c.json({ leader: control.view().leader })
   })
 
   app.get('/v1/namespaces', (c) => c.json({ namespaces: control.namespaces() }))
