@@ -25,11 +25,18 @@ export interface PreparedTrace {
 /** Name of the Y.Text every benchmark client edits. */
 export const textName = 't'
 
+/**
+ * Every update carries its client id as a varint, so a random id would change the updates' total size from run
+ * to run; a fixed one of the usual length (5 bytes, like most random 32-bit ids) keeps the work the same.
+ */
+const traceClientId = 0x9e3779b9
+
 /** Replays the first `limit` transactions into a local doc and collects every update it emits. */
 export function prepareTrace(limit: number): PreparedTrace {
   const trace = JSON.parse(gunzipSync(readFileSync(tracePath)).toString('utf8')) as SequentialTrace
   const txns = trace.txns.slice(0, limit)
   const doc = new Y.Doc()
+  doc.clientID = traceClientId
   const text = doc.getText(textName)
   const updates: Uint8Array[] = []
   let updateBytes = 0
