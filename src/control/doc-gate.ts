@@ -12,7 +12,7 @@ export function metadataGate(meta: MetaStateMachine): UpdateGate {
     if (!policy) return { ok: true }
     const check = checkUpdateAgainstPolicy(policy, update)
     if (!check.ok) return check
-    if (wouldExceedDocLimit(storedBytes, update.byteLength, policy.limits)) {
+    if (policy.limits.maxDocBytes !== undefined && wouldExceedDocLimit(storedBytes(), update.byteLength, policy.limits)) {
       const message = `the document would pass its namespace's limit of ${policy.limits.maxDocBytes} bytes`
       return { ok: false, reason: 'doc_too_large', message }
     }

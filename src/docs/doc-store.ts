@@ -20,12 +20,13 @@ export type ApplyResult =
 
 /**
  * The metadata's say on a write (tombstones, namespace schemas and limits), asked before anything is
- * stored. `storedBytes` is the document's current stored size.
+ * stored. `storedBytes` reads the document's current stored size; it costs a storage read, so a gate
+ * calls it only when a size limit applies.
  */
 export type UpdateGate = (
   name: string,
   update: Uint8Array,
-  storedBytes: number,
+  storedBytes: () => number,
 ) => { ok: true } | { ok: false; reason: GateRefusal; message: string }
 
 export interface DocStoreOptions {
@@ -115,8 +116,10 @@ export class DocStore {
     }
     if (check.empty) return Promise.resolve({ ok: true })
     if (this.closed) return Promise.resolve({ ok: false, reason: 'shutting_down', message: 'the node is shutting down' })
-    const meta = this.storage.getMeta(name)
-    const gated = this.gate(name, update, meta ? meta.baseBytes + meta.logBytes : 0)
+    const gated = this.gate(name, update, () => {
+      const meta = this.storage.getMeta(name)
+      return meta ? meta.baseBytes + meta.logBytes : 0
+    })
     if (!gated.ok) {
       this.metrics.updatesRejected.inc({ reason: gated.reason })
       return Promise.resolve(gated)

@@ -113,3 +113,20 @@ test('admin routes need the admin token: 401 without, 403 with a wrong one', asy
   expect((await admin(node, 'PUT', '/v1/namespaces/bad', { schema: { roots: { x: 'tree' } } })).status).toBe(400)
   expect((await admin(node, 'DELETE', '/v1/namespaces/none')).status).toBe(404)
 })
+
+test('a write that would take a document past its namespace maxDocBytes is refused (413 doc_too_large)', async () => {
+  const node = await startTestNode({ adminToken })
+  await waitFor('the node to lead', () => node.cluster().leader === 'test')
+  expect((await admin(node, 'PUT', '/v1/namespaces/small', { schema: { roots: { body: 'text' } }, limits: { maxDocBytes: 300 } })).status).toBe(200)
+  const doc = new Y.Doc()
+  const post = (update: Uint8Array) =>
+    fetch(`${node.url}/v1/docs/small%2Fa/update`, { method: 'POST', body: update, headers: { 'content-type': 'application/octet-stream' } })
+  let sv = Y.encodeStateVector(doc)
+  doc.getText('body').insert(0, 'a'.repeat(100))
+  expect((await post(Y.encodeStateAsUpdate(doc, sv))).status).toBe(204)
+  sv = Y.encodeStateVector(doc)
+  doc.getText('body').insert(0, 'b'.repeat(250))
+  const refused = await post(Y.encodeStateAsUpdate(doc, sv))
+  expect(refused.status).toBe(413)
+  expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('doc_too_large')
+})
