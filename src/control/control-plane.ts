@@ -4,6 +4,7 @@ import { applyCommand } from '../meta/apply.js'
 import { decodeMetaState, encodeMetaState } from '../meta/codec.js'
 import type { CommandResult, MetaCommand } from '../meta/commands.js'
 import { nextMembershipChange } from '../meta/membership.js'
+import { compareStrings } from '../meta/queries.js'
 import type { MetaStateMachine } from '../meta/state-machine.js'
 import type { Namespace } from '../meta/state.js'
 import type { RaftDriver } from '../raft/driver.js'
@@ -84,7 +85,7 @@ export class ControlPlane {
       commitIndex: status.commit,
       members: [...this.meta.state.members.values()]
         .map(({ id, url, role }) => ({ id, url, role }))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+        .sort((a, b) => compareStrings(a.id, b.id)),
     }
   }
 
@@ -102,7 +103,7 @@ export class ControlPlane {
   }
 
   namespaces(): Namespace[] {
-    return [...this.meta.state.namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return [...this.meta.state.namespaces.values()].sort((a, b) => compareStrings(a.name, b.name))
   }
 
   leaderUrl(): string | null {

@@ -6,7 +6,7 @@ import type { CommandInput, ControlPlane, SubmitFailure } from '../control/contr
 import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema } from '../meta/commands.js'
 import type { CommandResult } from '../meta/commands.js'
 import { checkDocName } from '../docs/doc-name.js'
-import { ApiError } from './api-error.js'
+import { ApiError, parseInput } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
 
 export interface AdminRoutesOptions {
@@ -27,12 +27,7 @@ async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.
   } catch {
     throw new ApiError(400, 'invalid_json', 'the body is not JSON')
   }
-  const parsed = schema.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new ApiError(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`)
-  }
-  return parsed.data
+  return parseInput(schema, json, 'invalid_body', 'body')
 }
 
 const statusOfRefusal: Record<Exclude<CommandResult, { ok: true }>['code'], ContentfulStatusCode> = {
@@ -132,13 +127,13 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   app.get('/v1/namespaces', (c) => c.json({ namespaces: control.namespaces() }))
 
   app.put('/v1/namespaces/:ns', async (c) => {
-    const name = parseName(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace')
+    const name = parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
     const spec = await parseBody(c, namespaceSpecSchema)
     return answer(c, { type: 'put-namespace', name, ...spec }, () => c.json({ name, ...spec }))
   })
 
   app.delete('/v1/namespaces/:ns', (c) => {
-    const name = parseName(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace')
+    const name = parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
     return answer(c, { type: 'delete-namespace', name }, () => c.json({ name, deleted: true }))
   })
 
@@ -168,8 +163,3 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   }
 }
 
-function parseName(schema: z.ZodType<string>, value: string, code: string): string {
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) throw new ApiError(400, code, parsed.error.issues[0]!.message)
-  return parsed.data
-}

@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { z } from 'zod'
 
 /** The one error shape of the REST API: `{"error":{"code","message"}}`. */
 export interface ErrorBody {
@@ -18,4 +19,14 @@ export class ApiError extends HTTPException {
   body(): ErrorBody {
     return { error: { code: this.code, message: this.message } }
   }
+}
+
+/** Validates request input against `schema`; a mismatch is a 400 with `code`, naming the first bad field. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, code: string, what: string): z.infer<T> {
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new ApiError(400, code, `${issue.path.join('.') || what}: ${issue.message}`)
+  }
+  return parsed.data
 }

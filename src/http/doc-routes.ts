@@ -5,7 +5,7 @@ import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { checkDocName } from '../docs/doc-name.js'
 import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
-import { ApiError } from './api-error.js'
+import { ApiError, parseInput } from './api-error.js'
 
 export interface DocRoutesOptions {
   maxBodyBytes: number
@@ -41,14 +41,6 @@ const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], Contentful
   shutting_down: 503,
 }
 
-function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new ApiError(400, 'invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`)
-  }
-  return parsed.data
-}
 
 function docName(c: Context): string {
   const checked = checkDocName(c.req.param('name') ?? '')
@@ -69,7 +61,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
   const app = new Hono()
 
   app.get('/', (c) => {
-    const query = parseQuery(listQuery, c.req.query())
+    const query = parseInput(listQuery, c.req.query(), 'invalid_query', 'query')
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
     const page = docs.list(query.prefix, after, query.limit + 1)
     const more = page.length > query.limit
@@ -122,7 +114,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
   app.get('/:name', (c) => {
     const name = docName(c)
     const types = c.req.query('types')
-    const kinds = types === undefined ? {} : parseQuery(typesQuery, types)
+    const kinds = types === undefined ? {} : parseInput(typesQuery, types, 'invalid_query', 'types')
     const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))
     if (!json) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
     return c.json(json)
