@@ -103,7 +103,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
 
   const meta = new MetaStateMachine()
   const joining = storage.raft.isEmpty() && config.join !== undefined
-  if (storage.raft.isEmpty() && !joining) await bootstrap(storage, config.id, advertiseUrl)
+  if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl)
 
   // Until a joining node has received the metadata, it knows the members from its join answer.
   let joinedMembers = new Map<string, string>()
@@ -185,7 +185,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         control.close()
         sync.close()
-        await driver.close()
+        driver.close()
         await peers.close()
         await docs.close()
         server.closeAllConnections()
@@ -206,8 +206,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** A brand-new cluster of one: this node is its only voter, from a snapshot at index 1. */
-async function bootstrap(storage: NodeStorage, id: string, url: string): Promise<void> {
+function bootstrap(storage: NodeStorage, id: string, url: string): void {
   const state = emptyMetaState()
   state.members.set(id, { id, url, role: 'voter' })
-  await storage.raft.bootstrap({ index: 1, term: 1, config: { voters: [id], replicas: [] }, data: encodeMetaState(state) })
+  storage.raft.bootstrap({ index: 1, term: 1, config: { voters: [id], replicas: [] }, data: encodeMetaState(state) })
 }

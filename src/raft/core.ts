@@ -253,12 +253,19 @@ export class RaftCore {
       for (const id of this.progress.keys()) this.sendAppend(id)
     }
     const hs = this.hardState()
+    const durableThrough = this.log.firstUnstableIndex() - 1
     const ready: Ready = {
       hardState: sameHardState(hs, this.lastHardState) ? null : hs,
       entries: this.log.takeUnstable(),
       snapshot: this.snapshotToPersist,
       snapshotReceived: this.snapshotReceived,
       messages: this.messages,
+      messagesFirst:
+        this.role === Role.leader &&
+        hs.term === this.lastHardState.term &&
+        hs.vote === this.lastHardState.vote &&
+        this.snapshotToPersist === null &&
+        this.log.committed <= durableThrough,
       committed,
       readStates: this.readStates,
       readsDropped: this.readsDropped,

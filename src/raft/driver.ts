@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { RaftStorage } from '../storage/raft-storage.js'
 import { RaftCore, defaultRaftOptions, type RaftOptions, type RaftStatus } from './core.js'
-import type { ConfChange, Entry, Message, NodeId, ProposeResult, Ready } from './types.js'
+import type { ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready } from './types.js'
 
 /** The application state the log drives. */
 export interface RaftStateMachine {
@@ -35,16 +35,21 @@ interface Waiter<T> {
 
 /**
  * Runs a RaftCore: ticks it on a timer, and carries out each Ready in the order that keeps Raft safe —
- * persist (fsync) before sending, then apply. Readies are handled one at a time; inputs that arrive
- * meanwhile accumulate in the core and come out in the next one.
+ * persist (fsync) before sending, then apply. Readies are handled one at a time, synchronously, once per
+ * turn of the event loop: inputs that arrive in the same turn (or while a Ready is being written) come
+ * out together in the next one, which is what batches concurrent proposals into one fsync.
  */
 export class RaftDriver {
   private readonly core: RaftCore
   private readonly timer: NodeJS.Timeout
   private applied: number
   private snapshotIndex: number
-  private processing: Promise<void> | null = null
+  private scheduled: NodeJS.Immediate | null = null
   private closed = false
+  /** The hard state last written to storage. */
+  private storedHardState: HardState
+  /** A newer commit index not written yet (see `handle`). */
+  private unwrittenCommit: HardState | null = null
   private readonly proposals = new Map<number, { term: number } & Waiter<ProposalOutcome>>()
   private readonly reads = new Map<string, Waiter<ReadOutcome> & { index?: number }>()
   private readonly statusListeners: ((status: RaftStatus) => void)[] = []
@@ -58,6 +63,7 @@ export class RaftDriver {
     private readonly log: Logger,
   ) {
     const stored = storage.load()
+    this.storedHardState = stored.hardState
     if (stored.snapshot) stateMachine.restore(stored.snapshot.data)
     this.applied = stored.snapshot?.index ?? 0
     this.snapshotIndex = this.applied
@@ -120,10 +126,11 @@ export class RaftDriver {
     this.statusListeners.push(listener)
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.closed = true
     clearInterval(this.timer)
-    await this.processing
+    if (this.scheduled) clearImmediate(this.scheduled)
+    if (this.unwrittenCommit) this.write(this.unwrittenCommit)
     for (const waiter of this.proposals.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
     for (const waiter of this.reads.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
     this.proposals.clear()
@@ -131,31 +138,47 @@ export class RaftDriver {
   }
 
   private schedule(): void {
-    if (this.processing || this.closed) return
-    this.processing = this.drain().finally(() => {
-      this.processing = null
-      if (!this.closed && this.core.hasReady()) this.schedule()
+    if (this.scheduled || this.closed) return
+    this.scheduled = setImmediate(() => {
+      this.scheduled = null
+      this.drain()
     })
   }
 
-  private async drain(): Promise<void> {
+  private drain(): void {
     while (!this.closed && this.core.hasReady()) {
       const ready = this.core.ready()
       try {
-        await this.handle(ready)
+        this.handle(ready)
       } catch (err) {
-        // Nothing of this Ready was sent or applied; stopping is the only safe answer to a failing disk.
-        this.log.fatal({ err }, 'raft persistence failed; the control plane stops here')
-        this.closed = true
-        clearInterval(this.timer)
+        this.stopOnFailure(err)
         return
       }
     }
   }
 
-  private async handle(ready: Ready): Promise<void> {
-    await this.storage.persist(ready)
-    for (const message of ready.messages) this.transport.send(message)
+  /** Nothing this Ready persisted was acknowledged to anyone; stopping is the only safe answer to a failing disk. */
+  private stopOnFailure(err: unknown): void {
+    this.log.fatal({ err }, 'raft persistence failed; the control plane stops here')
+    this.closed = true
+    clearInterval(this.timer)
+  }
+
+  /**
+   * A Ready that only moves the commit index writes nothing: the new index is written with the next Ready
+   * that writes anything (or on close). Raft needs no durable commit index — a restarted node learns it
+   * again from the leader — and an LMDB commit (two device flushes) for every Raft commit, on every node,
+   * would double the disk work of each write. Not so when a membership change is committed: a node
+   * restarted with an older commit index would start with the configuration before it, so that one is
+   * written at once.
+   */
+  private handle(ready: Ready): void {
+    if (ready.messagesFirst) this.sendAll(ready.messages)
+    if (this.onlyMovesCommit(ready)) this.unwrittenCommit = ready.hardState
+    else if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
+      this.write(ready.hardState ?? this.unwrittenCommit, ready)
+    }
+    if (!ready.messagesFirst) this.sendAll(ready.messages)
     if (ready.snapshotReceived && ready.snapshot) {
       this.stateMachine.restore(ready.snapshot.data)
       this.applied = ready.snapshot.index
@@ -173,8 +196,33 @@ export class RaftDriver {
     if (this.applied - this.snapshotIndex >= this.options.snapshotAfterEntries) {
       const snapshot = this.core.compact(this.stateMachine.snapshot())
       this.snapshotIndex = snapshot.index
-      await this.storage.saveSnapshot(snapshot)
+      this.storage.saveSnapshot(snapshot)
     }
+  }
+
+  private onlyMovesCommit(ready: Ready): boolean {
+    return (
+      ready.hardState !== null &&
+      ready.entries.length === 0 &&
+      ready.snapshot === null &&
+      ready.hardState.term === this.storedHardState.term &&
+      ready.hardState.vote === this.storedHardState.vote &&
+      !ready.committed.some((entry) => entry.change)
+    )
+  }
+
+  private write(
+    hardState: HardState | null,
+    ready: Pick<Ready, 'entries' | 'snapshot' | 'snapshotReceived'> = { entries: [], snapshot: null, snapshotReceived: false },
+  ): void {
+    this.storage.persist({ ...ready, hardState })
+    if (!hardState) return
+    this.storedHardState = hardState
+    this.unwrittenCommit = null
+  }
+
+  private sendAll(messages: Message[]): void {
+    for (const message of messages) this.transport.send(message)
   }
 
   private apply(entry: Entry): void {

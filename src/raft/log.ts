@@ -124,6 +124,11 @@ export class RaftLog {
     return taken
   }
 
+  /** Every entry before this index has been handed to the driver for persistence. */
+  firstUnstableIndex(): number {
+    return Math.min(this.unstableFrom, this.lastIndex() + 1)
+  }
+
   hasUnstable(): boolean {
     return this.unstableFrom <= this.lastIndex()
   }

@@ -82,6 +82,7 @@ export interface ReadState {
  * What the driver must do, in this order: persist `hardState`, `snapshot` and `entries` (an entry
  * overwrites any stored entry at its index and every one after it) durably; then send `messages`;
  * then restore the state machine from `snapshot` if `snapshotReceived`, and apply `committed` in order.
+ * The driver handles one Ready at a time: the next one is taken only once this one is persisted.
  */
 export interface Ready {
   hardState: HardState | null
@@ -89,6 +90,13 @@ export interface Ready {
   snapshot: Snapshot | null
   snapshotReceived: boolean
   messages: Message[]
+  /**
+   * The messages may be sent before (or while) the rest is persisted: they are a leader's, its term and
+   * vote are already durable, and the commit index they carry covers only entries already durable here.
+   * A leader writing its own entries in parallel with its followers is safe (Raft thesis §10.2.1) because
+   * it counts them towards a commit only in a later Ready, which the driver takes after this one is durable.
+   */
+  messagesFirst: boolean
   committed: Entry[]
   readStates: ReadState[]
   /** ReadIndex requests this node accepted but can no longer answer (it lost leadership). */

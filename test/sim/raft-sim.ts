@@ -1,5 +1,5 @@
 import { RaftCore, defaultRaftOptions, type StoredState } from '../../src/raft/core.js'
-import { Role, type ConfChange, type Entry, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
+import { Role, type ConfChange, type Entry, type HardState, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
 import { Rng } from './rng.js'
 import { SimNetwork, type NetworkFaults } from './sim-network.js'
 
@@ -87,8 +87,10 @@ interface SimNode {
   core: RaftCore | null
   kv: Map<string, string>
   applied: number
-  /** A Ready written but not yet synced: a crash loses it, and its messages were never sent. */
+  /** A Ready written but not yet synced: a crash loses it, and its messages (unless sent first) were never sent. */
   unsynced: Ready | null
+  /** A commit index the driver has not written yet. */
+  unwrittenCommit: HardState | null
   reads: Map<string, { index: number; op: HistoryOp }>
   waitingReads: Map<string, HistoryOp>
 }
@@ -174,7 +176,7 @@ export class RaftSimulation {
   // ---- the nodes' drivers ----
 
   private addNode(id: string, disk: Disk): void {
-    const node: SimNode = { id, disk, core: null, kv: new Map(), applied: 0, unsynced: null, reads: new Map(), waitingReads: new Map() }
+    const node: SimNode = { id, disk, core: null, kv: new Map(), applied: 0, unsynced: null, unwrittenCommit: null, reads: new Map(), waitingReads: new Map() }
     this.nodes.set(id, node)
     this.start(node)
   }
@@ -187,6 +189,7 @@ export class RaftSimulation {
     node.kv = new Map((stored.snapshot?.data as [string, string][] | undefined) ?? [])
     node.applied = stored.snapshot?.index ?? 0
     node.unsynced = null
+    node.unwrittenCommit = null
   }
 
   private trace(what: string): void {
@@ -197,6 +200,7 @@ export class RaftSimulation {
     this.trace(`crash ${node.id} (unsynced ${node.unsynced ? 'lost' : 'none'})`)
     node.core = null
     node.unsynced = null
+    node.unwrittenCommit = null
     for (const { op } of node.reads.values()) this.finish(op, 'fail')
     for (const op of node.waitingReads.values()) this.finish(op, 'fail')
     node.reads.clear()
@@ -213,11 +217,20 @@ export class RaftSimulation {
         this.sync(node, ready)
       }
       if (!node.core?.hasReady()) return
-      node.unsynced = node.core.ready()
+      const ready = node.core.ready()
+      if (ready.messagesFirst) {
+        this.sendAll(node, ready.messages)
+        ready.messages = []
+      }
+      node.unsynced = ready
     }
   }
 
-  /** The driver's order: persist, then send, then apply. */
+  private sendAll(node: SimNode, messages: Message[]): void {
+    for (const m of messages) this.network.send(this.now, node.id, m.to, structuredClone(m))
+  }
+
+  /** The driver's order: persist, then send (unless sent already), then apply. */
   private sync(node: SimNode, ready: Ready): void {
     const disk = node.disk
     this.trace(`sync ${node.id} ${JSON.stringify({ hs: ready.hardState, entries: ready.entries.map((e) => `${e.index}@${e.term}`), snap: ready.snapshot?.index, applied: ready.committed.map((e) => e.index) })}`)
@@ -229,8 +242,22 @@ export class RaftSimulation {
       const first = ready.entries[0]!.index
       disk.entries = disk.entries.filter((e) => e.index < first).concat(structuredClone(ready.entries))
     }
-    if (ready.hardState) disk.hardState = { ...ready.hardState }
-    for (const m of ready.messages) this.network.send(this.now, node.id, m.to, structuredClone(m))
+    // As the driver does: a Ready that only moves the commit index is written with the next write (a crash
+    // before then loses it) — unless it commits a membership change.
+    const onlyCommit =
+      ready.hardState !== null &&
+      ready.entries.length === 0 &&
+      !ready.snapshot &&
+      ready.hardState.term === disk.hardState.term &&
+      ready.hardState.vote === disk.hardState.vote &&
+      !ready.committed.some((e) => e.change)
+    if (onlyCommit) node.unwrittenCommit = ready.hardState
+    else if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
+      const hardState = ready.hardState ?? node.unwrittenCommit
+      if (hardState) disk.hardState = { ...hardState }
+      node.unwrittenCommit = null
+    }
+    this.sendAll(node, ready.messages)
     if (ready.snapshotReceived && ready.snapshot) {
       node.kv = new Map(ready.snapshot.data as [string, string][])
       node.applied = ready.snapshot.index
