@@ -3,6 +3,7 @@ import type { ControlPlaneResults } from './control-plane.js'
 import { formatControlPlaneSection } from './control-plane-report.js'
 import type { FanoutResult } from './fanout.js'
 import type { ManyDocsResult, ManyDocsServerResult } from './many-docs.js'
+import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from './reconciliation.js'
 import type { ReplayResult } from './replay.js'
 import { serverLabels, type ServerKind } from './servers.js'
 import { tracePath } from './trace.js'
@@ -15,6 +16,7 @@ export interface RunResults {
   manyDocs?: ManyDocsResult
   fanout?: FanoutResult
   controlPlane?: ControlPlaneResults
+  reconcile?: ReconciliationResults
 }
 
 type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc'
@@ -44,7 +46,8 @@ export function renderMarkdown(results: RunResults): string {
   const lines = [
     '# syncmesh benchmark results',
     '',
-    `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` (benchmarks/run.ts); every run overwrites this file.` +
+    `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` (benchmarks/run.ts); every run overwrites this file, ` +
+      'except that `--only reconcile` replaces just its own section.' +
       (results.quick ? ' **Quick run: reduced sizes, for smoke testing only.**' : ''),
     '',
     `- Date: ${env.date} (run took ${Math.round(results.seconds)} s)`,
@@ -68,7 +71,22 @@ export function renderMarkdown(results: RunResults): string {
   if (results.fanout) lines.push(...fanoutSection(results.fanout))
   lines.push(...targetsSection(checks))
   if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
+  if (results.reconcile) lines.push('', formatReconciliationSection(results.reconcile))
   return lines.join('\n') + '\n'
+}
+
+/**
+ * `markdown` with the `## ` section that `section` starts with (its first line) replaced by `section`, or with
+ * `section` appended when there is none. The section runs until the next `## ` heading.
+ */
+export function replaceSection(markdown: string, section: string): string {
+  const heading = section.slice(0, section.indexOf('\n'))
+  const lines = markdown.split('\n')
+  const start = lines.indexOf(heading)
+  if (start === -1) return `${markdown.trimEnd()}\n\n${section.trimEnd()}\n`
+  const next = lines.findIndex((line, i) => i > start && line.startsWith('## '))
+  const after = next === -1 ? [] : ['', ...lines.slice(next)]
+  return [...lines.slice(0, start), ...section.trimEnd().split('\n'), ...after].join('\n').trimEnd() + '\n'
 }
 
 export function renderSummary(results: RunResults): string {
@@ -102,6 +120,7 @@ export function renderSummary(results: RunResults): string {
   for (const check of targetChecks(results)) {
     lines.push(`target    ${check.what}: ${formatRatio(check.ratio)} (${check.target}) ${check.met ? 'met' : 'NOT MET'}`)
   }
+  if (results.reconcile) lines.push(...reconciliationSummary(results.reconcile))
   if (results.controlPlane) {
     for (const s of Object.values(results.controlPlane.systems)) {
       lines.push(

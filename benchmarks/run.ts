@@ -1,21 +1,24 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control]`: runs the benchmarks against syncmesh and
- * the reference servers (and the control plane against etcd), writes benchmarks/RESULTS.md and prints a summary.
+ * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control,reconcile]`: runs the benchmarks against
+ * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
+ * benchmarks/RESULTS.md and prints a summary.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { describeEnvironment } from './environment.js'
 import { runFanout, type FanoutOptions } from './fanout.js'
+import { renderGossipRoundsSvg } from './gossip-plot.js'
 import { runManyDocs, type ManyDocsOptions } from './many-docs.js'
 import { runReplay } from './replay.js'
-import { renderMarkdown, renderSummary, type RunResults } from './report.js'
+import { formatReconciliationSection, runReconciliationBenchmark } from './reconciliation.js'
+import { renderMarkdown, renderSummary, replaceSection, type RunResults } from './report.js'
 import { stopAllServers } from './servers.js'
 import { stopEverything } from './cluster-processes.js'
 import { runControlPlaneBenchmark } from './control-plane.js'
 import { prepareTrace } from './trace.js'
 
-const benchmarks = ['replay', 'docs', 'fanout', 'control'] as const
+const benchmarks = ['replay', 'docs', 'fanout', 'control', 'reconcile'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 interface Sizes {
@@ -44,6 +47,7 @@ const quickSizes: Sizes = {
 /** Above this 1-minute load average at the start, the run warns that the machine is not quiet. */
 const busyLoadAverage = 0.5
 const resultsPath = fileURLToPath(new URL('../../benchmarks/RESULTS.md', import.meta.url))
+const gossipChartPath = fileURLToPath(new URL('../../benchmarks/gossip-rounds.svg', import.meta.url))
 const usage = `usage: npm run bench -- [--quick] [--only ${benchmarks.join(',')}]`
 
 function parseCommandLine(): { quick: boolean; only: Set<Benchmark> } {
@@ -87,9 +91,19 @@ async function main(): Promise<void> {
     step('control plane: 3 syncmesh nodes against 3 etcd members')
     results.controlPlane = await runControlPlaneBenchmark({ quick })
   }
+  if (only.has('reconcile')) {
+    step('reconciliation: range-based set reconciliation sessions and the gossip simulation, in process')
+    results.reconcile = runReconciliationBenchmark({ quick })
+    writeFileSync(gossipChartPath, renderGossipRoundsSvg(results.reconcile.gossip))
+  }
   results.seconds = (performance.now() - startedAt) / 1000
 
-  writeFileSync(resultsPath, renderMarkdown(results))
+  // Reconciliation alone runs in process, without servers: it replaces its own section and keeps the others.
+  const markdown =
+    only.size === 1 && results.reconcile
+      ? replaceSection(readFileSync(resultsPath, 'utf8'), formatReconciliationSection(results.reconcile))
+      : renderMarkdown(results)
+  writeFileSync(resultsPath, markdown)
   step(`done; wrote ${resultsPath}\n`)
   process.stdout.write(renderSummary(results))
 }

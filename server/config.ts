@@ -29,12 +29,44 @@ export const startFlags = {
     env: 'SYNCMESH_CONTROL_TIMEOUT_MS',
     help: `how long a metadata write waits for a quorum before 503 (default ${defaultNodeConfig.controlTimeoutMs})`,
   },
+  'peer-route': {
+    env: 'SYNCMESH_PEER_ROUTES',
+    help: 'ID=URL, repeatable: dial URL to reach peer ID, on this node only (env: a comma-separated list)',
+    multiple: true,
+  },
+  'anti-entropy-ms': {
+    env: 'SYNCMESH_ANTI_ENTROPY_MS',
+    help: `how often all documents are reconciled with one random peer (default ${defaultNodeConfig.antiEntropyMs})`,
+  },
 } as const
 
 type FlagName = keyof typeof startFlags
 
+const isRepeatable = (name: FlagName) => 'multiple' in startFlags[name]
+
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
+const httpUrl = z.url({ protocol: /^https?$/ })
+
+const peerRoute = z.string().transform((value, ctx) => {
+  const equals = value.indexOf('=')
+  const id = value.slice(0, equals)
+  const url = value.slice(equals + 1)
+  if (equals <= 0 || !httpUrl.safeParse(url).success) {
+    ctx.addIssue({ code: 'custom', message: `expected ID=URL with an http(s) URL, got ${JSON.stringify(value)}` })
+    return z.NEVER
+  }
+  return [id, url] as const
+})
+
+const peerRoutes = z.array(peerRoute).transform((routes, ctx) => {
+  const urlById = new Map<string, string>()
+  for (const [id, url] of routes) {
+    if (urlById.has(id)) ctx.addIssue({ code: 'custom', message: `peer ${JSON.stringify(id)} is routed twice` })
+    urlById.set(id, url)
+  }
+  return Object.fromEntries(urlById)
+})
 
 const startSchema = z.object({
   host: z.string().min(1).default(defaultNodeConfig.host),
@@ -43,12 +75,14 @@ const startSchema = z.object({
   id: z.string().min(1).default(hostname()),
   'max-message-bytes': positiveInt.default(defaultNodeConfig.maxMessageBytes),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  join: z.url({ protocol: /^https?$/ }).optional(),
-  advertise: z.url({ protocol: /^https?$/ }).optional(),
+  join: httpUrl.optional(),
+  advertise: httpUrl.optional(),
   'cluster-secret': z.string().min(16, 'at least 16 characters').optional(),
   'admin-token': z.string().min(8, 'at least 8 characters').optional(),
   'raft-tick-ms': positiveInt.default(defaultNodeConfig.raftTickMs),
   'control-timeout-ms': positiveInt.default(defaultNodeConfig.controlTimeoutMs),
+  'peer-route': peerRoutes.optional(),
+  'anti-entropy-ms': positiveInt.default(defaultNodeConfig.antiEntropyMs),
 })
 
 export interface StartConfig {
@@ -63,22 +97,23 @@ export class UsageError extends Error {
 /** Flags win over environment variables, which win over defaults. */
 export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartConfig {
   const names = Object.keys(startFlags) as FlagName[]
-  let values: Record<string, string | undefined>
+  let values: Record<string, string | string[] | undefined>
   try {
     values = parseArgs({
       args,
-      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
+      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const, multiple: isRepeatable(name) }])),
       strict: true,
       allowPositionals: false,
-    }).values as Record<string, string | undefined>
+    }).values
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  const raw = Object.fromEntries(names.map((name) => [name, values[name] ?? env[startFlags[name].env]]))
+  const raw = Object.fromEntries(names.map((name) => [name, values[name] ?? envValue(name, env)]))
   const parsed = startSchema.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    throw new UsageError(`--${issue.path.join('.')}: ${issue.message}`)
+    // The flag alone: a repeatable flag's path also holds the index of the bad value.
+    throw new UsageError(`--${String(issue.path[0])}: ${issue.message}`)
   }
   const c = parsed.data
   return {
@@ -91,13 +126,25 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       maxMessageBytes: c['max-message-bytes'],
       raftTickMs: c['raft-tick-ms'],
       controlTimeoutMs: c['control-timeout-ms'],
+      antiEntropyMs: c['anti-entropy-ms'],
       ...(c.join === undefined ? {} : { join: c.join }),
       ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),
       ...(c['cluster-secret'] === undefined ? {} : { clusterSecret: c['cluster-secret'] }),
       ...(c['admin-token'] === undefined ? {} : { adminToken: c['admin-token'] }),
+      ...(c['peer-route'] === undefined ? {} : { peerRoutes: c['peer-route'] }),
     },
     logLevel: c['log-level'],
   }
+}
+
+/** A repeatable flag's variable holds a comma-separated list; empty items are skipped. */
+function envValue(name: FlagName, env: NodeJS.ProcessEnv): string | string[] | undefined {
+  const value = env[startFlags[name].env]
+  if (value === undefined || !isRepeatable(name)) return value
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
 }
 
 export function startUsage(): string {

@@ -21,6 +21,9 @@ import { ControlPlane, type ClusterView } from './control/control-plane.js'
 import { metadataGate } from './control/doc-gate.js'
 import { loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
+import { Replication } from './replication/replication.js'
+import { registerReplicationMetrics } from './replication/replication-metrics.js'
+import { isDeleted } from './meta/queries.js'
 
 export interface NodeConfig {
   id: string
@@ -43,6 +46,8 @@ export interface NodeConfig {
   adminToken?: string
   /** Overrides, on this node only, the URL dialled to reach a peer. */
   peerRoutes?: Record<string, string>
+  /** How often this node reconciles all documents with one random live peer. */
+  antiEntropyMs: number
   raftTickMs: number
   /** The Raft log is folded into a snapshot of the metadata once this many entries follow the last one. */
   raftSnapshotEntries: number
@@ -61,6 +66,7 @@ export const defaultNodeConfig = {
   raftTickMs: 100,
   raftSnapshotEntries: 1_000,
   controlTimeoutMs: 5_000,
+  antiEntropyMs: 2_000,
 } as const
 
 export interface SyncmeshNode {
@@ -145,13 +151,24 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     }
   })
   docs.setGate(metadataGate(meta))
+  const replication = new Replication(
+    docs,
+    peers,
+    { selfId: config.id, antiEntropyMs: config.antiEntropyMs, isDeleted: (name) => isDeleted(meta.state, name) },
+    log,
+  )
+  registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
 
   const control = new ControlPlane(driver, meta, { id: config.id, timeoutMs: config.controlTimeoutMs, planIntervalMs: 500 }, log)
   let closing: Promise<void> | null = null
   handler = createApp(docs, metrics, log, {
     maxBodyBytes: config.maxMessageBytes,
     isReady: () => closing === null,
-    admin: adminRoutes(control, { adminToken: adminToken.value, timeoutMs: config.controlTimeoutMs }),
+    admin: adminRoutes(control, {
+      adminToken: adminToken.value,
+      timeoutMs: config.controlTimeoutMs,
+      dataPlaneView: () => ({ replication: replication.summary(), peers: replication.peerStatus() }),
+    }),
   })
   server.on('upgrade', (request, socket, head) => {
     if (isPeerRequestTarget(request.url)) peers.handleUpgrade(request, socket, head)
@@ -184,6 +201,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         joined?.cancel()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         control.close()
+        replication.close()
         sync.close()
         driver.close()
         await peers.close()

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { DocMeta, DocStorage } from '../storage/doc-storage.js'
 import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
+import { docDigest } from './doc-digest.js'
 
 /** Why an update may be refused before it touches storage, besides being undecodable. */
 export type GateRefusal =
@@ -56,6 +57,8 @@ export interface DocHandle {
 
 interface LoadedDoc {
   doc: Y.Doc
+  /** The stored `nextSeq` that `doc` is in step with. */
+  seq: number
   handles: number
   /** Approximate memory cost: stored bytes at load plus bytes applied since. */
   bytes: number
@@ -67,6 +70,14 @@ interface PendingUpdate {
   update: Uint8Array
   origin: unknown
   resolve: (result: ApplyResult) => void
+}
+
+/** Updates of one document made durable by one group commit, in order, with the origin each came from. */
+export type CommittedUpdates = readonly { update: Uint8Array; origin: unknown }[]
+
+export interface DocStoreEvents {
+  committed(name: string, updates: CommittedUpdates): void
+  deleted(name: string): void
 }
 
 /** Bound on the stored log size for which a cold read merges updates instead of building a Y.Doc. */
@@ -85,6 +96,9 @@ export class DocStore {
   private idleBytes = 0
   private pending: PendingUpdate[] = []
   private compactionsDue = new Set<string>()
+  /** Digests computed since the last commit, kept with the next one (see `digest`). */
+  private digestsDue = new Map<string, { digest: Uint8Array; seq: number }>()
+  private readonly listeners: Partial<DocStoreEvents>[] = []
   private flushScheduled = false
   private flushing: Promise<void> | null = null
   private closed = false
@@ -105,6 +119,11 @@ export class DocStore {
 
   setGate(gate: UpdateGate): void {
     this.gate = gate
+  }
+
+  /** Listens to durable changes: `committed` after every group commit that wrote the document, `deleted` when it is dropped. */
+  on(listener: Partial<DocStoreEvents>): void {
+    this.listeners.push(listener)
   }
 
   /** Validates and persists `update`; resolves once it is durable and applied to the in-memory document. */
@@ -162,6 +181,47 @@ export class DocStore {
     return Y.encodeStateAsUpdate(this.buildDoc(name, updates), stateVector)
   }
 
+  /** The document's Yjs state vector; undefined if it was never written. */
+  stateVector(name: string): Uint8Array | undefined {
+    const entry = this.loaded.get(name)
+    if (entry) return Y.encodeStateVector(entry.doc)
+    const update = this.readUpdate(name)
+    return update && Y.encodeStateVectorFromUpdate(update)
+  }
+
+  /**
+   * The document's digest (state vector and delete set, see doc-digest.ts); undefined if it was never
+   * written. A digest is kept in the document's stored meta until the document changes, so only changed
+   * documents are ever loaded to compute one.
+   */
+  digest(name: string): Uint8Array | undefined {
+    const entry = this.loaded.get(name)
+    if (entry) {
+      const digest = docDigest(entry.doc)
+      this.keepDigest(name, digest, entry.seq)
+      return digest
+    }
+    const stored = this.storage.read(name)
+    if (!stored) return undefined
+    const { meta } = stored
+    if (meta.digest && meta.digestSeq === meta.nextSeq) return meta.digest
+    const doc = this.buildDoc(name, stored.base ? [stored.base, ...stored.log] : stored.log)
+    try {
+      const digest = docDigest(doc)
+      this.keepDigest(name, digest, meta.nextSeq)
+      return digest
+    } finally {
+      doc.destroy()
+    }
+  }
+
+  /** Every stored document's name and its kept digest, if still valid, in name order. */
+  *storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
+    for (const { name, meta } of this.storage.list('', undefined)) {
+      yield { name, digest: meta.digest && meta.digestSeq === meta.nextSeq ? meta.digest : undefined }
+    }
+  }
+
   /**
    * Runs `read` on a private copy of the document, so that typing its roots cannot disturb the copy
    * that sessions share; undefined if the document was never written.
@@ -185,6 +245,8 @@ export class DocStore {
   async delete(name: string): Promise<void> {
     const entry = this.loaded.get(name)
     if (entry) this.evict(name, entry)
+    this.digestsDue.delete(name)
+    for (const listener of this.listeners) listener.deleted?.(name)
     await this.storage.transact(() => this.storage.remove(name))
   }
 
@@ -209,7 +271,7 @@ export class DocStore {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.sweepTimer)
-    while (this.flushing || this.pending.length > 0) {
+    while (this.flushing || this.hasWritesDue()) {
       await (this.flushing ?? this.flush())
     }
     for (const entry of this.loaded.values()) entry.doc.destroy()
@@ -223,7 +285,7 @@ export class DocStore {
     if (!entry) {
       const stored = this.storage.read(name)
       const doc = this.buildDoc(name, stored ? (stored.base ? [stored.base, ...stored.log] : stored.log) : [])
-      entry = { doc, handles: 0, bytes: 0, lastUsedMs: 0 }
+      entry = { doc, seq: stored?.meta.nextSeq ?? 1, handles: 0, bytes: 0, lastUsedMs: 0 }
       this.loaded.set(name, entry)
       this.resize(entry, stored ? stored.meta.baseBytes + stored.meta.logBytes : 0)
       this.metrics.loadedDocs.set(this.loaded.size)
@@ -252,8 +314,13 @@ export class DocStore {
     this.flushScheduled = true
     setImmediate(() => {
       this.flushScheduled = false
-      void this.flush()
+      // close() may have written everything meanwhile.
+      if (!this.flushing && this.hasWritesDue()) void this.flush()
     })
+  }
+
+  private hasWritesDue(): boolean {
+    return this.pending.length > 0 || this.compactionsDue.size > 0 || this.digestsDue.size > 0
   }
 
   /**
@@ -263,16 +330,22 @@ export class DocStore {
   private flush(): Promise<void> {
     const batch = this.pending
     const compactions = this.compactionsDue
+    const digests = this.digestsDue
     this.pending = []
     this.compactionsDue = new Set()
-    this.flushing = this.commit(batch, compactions).finally(() => {
+    this.digestsDue = new Map()
+    this.flushing = this.commit(batch, compactions, digests).finally(() => {
       this.flushing = null
-      if (this.pending.length > 0 || this.compactionsDue.size > 0) this.scheduleFlush()
+      if (this.hasWritesDue()) this.scheduleFlush()
     })
     return this.flushing
   }
 
-  private async commit(batch: PendingUpdate[], compactions: Set<string>): Promise<void> {
+  private async commit(
+    batch: PendingUpdate[],
+    compactions: Set<string>,
+    digests: Map<string, { digest: Uint8Array; seq: number }>,
+  ): Promise<void> {
     const byDoc = groupByDoc(batch)
     const startedAt = performance.now()
     let metas: Map<string, DocMeta>
@@ -282,6 +355,7 @@ export class DocStore {
         const written = new Map<string, DocMeta>()
         // Compaction first: the in-memory state it encodes holds exactly the log committed before this batch.
         for (const name of compactions) this.compactInTransaction(name)
+        for (const [name, { digest, seq }] of digests) this.storage.setDigest(name, digest, seq)
         for (const [name, updates] of byDoc) {
           written.set(name, this.storage.appendLog(name, updates.map((p) => p.update), nowMs))
         }
@@ -296,8 +370,9 @@ export class DocStore {
     this.metrics.commitBatchUpdates.observe(batch.length)
 
     for (const [name, updates] of byDoc) {
-      this.publish(name, updates)
       const meta = metas.get(name)!
+      this.publish(name, updates, meta.nextSeq)
+      for (const listener of this.listeners) listener.committed?.(name, updates)
       if (meta.logUpdates >= this.options.compactAfterUpdates || meta.logBytes >= this.options.compactAfterBytes) {
         this.compactionsDue.add(name)
       }
@@ -312,9 +387,10 @@ export class DocStore {
   }
 
   /** Applies durable updates to the in-memory document; runs of one origin form one Yjs transaction and event. */
-  private publish(name: string, updates: PendingUpdate[]): void {
+  private publish(name: string, updates: PendingUpdate[], seq: number): void {
     const entry = this.loaded.get(name)
     if (!entry) return
+    entry.seq = seq
     let start = 0
     while (start < updates.length) {
       const origin = updates[start]!.origin
@@ -350,6 +426,11 @@ export class DocStore {
     }
     this.storage.replaceWithBase(name, base)
     this.metrics.compactions.inc()
+  }
+
+  private keepDigest(name: string, digest: Uint8Array, seq: number): void {
+    this.digestsDue.set(name, { digest, seq })
+    this.scheduleFlush()
   }
 
   private resize(entry: LoadedDoc, bytes: number): void {

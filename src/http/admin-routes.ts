@@ -13,6 +13,8 @@ export interface AdminRoutesOptions {
   adminToken: string
   /** How long a write may wait for a leader and a quorum. */
   timeoutMs: number
+  /** This node's own view of the data plane, added to `GET /v1/cluster` (per-peer replication state). */
+  dataPlaneView(): object
 }
 
 const forwardedHeader = 'x-syncmesh-forwarded'
@@ -92,9 +94,9 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   }
 
   app.get('/v1/cluster', async (c) => {
-    if (c.req.query('consistent') !== 'true') return c.json(control.view())
+    if (c.req.query('consistent') !== 'true') return c.json({ ...control.view(), ...options.dataPlaneView() })
     const read = await atLeader(c, () => control.consistentView(), null)
-    return read instanceof Response ? read : c.json(read.view)
+    return read instanceof Response ? read : c.json({ ...read.view, ...options.dataPlaneView() })
   })
 
   app.post('/v1/cluster/members', async (c) => {

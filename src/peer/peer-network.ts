@@ -31,7 +31,8 @@ export const defaultPeerTuning = {
   handshakeTimeoutMs: 5_000,
   keepaliveIntervalMs: 5_000,
   redialMinMs: 100,
-  redialMaxMs: 10_000,
+  // Low, so that a healed partition is noticed within a second: a failed dial costs next to nothing.
+  redialMaxMs: 1_000,
   /** Inbound connections still in their handshake; more are answered 503 before the upgrade. */
   maxPendingHandshakes: 64,
   /** How long close() waits for closing handshakes before it drops the remaining sockets. */
@@ -105,6 +106,7 @@ export class PeerNetwork {
   /** Every link whose socket is not closed yet, including retired ones. */
   private readonly liveLinks = new Set<PeerLink>()
   private readonly linkEvents: PeerLinkEvents
+  private readonly linkUpListeners: ((peer: string) => void)[] = []
   private closing: Promise<void> | null = null
 
   constructor(
@@ -141,6 +143,11 @@ export class PeerNetwork {
     const number = PeerChannel[channel]
     if (this.handlers.has(number)) throw new Error(`channel ${channel} already has a handler`)
     this.handlers.set(number, { name: channel, handle })
+  }
+
+  /** Called whenever a peer that had no link gets one. */
+  onLinkUp(listener: (peer: string) => void): void {
+    this.linkUpListeners.push(listener)
   }
 
   /**
@@ -321,7 +328,9 @@ export class PeerNetwork {
       clearTimeout(slot.redialTimer)
       slot.redialTimer = null
     }
+    const wasDown = slot.state !== 'connected'
     this.updateState(slot)
+    if (wasDown) for (const listener of this.linkUpListeners) listener(slot.id)
   }
 
   /** A link that can deliver always has a slot: leaving the peer set closes all of a peer's links first. */

@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { decodeWhole } from './decode-whole.js'
 
 /**
  * Channels multiplexed over one peer link, by wire number. A number is part of the wire format: never
@@ -87,7 +88,7 @@ export function decodeHandshakeMessage(frame: Uint8Array): HandshakeMessage {
       default:
         throw new MalformedPeerFrameError(`unknown handshake message type ${messageType}`)
     }
-  })
+  }, MalformedPeerFrameError, 'peer frame')
 }
 
 export function encodeChannelFrame(channel: number, payload: Uint8Array): Uint8Array {
@@ -102,22 +103,11 @@ export function encodeChannelFrame(channel: number, payload: Uint8Array): Uint8A
  * node serves that channel is the link's business, not the codec's.
  */
 export function decodeChannelFrame(frame: Uint8Array): ChannelFrame {
-  return decodeWhole(frame, (decoder) => ({
+  const read = (decoder: decoding.Decoder) => ({
     channel: decoding.readVarUint(decoder),
     payload: decoding.readVarUint8Array(decoder),
-  }))
-}
-
-function decodeWhole<T>(frame: Uint8Array, read: (decoder: decoding.Decoder) => T): T {
-  try {
-    const decoder = decoding.createDecoder(frame)
-    const value = read(decoder)
-    if (decoding.hasContent(decoder)) throw new MalformedPeerFrameError('trailing bytes after peer frame')
-    return value
-  } catch (err) {
-    if (err instanceof MalformedPeerFrameError) throw err
-    throw new MalformedPeerFrameError(`malformed peer frame: ${(err as Error).message}`)
-  }
+  })
+  return decodeWhole(frame, read, MalformedPeerFrameError, 'peer frame')
 }
 
 function readFixedBytes(decoder: decoding.Decoder, length: number, what: string): Uint8Array {

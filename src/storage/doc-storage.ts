@@ -11,6 +11,9 @@ export interface DocMeta {
   logBytes: number
   baseBytes: number
   updatedAtMs: number
+  /** The document's digest, valid while `nextSeq` equals `digestSeq` (see docs/doc-digest.ts). */
+  digest?: Uint8Array
+  digestSeq?: number
 }
 
 /** A document's stored state: the compacted base (if any) followed by the log, in order. */
@@ -85,6 +88,13 @@ export class DocStorage {
     const next: DocMeta = { ...meta, logUpdates: 0, logBytes: 0, baseBytes: base.byteLength }
     this.metas.putSync(name, next)
     return next
+  }
+
+  /** Inside `transact`: keeps the digest computed at `seq`, unless the document has changed since. */
+  setDigest(name: string, digest: Uint8Array, seq: number): void {
+    const meta = this.metas.get(name)
+    if (meta === undefined || meta.nextSeq !== seq) return
+    this.metas.putSync(name, { ...meta, digest, digestSeq: seq })
   }
 
   /** Inside `transact`: removes everything stored for `name`. */

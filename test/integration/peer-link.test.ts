@@ -4,19 +4,11 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { afterEach, describe, expect, test } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { answerChallenge, checkWelcome, createChallenge, type Challenge, type Hello } from '../../src/peer/handshake.js'
+import { createChallenge } from '../../src/peer/handshake.js'
 import { PeerNetwork, type ChannelHandler, type PeerTuning } from '../../src/peer/peer-network.js'
 import { isPeerRequestTarget, peerSocketUrl } from '../../src/peer/peer-path.js'
-import {
-  PeerChannel,
-  decodeChannelFrame,
-  decodeHandshakeMessage,
-  encodeChannelFrame,
-  encodeHandshakeMessage,
-  proofBytes,
-  type ChannelFrame,
-  type PeerChannelName,
-} from '../../src/protocol/peer-frames.js'
+import { PeerChannel, encodeChannelFrame, encodeHandshakeMessage, proofBytes, type PeerChannelName } from '../../src/protocol/peer-frames.js'
+import { rawPeer, terminateRawPeers, type Closed } from '../helpers/raw-peer.js'
 import { silentLog } from '../helpers/store.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -49,6 +41,7 @@ let directory = new Map<string, string>()
 const cleanups: (() => Promise<void> | void)[] = []
 
 afterEach(async () => {
+  terminateRawPeers()
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   directory = new Map()
 })
@@ -128,47 +121,6 @@ async function expectDelivery(node: TestNode, peer: TestNode, channel: PeerChann
   )
 }
 
-interface Closed {
-  code: number
-  reason: string
-}
-
-/**
- * A hand-driven dialer speaking the peer protocol with the node's own handshake functions, for what a
- * PeerNetwork never sends: malformed frames, silence, a socket that stops reading.
- */
-function rawPeer(nodeUrl: string, ids: { dialerId: string; acceptorId: string }, secret = clusterSecret) {
-  const ws = new WebSocket(peerSocketUrl(nodeUrl), { perMessageDeflate: false })
-  cleanups.push(() => ws.terminate())
-  const frames: ChannelFrame[] = []
-  const key = Buffer.from(secret)
-  let handshake: { challenge: Challenge; hello: Hello } | null = null
-  let open = false
-  let settleAuthentication: (ok: boolean) => void = () => {}
-  const authenticated = new Promise<boolean>((resolve) => (settleAuthentication = resolve))
-  const closed = new Promise<Closed>((resolve) =>
-    ws.on('close', (code, reason) => {
-      settleAuthentication(false)
-      resolve({ code, reason: reason.toString() })
-    }),
-  )
-  ws.on('error', () => {})
-  ws.on('message', (data: Buffer) => {
-    if (open) {
-      frames.push(decodeChannelFrame(data))
-      return
-    }
-    const message = decodeHandshakeMessage(data)
-    if (message.type === 'challenge') {
-      handshake = { challenge: message, hello: answerChallenge({ secret: key, ...ids, challenge: message }) }
-      ws.send(encodeHandshakeMessage(handshake.hello))
-    } else if (message.type === 'welcome' && handshake) {
-      open = checkWelcome({ secret: key, ...handshake, welcome: message }).ok
-      settleAuthentication(open)
-    }
-  })
-  return { ws, frames, closed, authenticated }
-}
 
 describe('peer links carry channels between members', () => {
   test('three nodes exchange messages on two channels in both directions', async () => {
@@ -346,7 +298,7 @@ describe('links fail, recover and leave', () => {
   test('a peer that stops answering is dropped by keepalive', async () => {
     const a = await startNode('a', { tuning: { keepaliveIntervalMs: 100 } })
     a.network.setPeers(['a', 'e'])
-    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' })
+    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' }, clusterSecret)
     expect(await e.authenticated).toBe(true)
     await waitFor('a to adopt the link', () => stateOf(a, 'e')?.state === 'connected')
     e.ws.pause()
@@ -374,7 +326,7 @@ describe('bad input from a peer closes only that link, with a reason', () => {
     const [a, b] = await Promise.all([startNode('a'), startNode('b')])
     a.network.setPeers(['a', 'b', 'e'])
     b.network.setPeers(['a', 'b'])
-    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' })
+    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' }, clusterSecret)
     expect(await e.authenticated).toBe(true)
 
     e.ws.send(Uint8Array.of(PeerChannel.raft, 0x80))
@@ -392,7 +344,7 @@ describe('bad input from a peer closes only that link, with a reason', () => {
       },
     })
     a.network.setPeers(['a', 'e'])
-    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' })
+    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' }, clusterSecret)
     expect(await e.authenticated).toBe(true)
     e.ws.send(encodeChannelFrame(PeerChannel.raft, text('garbage')))
     expect(await e.closed).toEqual({ code: 4400, reason: 'bad raft message: not a Raft message' })
@@ -450,7 +402,7 @@ describe('memory stays bounded when a peer does not read', () => {
     const maxQueuedBytes = 256 * 1024
     const a = await startNode('a', { tuning: { maxQueuedBytes, keepaliveIntervalMs: 60_000 } })
     a.network.setPeers(['a', 'e'])
-    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' })
+    const e = rawPeer(a.url, { dialerId: 'e', acceptorId: 'a' }, clusterSecret)
     expect(await e.authenticated).toBe(true)
     await waitFor('a to adopt the link', () => stateOf(a, 'e')?.state === 'connected')
     e.ws.pause()

@@ -1,0 +1,168 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { decodeWhole } from './decode-whole.js'
+
+/**
+ * Messages of the peer link's `replication` channel. Type numbers are part of the wire format: never
+ * reuse or renumber one.
+ */
+export const ReplicationMessageType = {
+  updates: 0,
+  range: 1,
+  docRequest: 2,
+  docReply: 3,
+  docFill: 4,
+} as const
+
+/** What the answering node holds of a document asked for in a `doc-request`. */
+export const DocHolding = {
+  /** It has the document: `update` is what the asker lacks, `stateVector` what it holds. */
+  present: 0,
+  /** It has nothing: the asker should send the whole document. */
+  absent: 1,
+  /** The document is deleted: nobody should send it anything. */
+  deleted: 2,
+} as const
+
+export type DocReply =
+  | { name: string; holding: 'present'; update: Uint8Array; stateVector: Uint8Array }
+  | { name: string; holding: 'absent' | 'deleted' }
+
+export interface NamedUpdate {
+  name: string
+  update: Uint8Array
+}
+
+export type ReplicationMessage =
+  /** Live fan-out: updates this node has just made durable. */
+  | { type: 'updates'; updates: NamedUpdate[] }
+  /** Anti-entropy level 1: a range-based set reconciliation message of session `session`. */
+  | { type: 'range'; session: number; payload: Uint8Array }
+  /** Level 2: "these documents differ; here is what I hold of each (empty: nothing)". */
+  | { type: 'doc-request'; session: number; docs: { name: string; stateVector: Uint8Array }[] }
+  /** Level 2: what the asker lacks, and what the answerer holds. */
+  | { type: 'doc-reply'; session: number; docs: DocReply[] }
+  /** Level 2: what the answerer lacked. */
+  | { type: 'doc-fill'; session: number; docs: NamedUpdate[] }
+
+export class MalformedReplicationMessageError extends Error {
+  override name = 'MalformedReplicationMessageError'
+}
+
+/** Bounds a decoder accepts, so that a hostile peer cannot make this node allocate without limit. */
+const maxDocsPerMessage = 100_000
+/** Longer than any valid document name: which names are valid is for the receiver to check. */
+const maxNameBytes = 1024
+
+export function encodeReplicationMessage(message: ReplicationMessage): Uint8Array {
+  const encoder = encoding.createEncoder()
+  switch (message.type) {
+    case 'updates':
+      encoding.writeVarUint(encoder, ReplicationMessageType.updates)
+      writeNamedUpdates(encoder, message.updates)
+      break
+    case 'range':
+      encoding.writeVarUint(encoder, ReplicationMessageType.range)
+      encoding.writeVarUint(encoder, message.session)
+      encoding.writeVarUint8Array(encoder, message.payload)
+      break
+    case 'doc-request':
+      encoding.writeVarUint(encoder, ReplicationMessageType.docRequest)
+      encoding.writeVarUint(encoder, message.session)
+      encoding.writeVarUint(encoder, message.docs.length)
+      for (const doc of message.docs) {
+        encoding.writeVarString(encoder, doc.name)
+        encoding.writeVarUint8Array(encoder, doc.stateVector)
+      }
+      break
+    case 'doc-reply':
+      encoding.writeVarUint(encoder, ReplicationMessageType.docReply)
+      encoding.writeVarUint(encoder, message.session)
+      encoding.writeVarUint(encoder, message.docs.length)
+      for (const doc of message.docs) {
+        encoding.writeVarString(encoder, doc.name)
+        encoding.writeVarUint(encoder, DocHolding[doc.holding])
+        if (doc.holding !== 'present') continue
+        encoding.writeVarUint8Array(encoder, doc.update)
+        encoding.writeVarUint8Array(encoder, doc.stateVector)
+      }
+      break
+    case 'doc-fill':
+      encoding.writeVarUint(encoder, ReplicationMessageType.docFill)
+      encoding.writeVarUint(encoder, message.session)
+      writeNamedUpdates(encoder, message.docs)
+      break
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+/** Throws MalformedReplicationMessageError for an unknown type, a bad field, truncation or trailing bytes. */
+export function decodeReplicationMessage(bytes: Uint8Array): ReplicationMessage {
+  return decodeWhole(bytes, readMessage, MalformedReplicationMessageError, 'replication message')
+}
+
+function readMessage(decoder: decoding.Decoder): ReplicationMessage {
+  const type = decoding.readVarUint(decoder)
+  switch (type) {
+    case ReplicationMessageType.updates:
+      return { type: 'updates', updates: readNamedUpdates(decoder) }
+    case ReplicationMessageType.range:
+      return { type: 'range', session: decoding.readVarUint(decoder), payload: decoding.readVarUint8Array(decoder) }
+    case ReplicationMessageType.docRequest: {
+      const session = decoding.readVarUint(decoder)
+      const docs = readList(decoder, () => ({ name: readDocName(decoder), stateVector: decoding.readVarUint8Array(decoder) }))
+      return { type: 'doc-request', session, docs }
+    }
+    case ReplicationMessageType.docReply: {
+      const session = decoding.readVarUint(decoder)
+      return { type: 'doc-reply', session, docs: readList(decoder, () => readDocReply(decoder)) }
+    }
+    case ReplicationMessageType.docFill: {
+      const session = decoding.readVarUint(decoder)
+      return { type: 'doc-fill', session, docs: readNamedUpdates(decoder) }
+    }
+    default:
+      throw new MalformedReplicationMessageError(`unknown replication message type ${type}`)
+  }
+}
+
+function readDocReply(decoder: decoding.Decoder): DocReply {
+  const name = readDocName(decoder)
+  const holding = decoding.readVarUint(decoder)
+  switch (holding) {
+    case DocHolding.present:
+      return { name, holding: 'present', update: decoding.readVarUint8Array(decoder), stateVector: decoding.readVarUint8Array(decoder) }
+    case DocHolding.absent:
+      return { name, holding: 'absent' }
+    case DocHolding.deleted:
+      return { name, holding: 'deleted' }
+    default:
+      throw new MalformedReplicationMessageError(`unknown document holding ${holding}`)
+  }
+}
+
+function writeNamedUpdates(encoder: encoding.Encoder, updates: readonly NamedUpdate[]): void {
+  encoding.writeVarUint(encoder, updates.length)
+  for (const { name, update } of updates) {
+    encoding.writeVarString(encoder, name)
+    encoding.writeVarUint8Array(encoder, update)
+  }
+}
+
+function readNamedUpdates(decoder: decoding.Decoder): NamedUpdate[] {
+  return readList(decoder, () => ({ name: readDocName(decoder), update: decoding.readVarUint8Array(decoder) }))
+}
+
+function readList<T>(decoder: decoding.Decoder, read: () => T): T[] {
+  const count = decoding.readVarUint(decoder)
+  if (count > maxDocsPerMessage) throw new MalformedReplicationMessageError(`${count} documents in one message`)
+  const list: T[] = []
+  for (let i = 0; i < count; i++) list.push(read())
+  return list
+}
+
+function readDocName(decoder: decoding.Decoder): string {
+  const name = decoding.readVarString(decoder)
+  if (Buffer.byteLength(name, 'utf8') > maxNameBytes) throw new MalformedReplicationMessageError('document name too long')
+  return name
+}

@@ -1,0 +1,147 @@
+import type { Logger } from 'pino'
+import type { ReplicationMessage } from '../protocol/replication-codec.js'
+import type { DigestIndex } from './digest-index.js'
+import type { DocExchange } from './doc-exchange.js'
+import { RangeReconciler } from './range-reconciler.js'
+import { sendMessage, type ReplicationTransport } from './transport.js'
+
+/** One reconciliation with one peer, as seen from this node. */
+export interface ReconciliationStats {
+  session: number
+  /** Whether this node started it. */
+  initiator: boolean
+  /** Epoch ms of its first and of its latest message. */
+  startedAt: number
+  lastMessageAt: number
+  /** Documents found to differ (by either side), so far. */
+  differingDocs: number
+  bytesSent: number
+  bytesReceived: number
+  messagesSent: number
+  messagesReceived: number
+}
+
+interface Session {
+  peer: string
+  reconciler: RangeReconciler
+  stats: ReconciliationStats
+}
+
+/** A session with no message for this long is forgotten; its peer may have gone away mid-way. */
+const sessionIdleMs = 30_000
+
+/**
+ * Every `intervalMs`, reconcile all documents with one random linked peer: level 1 finds which documents
+ * differ by range-based set reconciliation over (name, digest) — identical replicas cost one fingerprint
+ * each way —, level 2 (DocExchange) exchanges the deltas of those only. A peer whose link comes up is
+ * reconciled with at once, so that a healed partition does not wait for the next interval.
+ */
+export class AntiEntropy {
+  private readonly sessions = new Map<string, Session>()
+  private readonly lastByPeer = new Map<string, ReconciliationStats>()
+  private readonly timer: NodeJS.Timeout
+  private nextSession = Math.floor(Math.random() * 2 ** 30)
+  reconciliations = 0
+
+  constructor(
+    private readonly index: DigestIndex,
+    private readonly exchange: DocExchange,
+    private readonly transport: ReplicationTransport,
+    intervalMs: number,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.tick(), intervalMs)
+    this.timer.unref()
+  }
+
+  /** The latest reconciliation with each peer (started by either side). */
+  lastReconciliations(): ReadonlyMap<string, ReconciliationStats> {
+    return this.lastByPeer
+  }
+
+  /** Starts a reconciliation with `peer` now. */
+  reconcileWith(peer: string): void {
+    this.index.refresh()
+    const session = this.openSession(peer, this.nextSession++, true)
+    this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
+  }
+
+  /** Handles a reconciliation message from `peer`, `bytes` long on the wire. */
+  receive(peer: string, message: Exclude<ReplicationMessage, { type: 'updates' }>, bytes: number): void {
+    const key = sessionKey(peer, message.session)
+    let session = this.sessions.get(key)
+    if (!session) {
+      // A peer's new session: answer from digests that are up to date.
+      this.index.refresh()
+      session = this.openSession(peer, message.session, false)
+    }
+    session.stats.messagesReceived++
+    session.stats.bytesReceived += bytes
+    session.stats.lastMessageAt = Date.now()
+    if (message.type === 'range') {
+      const { reply, differing } = session.reconciler.receive(message.payload)
+      if (reply) this.send(session, { type: 'range', session: message.session, payload: reply })
+      if (differing.length > 0) {
+        session.stats.differingDocs += differing.length
+        for (const request of this.exchange.requests(message.session, differing)) this.send(session, request)
+      }
+      return
+    }
+    if (message.type === 'doc-request') session.stats.differingDocs += message.docs.length
+    for (const answer of this.exchange.receive(peer, message)) this.send(session, answer)
+  }
+
+  close(): void {
+    clearInterval(this.timer)
+    this.sessions.clear()
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    for (const [key, session] of this.sessions) {
+      if (now - session.stats.lastMessageAt > sessionIdleMs) this.sessions.delete(key)
+    }
+    const peers = this.transport.connectedPeers()
+    if (peers.length === 0) {
+      // Keep digests fresh while alone, so that the reconciliation after a partition heals starts at once.
+      this.index.refresh()
+      return
+    }
+    this.reconcileWith(peers[Math.floor(Math.random() * peers.length)]!)
+  }
+
+  private openSession(peer: string, id: number, initiator: boolean): Session {
+    const now = Date.now()
+    const stats: ReconciliationStats = {
+      session: id,
+      initiator,
+      startedAt: now,
+      lastMessageAt: now,
+      differingDocs: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      messagesSent: 0,
+      messagesReceived: 0,
+    }
+    const session = { peer, reconciler: new RangeReconciler(this.index.items), stats }
+    this.sessions.set(sessionKey(peer, id), session)
+    this.lastByPeer.set(peer, stats)
+    this.reconciliations++
+    return session
+  }
+
+  private send(session: Session, message: Exclude<ReplicationMessage, { type: 'updates' }>): void {
+    const bytes = sendMessage(this.transport, session.peer, message)
+    if (bytes === 0) {
+      this.log.debug({ peer: session.peer, session: session.stats.session }, 'anti-entropy message dropped')
+      return
+    }
+    session.stats.bytesSent += bytes
+    session.stats.messagesSent++
+    session.stats.lastMessageAt = Date.now()
+  }
+}
+
+function sessionKey(peer: string, session: number): string {
+  return `${peer}\u0000${session}`
+}

@@ -1,0 +1,101 @@
+import * as Y from 'yjs'
+import type { Logger } from 'pino'
+import type { DocStore } from '../docs/doc-store.js'
+import { checkDocName } from '../docs/doc-name.js'
+import type { DocReply, NamedUpdate, ReplicationMessage } from '../protocol/replication-codec.js'
+import { PeerOrigin } from './peer-origin.js'
+import { chunkBySize } from './transport.js'
+
+/** Names per doc-request, and bytes per doc-reply or doc-fill: well below the peer link's largest frame. */
+const maxNamesPerRequest = 1_000
+const maxMessageBytes = 4 * 1024 * 1024
+const emptyStateVector = Y.encodeStateVector(new Y.Doc())
+
+export type Level2Message = Extract<ReplicationMessage, { type: 'doc-request' | 'doc-reply' | 'doc-fill' }>
+
+/**
+ * Anti-entropy level 2: for documents found to differ, the two nodes exchange state vectors and send each
+ * other exactly what the other lacks. The deltas are `Y.encodeStateAsUpdate(doc, theirStateVector)` or its
+ * equivalent on stored updates, which always carries the whole delete set: a divergence made only of
+ * deletions is repaired too. Received deltas go through `DocStore.apply` like any client update
+ * (validation, the metadata gate — a deleted document stays deleted —, durability, local broadcast).
+ *
+ * request (asker: its state vectors) → reply (answerer: the asker's missing deltas and its own state
+ * vectors) → fill (asker: the answerer's missing deltas).
+ */
+export class DocExchange {
+  constructor(
+    private readonly docs: DocStore,
+    private readonly isDeleted: (name: string) => boolean,
+    private readonly log: Logger,
+  ) {}
+
+  /** The doc-requests for `names`, skipping documents deleted here (the peer will learn of it from Raft). */
+  requests(session: number, names: readonly string[]): Level2Message[] {
+    const wanted = names.filter((name) => !this.isDeleted(name))
+    const messages: Level2Message[] = []
+    for (let i = 0; i < wanted.length; i += maxNamesPerRequest) {
+      const docs = wanted
+        .slice(i, i + maxNamesPerRequest)
+        .map((name) => ({ name, stateVector: this.docs.stateVector(name) ?? emptyStateVector }))
+      messages.push({ type: 'doc-request', session, docs })
+    }
+    return messages
+  }
+
+  /** Handles a doc-request, doc-reply or doc-fill from `peer`; returns the messages to send back. */
+  receive(peer: string, message: Level2Message): Level2Message[] {
+    switch (message.type) {
+      case 'doc-request':
+        return this.answer(message.session, message.docs)
+      case 'doc-reply':
+        return this.fill(peer, message.session, message.docs)
+      case 'doc-fill':
+        this.applyFromPeer(peer, message.docs)
+        return []
+    }
+  }
+
+  private answer(session: number, asked: readonly { name: string; stateVector: Uint8Array }[]): Level2Message[] {
+    const replies: DocReply[] = []
+    for (const { name, stateVector } of asked) {
+      if (!checkDocName(name).ok) continue
+      if (this.isDeleted(name)) {
+        replies.push({ name, holding: 'deleted' })
+        continue
+      }
+      const update = this.docs.readUpdate(name, stateVector)
+      const ours = update && this.docs.stateVector(name)
+      replies.push(update && ours ? { name, holding: 'present', update, stateVector: ours } : { name, holding: 'absent' })
+    }
+    const sizeOf = (reply: DocReply) => reply.name.length + (reply.holding === 'present' ? reply.update.byteLength : 0)
+    return chunkBySize(replies, sizeOf, maxMessageBytes).map((docs) => ({ type: 'doc-reply', session, docs }))
+  }
+
+  private fill(peer: string, session: number, replies: readonly DocReply[]): Level2Message[] {
+    const theirs: NamedUpdate[] = []
+    const missing: NamedUpdate[] = []
+    for (const reply of replies) {
+      if (reply.holding === 'deleted' || this.isDeleted(reply.name)) continue
+      const update = this.docs.readUpdate(reply.name, reply.holding === 'present' ? reply.stateVector : undefined)
+      if (update) missing.push({ name: reply.name, update })
+      if (reply.holding === 'present') theirs.push({ name: reply.name, update: reply.update })
+    }
+    this.applyFromPeer(peer, theirs)
+    const sizeOf = (doc: NamedUpdate) => doc.name.length + doc.update.byteLength
+    return chunkBySize(missing, sizeOf, maxMessageBytes).map((docs) => ({ type: 'doc-fill', session, docs }))
+  }
+
+  /** Applies updates a peer sent, as it would a client's, with a peer origin so that they are not sent on. */
+  applyFromPeer(peer: string, updates: readonly NamedUpdate[]): void {
+    const origin = new PeerOrigin(peer)
+    for (const { name, update } of updates) {
+      if (!checkDocName(name).ok) continue
+      void this.docs.apply(name, update, origin).then((result) => {
+        if (!result.ok && result.reason !== 'deleted') {
+          this.log.warn({ peer, doc: name, reason: result.reason }, 'update from a peer refused')
+        }
+      })
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto'
+import * as encoding from 'lib0/encoding'
+import { docDigestBytes } from '../docs/doc-digest.js'
+
+export interface Item {
+  name: string
+  digest: Uint8Array
+}
+
+/** The exclusive upper end of a range of names; null is +infinity. A lower end of '' is -infinity. */
+export type UpperBound = string | null
+
+/**
+ * Bytes of a range fingerprint. A collision hides a difference from a session, and from every later one until
+ * either side's items in that range change. A session compares at most tens of thousands of fingerprints of
+ * ranges that differ, so with 8 bytes a miss is about 2^-64 × 10^5 ≈ 10^-14 likely per session; with 4 bytes it
+ * would happen about once in 40,000 sessions.
+ */
+export const fingerprintBytes = 8
+/** Longest item name, in UTF-8 bytes: longer than any valid document name. */
+export const maxItemNameBytes = 1024
+
+/** Plain JS string order (UTF-16 code units): both peers sort the same way, whatever the platform. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+const laneCount = 4
+const loneSurrogate = /\p{Surrogate}/u
+
+/**
+ * The (name, digest) items that anti-entropy reconciles, sorted by name, with range queries over half-open
+ * ranges [lower, upper). Each item's hash is computed once, when it is set, as four uint32 lanes; a range's
+ * fingerprint adds the lanes of its items mod 2^32, which does not depend on their order, and hashes that sum
+ * with the count. Names are kept in a sorted array: names come and go rarely compared with digests, which
+ * change in place.
+ */
+export class ItemSet {
+  private readonly sortedNames: string[] = []
+  private readonly digests: Uint8Array[] = []
+  /** Lanes of item i at [4i, 4i + 4). */
+  private hashLanes = new Uint32Array(laneCount * 64)
+
+  get size(): number {
+    return this.sortedNames.length
+  }
+
+  /** Adds an item or replaces its digest. Throws for a name that UTF-8 cannot carry or a wrong-sized digest. */
+  set(name: string, digest: Uint8Array): void {
+    if (digest.byteLength !== docDigestBytes) throw new Error(`digest is ${digest.byteLength} bytes; expected ${docDigestBytes}`)
+    // Hashes and the wire see names as UTF-8, where a lone surrogate would merge with U+FFFD.
+    if (loneSurrogate.test(name)) throw new Error(`name ${JSON.stringify(name)} is not well-formed UTF-16`)
+    if (Buffer.byteLength(name, 'utf8') > maxItemNameBytes) throw new Error(`name is longer than ${maxItemNameBytes} bytes`)
+    const at = this.indexOf(name)
+    if (this.sortedNames[at] === name) {
+      if (bytesEqual(this.digests[at]!, digest)) return
+      this.digests[at] = digest.slice()
+      this.hashLanes.set(itemHashLanes(name, digest), laneCount * at)
+      return
+    }
+    if (laneCount * (this.size + 1) > this.hashLanes.length) {
+      const grown = new Uint32Array(this.hashLanes.length * 2)
+      grown.set(this.hashLanes)
+      this.hashLanes = grown
+    }
+    this.hashLanes.copyWithin(laneCount * (at + 1), laneCount * at, laneCount * this.size)
+    this.sortedNames.splice(at, 0, name)
+    this.digests.splice(at, 0, digest.slice())
+    this.hashLanes.set(itemHashLanes(name, digest), laneCount * at)
+  }
+
+  delete(name: string): boolean {
+    const at = this.indexOf(name)
+    if (this.sortedNames[at] !== name) return false
+    this.hashLanes.copyWithin(laneCount * at, laneCount * (at + 1), laneCount * this.size)
+    this.sortedNames.splice(at, 1)
+    this.digests.splice(at, 1)
+    return true
+  }
+
+  get(name: string): Uint8Array | undefined {
+    const at = this.indexOf(name)
+    return this.sortedNames[at] === name ? this.digests[at] : undefined
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined
+  }
+
+  /** Every name in order: a copy, so the set may change while it is read. */
+  names(): Iterable<string> {
+    return this.sortedNames.slice()
+  }
+
+  count(lower: string, upper: UpperBound): number {
+    const [from, to] = this.indexRange(lower, upper)
+    return to - from
+  }
+
+  items(lower: string, upper: UpperBound): Item[] {
+    const [from, to] = this.indexRange(lower, upper)
+    const items: Item[] = []
+    for (let i = from; i < to; i++) items.push({ name: this.sortedNames[i]!, digest: this.digests[i]! })
+    return items
+  }
+
+  fingerprint(lower: string, upper: UpperBound): Uint8Array {
+    const [from, to] = this.indexRange(lower, upper)
+    let a = 0
+    let b = 0
+    let c = 0
+    let d = 0
+    const lanes = this.hashLanes
+    for (let i = laneCount * from, end = laneCount * to; i < end; i += laneCount) {
+      a = (a + lanes[i]!) >>> 0
+      b = (b + lanes[i + 1]!) >>> 0
+      c = (c + lanes[i + 2]!) >>> 0
+      d = (d + lanes[i + 3]!) >>> 0
+    }
+    const encoder = encoding.createEncoder()
+    for (const lane of [a, b, c, d]) encoding.writeUint32(encoder, lane)
+    encoding.writeVarUint(encoder, to - from)
+    return new Uint8Array(createHash('sha256').update(encoding.toUint8Array(encoder)).digest().subarray(0, fingerprintBytes))
+  }
+
+  fingerprintAll(): Uint8Array {
+    return this.fingerprint('', null)
+  }
+
+  /** The whole set's fingerprint in hex: equal on two nodes when they hold the same items. */
+  wholeSetFingerprintHex(): string {
+    return Buffer.from(this.fingerprintAll()).toString('hex')
+  }
+
+  /**
+   * Upper bounds of up to `parts` consecutive sub-ranges of [lower, upper) of near-equal counts; every sub-range
+   * holds at least one item, and the last bound is `upper`. A bound between two items is the shortest prefix of
+   * the later name that still sorts after the earlier one, and each cut may move by an eighth of a sub-range to
+   * where that prefix is shortest: bounds are most of what a range costs on the wire.
+   */
+  splitRange(lower: string, upper: UpperBound, parts: number): UpperBound[] {
+    const [from, to] = this.indexRange(lower, upper)
+    const count = to - from
+    const used = Math.min(parts, count)
+    const slack = Math.floor(count / used / 8)
+    const bounds: UpperBound[] = []
+    for (let i = 1; i < used; i++) bounds.push(this.shortestBoundNear(from + Math.floor((i * count) / used), slack))
+    bounds.push(upper)
+    return bounds
+  }
+
+  /** The shortest bound between items at - 1 and at, for `at` up to `slack` away; the nearest of equal length. */
+  private shortestBoundNear(at: number, slack: number): string {
+    let best = this.boundBefore(at)
+    for (let distance = 1; distance <= slack; distance++) {
+      for (const candidate of [at - distance, at + distance]) {
+        const bound = this.boundBefore(candidate)
+        if (bound.length < best.length) best = bound
+      }
+    }
+    return best
+  }
+
+  private boundBefore(at: number): string {
+    return separatingPrefix(this.sortedNames[at - 1]!, this.sortedNames[at]!)
+  }
+
+  /** Indexes [from, to) of the items in [lower, upper); empty when upper is not above lower. */
+  private indexRange(lower: string, upper: UpperBound): [number, number] {
+    const from = this.indexOf(lower)
+    const to = upper === null ? this.size : this.indexOf(upper)
+    return [from, Math.max(from, to)]
+  }
+
+  /** The index of the first name ≥ `name`. */
+  private indexOf(name: string): number {
+    let low = 0
+    let high = this.sortedNames.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (this.sortedNames[mid]! < name) low = mid + 1
+      else high = mid
+    }
+    return low
+  }
+}
+
+/** First 16 bytes of SHA-256(utf8 name, 0x00, digest), as four little-endian uint32 lanes. */
+function itemHashLanes(name: string, digest: Uint8Array): Uint32Array {
+  const hash = createHash('sha256').update(name, 'utf8').update(new Uint8Array([0])).update(digest).digest()
+  return Uint32Array.of(hash.readUInt32LE(0), hash.readUInt32LE(4), hash.readUInt32LE(8), hash.readUInt32LE(12))
+}
+
+/** The shortest prefix of `after` that sorts after `before` (which sorts before `after`), never half a surrogate pair. */
+function separatingPrefix(before: string, after: string): string {
+  let shared = 0
+  while (shared < before.length && before.charCodeAt(shared) === after.charCodeAt(shared)) shared++
+  const length = isHighSurrogate(after.charCodeAt(shared)) ? shared + 2 : shared + 1
+  return after.slice(0, length)
+}
+
+export function isHighSurrogate(codeUnit: number): boolean {
+  return codeUnit >= 0xd800 && codeUnit <= 0xdbff
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}

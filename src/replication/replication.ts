@@ -1,0 +1,90 @@
+import type { Logger } from 'pino'
+import type { DocStore } from '../docs/doc-store.js'
+import type { LinkState, PeerNetwork } from '../peer/peer-network.js'
+import { decodeReplicationMessage } from '../protocol/replication-codec.js'
+import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
+import { DigestIndex } from './digest-index.js'
+import { DocExchange } from './doc-exchange.js'
+import { LiveFanout } from './live-fanout.js'
+import type { ReplicationTransport } from './transport.js'
+
+export interface ReplicationOptions {
+  selfId: string
+  antiEntropyMs: number
+  /** Whether the committed metadata holds a tombstone for the document. */
+  isDeleted(name: string): boolean
+}
+
+/** What `GET /v1/cluster` and `/metrics` show of one peer. */
+export interface PeerReplicationStatus {
+  id: string
+  link: LinkState
+  /** Updates of this node's clients pushed to the peer, and those dropped for want of a link or queue room. */
+  liveUpdatesSent: number
+  liveUpdatesDropped: number
+  lastReconciliation: ReconciliationStats | null
+}
+
+/** Replicas of every document across the cluster: live fan-out plus anti-entropy, over the peer link. */
+export class Replication {
+  private readonly index: DigestIndex
+  private readonly fanout: LiveFanout
+  private readonly antiEntropy: AntiEntropy
+  private readonly exchange: DocExchange
+
+  constructor(
+    docs: DocStore,
+    private readonly peers: PeerNetwork,
+    options: ReplicationOptions,
+    log: Logger,
+  ) {
+    const transport: ReplicationTransport = {
+      send: (peer, payload) => peers.send(peer, 'replication', payload),
+      connectedPeers: () => Object.entries(peers.linkStates()).flatMap(([id, s]) => (s.state === 'connected' ? [id] : [])),
+    }
+    this.index = new DigestIndex(docs)
+    this.fanout = new LiveFanout(docs, transport)
+    this.exchange = new DocExchange(docs, options.isDeleted, log)
+    this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, log)
+    // A malformed message throws, and the peer network closes that peer's link with the reason.
+    peers.on('replication', (from, payload) => {
+      const message = decodeReplicationMessage(payload)
+      if (message.type === 'updates') this.exchange.applyFromPeer(from, message.updates)
+      else this.antiEntropy.receive(from, message, payload.byteLength)
+    })
+    // Both ends see the link come up; one reconciliation is enough.
+    peers.onLinkUp((peer) => {
+      if (options.selfId < peer) this.antiEntropy.reconcileWith(peer)
+    })
+  }
+
+  /** This node's documents as anti-entropy sees them: how many, and one fingerprint over all their digests. */
+  summary(): { documents: number; fingerprint: string } {
+    this.index.refresh()
+    return { documents: this.index.items.size, fingerprint: this.index.items.wholeSetFingerprintHex() }
+  }
+
+  get reconciliations(): number {
+    return this.antiEntropy.reconciliations
+  }
+
+  peerStatus(): PeerReplicationStatus[] {
+    const last = this.antiEntropy.lastReconciliations()
+    return Object.entries(this.peers.linkStates())
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, link]) => {
+        const live = this.fanout.sent.get(id)
+        return {
+          id,
+          link,
+          liveUpdatesSent: live?.updates ?? 0,
+          liveUpdatesDropped: live?.dropped ?? 0,
+          lastReconciliation: last.get(id) ?? null,
+        }
+      })
+  }
+
+  close(): void {
+    this.antiEntropy.close()
+  }
+}

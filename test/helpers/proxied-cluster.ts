@@ -1,0 +1,196 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { NodeProcess } from './node-process.js'
+import { TcpProxy } from './tcp-proxy.js'
+
+const clusterSecret = 'proxied-cluster-secret'
+const adminToken = 'proxied-cluster-admin-token'
+
+export interface ProxiedClusterOptions {
+  /** Nodes n1…n<size>; default 3. */
+  size?: number
+  /** Default 200, so that tests see repairs quickly. */
+  antiEntropyMs?: number
+  /** Passed to every node, at every start. */
+  extraArgs?: string[]
+}
+
+export interface ClusterNode {
+  readonly id: string
+  readonly dataDir: string
+  /** The running process, or the last one after stop(); restart() replaces it. */
+  process: NodeProcess
+  url: string
+}
+
+export interface ClusterView {
+  id: string
+  leader: string | null
+  term: number
+  commitIndex: number
+  members: { id: string; url: string; role: string }[]
+}
+
+export interface ProxiedCluster {
+  readonly nodes: readonly ClusterNode[]
+  readonly adminToken: string
+  node(id: string): ClusterNode
+  /** The proxy node `from` dials to reach peer `to`. */
+  proxy(from: string, to: string): TcpProxy
+  /** Cuts the links between every node of `groupA` and every node of `groupB`, both directions. */
+  partition(groupA: string[], groupB: string[]): void
+  /** Heals every cut proxy. */
+  heal(): void
+  /** kill -9; the data directory stays. */
+  stop(id: string): Promise<void>
+  /** Starts a stopped node again from its data directory, on its old port; resolves once it listens. */
+  restart(id: string): Promise<void>
+  /** This node's GET /v1/cluster, or null if it does not answer. */
+  view(id: string): Promise<ClusterView | null>
+  /** Resolves with the leader once every node of `ids` names the same one, itself one of `ids`. */
+  waitForLeader(ids: string[]): Promise<string>
+  /** Kills every node, closes the proxies, removes the data directories. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts n1…n<size> as child processes, with a TcpProxy on each ordered pair: node `from` dials peer `to`
+ * through proxy(from, to), set by a --peer-route from the start. The peer links carry Raft too, so a partition
+ * cuts both the data plane and the metadata plane. Resolves once every node sees all members, the voters and
+ * one agreed leader.
+ *
+ * Not cut by a partition: plain HTTP between nodes, which uses the member URLs — joining, and an admin write
+ * that a follower forwards to the leader it knows. After partition(), waitForLeader() on a side before writing
+ * metadata there, or the write may be forwarded across the cut to a leader that cannot commit.
+ */
+export async function startProxiedCluster(options: ProxiedClusterOptions = {}): Promise<ProxiedCluster> {
+  const size = options.size ?? 3
+  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
+  const proxies = new Map<string, TcpProxy>()
+  const pairKey = (from: string, to: string) => `${from}>${to}`
+  const proxy = (from: string, to: string) => {
+    const found = proxies.get(pairKey(from, to))
+    if (!found) throw new Error(`no proxy from ${from} to ${to}`)
+    return found
+  }
+  // Every proxy exists before any node starts: ports are known only once a node listens, so a proxy gets its
+  // target when the node behind it comes up, and refuses connections until then.
+  for (const from of ids) {
+    for (const to of ids) if (from !== to) proxies.set(pairKey(from, to), await TcpProxy.start())
+  }
+
+  const dataDirs = new Map(ids.map((id) => [id, mkdtempSync(join(tmpdir(), `syncmesh-${id}-`))]))
+  const nodes: ClusterNode[] = []
+  const argsOf = new Map<string, string[]>()
+  const node = (id: string) => {
+    const found = nodes.find((n) => n.id === id)
+    if (!found) throw new Error(`no node ${id}`)
+    return found
+  }
+  const retarget = (to: string, url: string) => {
+    const { hostname, port } = new URL(url)
+    for (const from of ids) if (from !== to) proxy(from, to).setTarget({ host: hostname, port: Number(port) })
+  }
+  const view = (id: string) => clusterView(node(id).url)
+  const views = (ids: string[]) => Promise.all(ids.map(view))
+
+  const cluster: ProxiedCluster = {
+    nodes,
+    adminToken,
+    node,
+    proxy,
+    view,
+    async waitForLeader(among) {
+      const agreed = (vs: (ClusterView | null)[]) => {
+        const leader = vs[0]?.leader
+        return leader != null && among.includes(leader) && vs.every((v) => v?.leader === leader)
+      }
+      return (await poll(() => views(among), agreed, `one leader among ${among}`))[0]!.leader!
+    },
+    partition(groupA, groupB) {
+      for (const a of groupA) {
+        for (const b of groupB) {
+          proxy(a, b).cut()
+          proxy(b, a).cut()
+        }
+      }
+    },
+    heal() {
+      for (const p of proxies.values()) p.heal()
+    },
+    async stop(id) {
+      await node(id).process.kill('SIGKILL')
+    },
+    async restart(id) {
+      const restarted = node(id)
+      const { exitCode, signalCode } = restarted.process.child
+      if (exitCode === null && signalCode === null) throw new Error(`${id} is still running; stop it first`)
+      // The old port: the member's URL is in the Raft metadata, and admin writes are forwarded to it.
+      const port = new URL(restarted.url).port
+      restarted.process = await NodeProcess.start([...argsOf.get(id)!, '--port', port])
+      restarted.url = restarted.process.url
+      retarget(id, restarted.url)
+    },
+    async close() {
+      await Promise.all(nodes.map((n) => n.process.kill('SIGKILL')))
+      await Promise.all([...proxies.values()].map((p) => p.close()))
+      for (const dir of dataDirs.values()) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+
+  try {
+    for (const id of ids) {
+      const dataDir = dataDirs.get(id)!
+      const routes = ids.filter((to) => to !== id).flatMap((to) => ['--peer-route', `${to}=${proxy(id, to).url}`])
+      const args = [
+        ...['--id', id, '--data', dataDir, '--cluster-secret', clusterSecret, '--admin-token', adminToken],
+        ...['--raft-tick-ms', '20', '--anti-entropy-ms', String(options.antiEntropyMs ?? 200)],
+        ...routes,
+        ...(options.extraArgs ?? []),
+      ]
+      argsOf.set(id, args)
+      // Joining happens once, over plain HTTP to n1; the data directory remembers the cluster after that.
+      const join = nodes.length === 0 ? [] : ['--join', nodes[0]!.url]
+      const started = await NodeProcess.start([...args, ...join])
+      nodes.push({ id, dataDir, process: started, url: started.url })
+      retarget(id, started.url)
+    }
+    await poll(() => views(ids), isFormed(size), 'the cluster to form')
+  } catch (err) {
+    await cluster.close()
+    throw err
+  }
+  return cluster
+}
+
+async function clusterView(url: string): Promise<ClusterView | null> {
+  try {
+    const res = await fetch(`${url}/v1/cluster`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+      signal: AbortSignal.timeout(2_000),
+    })
+    return res.ok ? ((await res.json()) as ClusterView) : null
+  } catch {
+    return null
+  }
+}
+
+/** Every member known, the voters promoted, and one leader everybody names. */
+function isFormed(size: number) {
+  const voterTarget = Math.min(size, 3)
+  const complete = (v: ClusterView | null) =>
+    v !== null && v.members.length === size && v.members.filter((m) => m.role === 'voter').length === voterTarget
+  return (views: (ClusterView | null)[]) =>
+    views.every(complete) && views[0]!.leader !== null && views.every((v) => v!.leader === views[0]!.leader)
+}
+
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, test } from 'vitest'
+import { defaultNodeConfig } from '../../src/node.js'
+import { UsageError, parseStartConfig, startUsage } from '../../server/config.js'
+
+const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseStartConfig(args, env).node
+
+describe('--peer-route', () => {
+  test('is repeatable, one ID=URL per use', () => {
+    const node = parse(['--peer-route', 'n2=http://127.0.0.1:5002', '--peer-route', 'n3=https://10.0.0.3:4000'])
+    expect(node.peerRoutes).toEqual({ n2: 'http://127.0.0.1:5002', n3: 'https://10.0.0.3:4000' })
+  })
+
+  test('SYNCMESH_PEER_ROUTES holds a comma-separated list', () => {
+    const node = parse([], { SYNCMESH_PEER_ROUTES: 'n2=http://127.0.0.1:5002, n3=http://10.0.0.3:4000,' })
+    expect(node.peerRoutes).toEqual({ n2: 'http://127.0.0.1:5002', n3: 'http://10.0.0.3:4000' })
+  })
+
+  test('the flag replaces the whole environment list', () => {
+    const node = parse(['--peer-route', 'n3=http://flag:1'], { SYNCMESH_PEER_ROUTES: 'n2=http://env:1,n3=http://env:2' })
+    expect(node.peerRoutes).toEqual({ n3: 'http://flag:1' })
+  })
+
+  test('absent, the node dials the member URLs', () => {
+    expect(parse([]).peerRoutes).toBeUndefined()
+  })
+
+  test.each([
+    ['no equals sign', 'n2'],
+    ['an empty id', '=http://127.0.0.1:5002'],
+    ['an empty URL', 'n2='],
+    ['a URL that is not http(s)', 'n2=ws://127.0.0.1:5002'],
+  ])('a value with %s is a usage error naming the flag', (_, value) => {
+    expect(() => parse(['--peer-route', 'n3=http://127.0.0.1:5003', '--peer-route', value])).toThrow(UsageError)
+    expect(() => parse(['--peer-route', value])).toThrow(/^--peer-route: expected ID=URL/)
+    expect(() => parse([], { SYNCMESH_PEER_ROUTES: value })).toThrow(/^--peer-route: /)
+  })
+
+  test('routing one peer twice is a usage error', () => {
+    expect(() => parse(['--peer-route', 'n2=http://a:1', '--peer-route', 'n2=http://b:1'])).toThrow(
+      '--peer-route: peer "n2" is routed twice',
+    )
+  })
+})
+
+describe('--anti-entropy-ms', () => {
+  test('defaults to the node default', () => {
+    expect(parse([]).antiEntropyMs).toBe(defaultNodeConfig.antiEntropyMs)
+  })
+
+  test('is set by the flag or SYNCMESH_ANTI_ENTROPY_MS, the flag first', () => {
+    expect(parse(['--anti-entropy-ms', '250']).antiEntropyMs).toBe(250)
+    expect(parse([], { SYNCMESH_ANTI_ENTROPY_MS: '300' }).antiEntropyMs).toBe(300)
+    expect(parse(['--anti-entropy-ms', '250'], { SYNCMESH_ANTI_ENTROPY_MS: '300' }).antiEntropyMs).toBe(250)
+  })
+
+  test.each(['0', '-5', '1.5', 'often'])('%s is a usage error naming the flag', (value) => {
+    expect(() => parse([`--anti-entropy-ms=${value}`])).toThrow(/^--anti-entropy-ms: /)
+  })
+})
+
+test('a single-valued flag is still a plain string: the last use wins', () => {
+  expect(parse(['--port', '0', '--port', '4100']).port).toBe(4100)
+})
+
+test('the usage lists both new flags with their environment variables', () => {
+  const usage = startUsage()
+  for (const text of ['--peer-route', 'SYNCMESH_PEER_ROUTES', '--anti-entropy-ms', 'SYNCMESH_ANTI_ENTROPY_MS']) {
+    expect(usage).toContain(text)
+  }
+})
