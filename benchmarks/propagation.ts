@@ -62,7 +62,7 @@ export async function runPropagation(options: PropagationOptions): Promise<Propa
     )
     const latencies = (side: keyof typeof arrivals) => {
       const sorted = Float64Array.from(arrivals[side], (t, i) => t - sentAt[i]!).sort()
-      return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) }
+      return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) }
     }
     return { ...options, sameNode: latencies('sameNode'), crossNode: latencies('crossNode') }
   } finally {

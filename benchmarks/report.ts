@@ -5,6 +5,7 @@ import type { FanoutResult } from './fanout.js'
 import type { ManyDocsResult, ManyDocsServerResult } from './many-docs.js'
 import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from './reconciliation.js'
 import type { ReplayResult } from './replay.js'
+import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from './replication.js'
 import { serverLabels, type ServerKind } from './servers.js'
 import { tracePath } from './trace.js'
 
@@ -17,6 +18,7 @@ export interface RunResults {
   fanout?: FanoutResult
   controlPlane?: ControlPlaneResults
   reconcile?: ReconciliationResults
+  replication?: ReplicationBenchResults
 }
 
 type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc'
@@ -47,7 +49,7 @@ export function renderMarkdown(results: RunResults): string {
     '# syncmesh benchmark results',
     '',
     `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` (benchmarks/run.ts); every run overwrites this file, ` +
-      'except that `--only reconcile` replaces just its own section.' +
+      'except that `--only reconcile,replication` (either or both) replaces just those sections.' +
       (results.quick ? ' **Quick run: reduced sizes, for smoke testing only.**' : ''),
     '',
     `- Date: ${env.date} (run took ${Math.round(results.seconds)} s)`,
@@ -72,6 +74,7 @@ export function renderMarkdown(results: RunResults): string {
   lines.push(...targetsSection(checks))
   if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
   if (results.reconcile) lines.push('', formatReconciliationSection(results.reconcile))
+  if (results.replication) lines.push('', formatReplicationSection(results.replication))
   return lines.join('\n') + '\n'
 }
 
@@ -121,6 +124,7 @@ export function renderSummary(results: RunResults): string {
     lines.push(`target    ${check.what}: ${formatRatio(check.ratio)} (${check.target}) ${check.met ? 'met' : 'NOT MET'}`)
   }
   if (results.reconcile) lines.push(...reconciliationSummary(results.reconcile))
+  if (results.replication) lines.push(...replicationSummary(results.replication))
   if (results.controlPlane) {
     for (const s of Object.values(results.controlPlane.systems)) {
       lines.push(

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control,reconcile]`: runs the benchmarks against
+ * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control,reconcile,replication]`: runs the benchmarks against
  * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
  * benchmarks/RESULTS.md and prints a summary.
  */
@@ -12,13 +12,14 @@ import { renderGossipRoundsSvg } from './gossip-plot.js'
 import { runManyDocs, type ManyDocsOptions } from './many-docs.js'
 import { runReplay } from './replay.js'
 import { formatReconciliationSection, runReconciliationBenchmark } from './reconciliation.js'
+import { formatReplicationSection, runReplicationBenchmark } from './replication.js'
 import { renderMarkdown, renderSummary, replaceSection, type RunResults } from './report.js'
 import { stopAllServers } from './servers.js'
 import { stopEverything } from './cluster-processes.js'
 import { runControlPlaneBenchmark } from './control-plane.js'
 import { prepareTrace } from './trace.js'
 
-const benchmarks = ['replay', 'docs', 'fanout', 'control', 'reconcile'] as const
+const benchmarks = ['replay', 'docs', 'fanout', 'control', 'reconcile', 'replication'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 interface Sizes {
@@ -96,13 +97,20 @@ async function main(): Promise<void> {
     results.reconcile = runReconciliationBenchmark({ quick })
     writeFileSync(gossipChartPath, renderGossipRoundsSvg(results.reconcile.gossip))
   }
+  if (only.has('replication')) {
+    step('replication: propagation between nodes, and a partition of 3 nodes healing')
+    results.replication = await runReplicationBenchmark({ quick, commit: results.environment.commit })
+  }
   results.seconds = (performance.now() - startedAt) / 1000
 
-  // Reconciliation alone runs in process, without servers: it replaces its own section and keeps the others.
-  const markdown =
-    only.size === 1 && results.reconcile
-      ? replaceSection(readFileSync(resultsPath, 'utf8'), formatReconciliationSection(results.reconcile))
-      : renderMarkdown(results)
+  // Benchmarks with a section of their own, run alone, replace just their sections and keep the others.
+  const ownSections = [
+    results.reconcile && formatReconciliationSection(results.reconcile),
+    results.replication && formatReplicationSection(results.replication),
+  ].filter((section): section is string => Boolean(section))
+  const markdown = [...only].every((b) => b === 'reconcile' || b === 'replication')
+    ? ownSections.reduce(replaceSection, readFileSync(resultsPath, 'utf8'))
+    : renderMarkdown(results)
   writeFileSync(resultsPath, markdown)
   step(`done; wrote ${resultsPath}\n`)
   process.stdout.write(renderSummary(results))

@@ -64,9 +64,8 @@ export class DocExchange {
         replies.push({ name, holding: 'deleted' })
         continue
       }
-      const update = this.docs.readUpdate(name, stateVector)
-      const ours = update && this.docs.stateVector(name)
-      replies.push(update && ours ? { name, holding: 'present', update, stateVector: ours } : { name, holding: 'absent' })
+      const delta = this.docs.readDelta(name, stateVector)
+      replies.push(delta ? { name, holding: 'present', ...delta } : { name, holding: 'absent' })
     }
     const sizeOf = (reply: DocReply) => reply.name.length + (reply.holding === 'present' ? reply.update.byteLength : 0)
     return chunkBySize(replies, sizeOf, maxMessageBytes).map((docs) => ({ type: 'doc-reply', session, docs }))

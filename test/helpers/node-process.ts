@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-const mainJs = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url))
+// Run from the sources by vitest, or compiled into dist/ when a benchmark uses the helpers.
+const mainJs = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/test/') ? '../../server/main.js' : '../../dist/server/main.js', import.meta.url),
+)
 const running = new Set<NodeProcess>()
 
 /** A real `syncmesh start` child process, built from dist/ by `npm test`. */
