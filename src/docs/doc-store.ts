@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { DocMeta, DocStorage } from '../storage/doc-storage.js'
+import type { DocMeta, DocStorage, DocSummary } from '../storage/doc-storage.js'
 import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
 import { docDigest } from './doc-digest.js'
@@ -96,8 +96,8 @@ export class DocStore {
   private idleBytes = 0
   private pending: PendingUpdate[] = []
   private compactionsDue = new Set<string>()
-  /** Digests computed since the last commit, kept with the next one (see `digest`). */
-  private digestsDue = new Map<string, { digest: Uint8Array; seq: number }>()
+  /** Summaries computed since the last commit, kept with the next one (see `digest`). */
+  private summariesDue = new Map<string, DocSummary>()
   private readonly listeners: Partial<DocStoreEvents>[] = []
   private flushScheduled = false
   private flushing: Promise<void> | null = null
@@ -179,6 +179,8 @@ export class DocStore {
   stateVector(name: string): Uint8Array | undefined {
     const entry = this.loaded.get(name)
     if (entry) return Y.encodeStateVector(entry.doc)
+    const kept = this.keptSummary(name)
+    if (kept) return kept.stateVector
     const whole = this.readStoredUpdate(name)
     return whole && Y.encodeStateVectorFromUpdate(whole)
   }
@@ -194,25 +196,19 @@ export class DocStore {
 
   /**
    * The document's digest (state vector and delete set, see doc-digest.ts); undefined if it was never
-   * written. A digest is kept in the document's stored meta until the document changes, so only changed
-   * documents are ever loaded to compute one.
+   * written. Digest and state vector are kept in the document's stored meta until the document changes, so
+   * only changed documents are ever loaded to compute them.
    */
   digest(name: string): Uint8Array | undefined {
+    const kept = this.keptSummary(name)
+    if (kept) return kept.digest
     const entry = this.loaded.get(name)
-    const meta = this.storage.getMeta(name)
-    if (meta?.digest && meta.digestSeq === meta.nextSeq && (!entry || entry.seq === meta.nextSeq)) return meta.digest
-    if (entry) {
-      const digest = docDigest(entry.doc)
-      this.keepDigest(name, digest, entry.seq)
-      return digest
-    }
+    if (entry) return this.summarize(name, entry.doc, entry.seq).digest
     const stored = this.storage.read(name)
     if (!stored) return undefined
     const doc = this.buildDoc(name, stored.base ? [stored.base, ...stored.log] : stored.log)
     try {
-      const digest = docDigest(doc)
-      this.keepDigest(name, digest, stored.meta.nextSeq)
-      return digest
+      return this.summarize(name, doc, stored.meta.nextSeq).digest
     } finally {
       doc.destroy()
     }
@@ -221,7 +217,7 @@ export class DocStore {
   /** Every stored document's name and its kept digest, if still valid, in name order. */
   *storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
     for (const { name, meta } of this.storage.list('', undefined)) {
-      yield { name, digest: meta.digest && meta.digestSeq === meta.nextSeq ? meta.digest : undefined }
+      yield { name, digest: meta.summary?.seq === meta.nextSeq ? meta.summary.digest : undefined }
     }
   }
 
@@ -248,7 +244,7 @@ export class DocStore {
   async delete(name: string): Promise<void> {
     const entry = this.loaded.get(name)
     if (entry) this.evict(name, entry)
-    this.digestsDue.delete(name)
+    this.summariesDue.delete(name)
     for (const listener of this.listeners) listener.deleted?.(name)
     await this.storage.transact(() => this.storage.remove(name))
   }
@@ -337,7 +333,7 @@ export class DocStore {
   }
 
   private hasWritesDue(): boolean {
-    return this.pending.length > 0 || this.compactionsDue.size > 0 || this.digestsDue.size > 0
+    return this.pending.length > 0 || this.compactionsDue.size > 0 || this.summariesDue.size > 0
   }
 
   /**
@@ -347,11 +343,11 @@ export class DocStore {
   private flush(): Promise<void> {
     const batch = this.pending
     const compactions = this.compactionsDue
-    const digests = this.digestsDue
+    const summaries = this.summariesDue
     this.pending = []
     this.compactionsDue = new Set()
-    this.digestsDue = new Map()
-    this.flushing = this.commit(batch, compactions, digests).finally(() => {
+    this.summariesDue = new Map()
+    this.flushing = this.commit(batch, compactions, summaries).finally(() => {
       this.flushing = null
       if (this.hasWritesDue()) this.scheduleFlush()
     })
@@ -361,7 +357,7 @@ export class DocStore {
   private async commit(
     batch: PendingUpdate[],
     compactions: Set<string>,
-    digests: Map<string, { digest: Uint8Array; seq: number }>,
+    summaries: Map<string, DocSummary>,
   ): Promise<void> {
     const byDoc = groupByDoc(batch)
     const startedAt = performance.now()
@@ -372,7 +368,7 @@ export class DocStore {
         const written = new Map<string, DocMeta>()
         // Compaction first: the in-memory state it encodes holds exactly the log committed before this batch.
         for (const name of compactions) this.compactInTransaction(name)
-        for (const [name, { digest, seq }] of digests) this.storage.setDigest(name, digest, seq)
+        for (const [name, summary] of summaries) this.storage.setSummary(name, summary)
         for (const [name, updates] of byDoc) {
           written.set(name, this.storage.appendLog(name, updates.map((p) => p.update), nowMs))
         }
@@ -445,9 +441,20 @@ export class DocStore {
     this.metrics.compactions.inc()
   }
 
-  private keepDigest(name: string, digest: Uint8Array, seq: number): void {
-    this.digestsDue.set(name, { digest, seq })
+  /** The kept summary, if the document (in memory and stored) has not changed since it was made. */
+  private keptSummary(name: string): DocSummary | undefined {
+    const meta = this.storage.getMeta(name)
+    if (!meta?.summary || meta.summary.seq !== meta.nextSeq) return undefined
+    const entry = this.loaded.get(name)
+    return !entry || entry.seq === meta.nextSeq ? meta.summary : undefined
+  }
+
+  /** Computes the summary of `doc`, stored at `seq`, and keeps it with the next commit. */
+  private summarize(name: string, doc: Y.Doc, seq: number): DocSummary {
+    const summary = { seq, digest: docDigest(doc), stateVector: Y.encodeStateVector(doc) }
+    this.summariesDue.set(name, summary)
     this.scheduleFlush()
+    return summary
   }
 
   private resize(entry: LoadedDoc, bytes: number): void {

@@ -11,9 +11,16 @@ export interface DocMeta {
   logBytes: number
   baseBytes: number
   updatedAtMs: number
-  /** The document's digest, valid while `nextSeq` equals `digestSeq` (see docs/doc-digest.ts). */
-  digest?: Uint8Array
-  digestSeq?: number
+  /** Digest and state vector of the document as it was when `nextSeq` was `summary.seq`. */
+  summary?: DocSummary
+}
+
+/** What replication asks of a document most often, kept so that an unchanged document is not read again. */
+export interface DocSummary {
+  seq: number
+  /** See docs/doc-digest.ts. */
+  digest: Uint8Array
+  stateVector: Uint8Array
 }
 
 /** A document's stored state: the compacted base (if any) followed by the log, in order. */
@@ -90,11 +97,11 @@ export class DocStorage {
     return next
   }
 
-  /** Inside `transact`: keeps the digest computed at `seq`, unless the document has changed since. */
-  setDigest(name: string, digest: Uint8Array, seq: number): void {
+  /** Inside `transact`: keeps `summary`, unless the document has changed since it was made. */
+  setSummary(name: string, summary: DocSummary): void {
     const meta = this.metas.get(name)
-    if (meta === undefined || meta.nextSeq !== seq) return
-    this.metas.putSync(name, { ...meta, digest, digestSeq: seq })
+    if (meta === undefined || meta.nextSeq !== summary.seq) return
+    this.metas.putSync(name, { ...meta, summary })
   }
 
   /** Inside `transact`: removes everything stored for `name`. */
