@@ -19,7 +19,7 @@ export interface PartitionHealResult extends PartitionHealOptions {
 }
 
 interface DataPlaneView {
-  replication: { documents: number; fingerprint: string }
+  replication: { documents: number; fingerprint: string; staleDigests: number }
   peers: { id: string; link: { sentBytes: number; receivedBytes: number } }[]
 }
 
@@ -107,7 +107,8 @@ async function waitForConvergence(cluster: ProxiedCluster, documents: number, id
   for (;;) {
     const views = await Promise.all(ids.map((id) => view(cluster, id)))
     const prints = new Set(views.map((v) => v?.replication.fingerprint))
-    if (prints.size === 1 && views.every((v) => v?.replication.documents === documents)) return Date.now()
+    const current = views.every((v) => v?.replication.documents === documents && v.replication.staleDigests === 0)
+    if (prints.size === 1 && current) return Date.now()
     if (Date.now() > deadline) throw new Error(`no convergence: ${JSON.stringify(views.map((v) => v?.replication))}`)
     await sleep(20)
   }

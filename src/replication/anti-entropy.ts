@@ -29,6 +29,8 @@ interface Session {
 
 /** A session with no message for this long is forgotten; its peer may have gone away mid-way. */
 const sessionIdleMs = 30_000
+/** A session with a message this recent is still at work: another with the same peer would only repeat it. */
+const sessionBusyMs = 1_000
 
 /**
  * Every `intervalMs`, reconcile all documents with one random linked peer: level 1 finds which documents
@@ -59,8 +61,12 @@ export class AntiEntropy {
     return this.lastByPeer
   }
 
-  /** Starts a reconciliation with `peer` now. */
+  /** Starts a reconciliation with `peer` now, unless one with it (started by either side) is still at work. */
   reconcileWith(peer: string): void {
+    const now = Date.now()
+    for (const session of this.sessions.values()) {
+      if (session.peer === peer && now - session.stats.lastMessageAt < sessionBusyMs) return
+    }
     this.index.refresh()
     const session = this.openSession(peer, this.nextSession++, true)
     this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })

@@ -58,10 +58,16 @@ export class Replication {
     })
   }
 
-  /** This node's documents as anti-entropy sees them: how many, and one fingerprint over all their digests. */
-  summary(): { documents: number; fingerprint: string } {
-    this.index.refresh()
-    return { documents: this.index.items.size, fingerprint: this.index.items.wholeSetFingerprintHex() }
+  /**
+   * This node's documents as anti-entropy sees them: how many, one fingerprint over all their digests, and
+   * how many changed documents still wait for their digest (the fingerprint is current when that is 0).
+   */
+  summary(): { documents: number; fingerprint: string; staleDigests: number } {
+    return {
+      documents: this.index.items.size,
+      fingerprint: this.index.items.wholeSetFingerprintHex(),
+      staleDigests: this.index.staleCount,
+    }
   }
 
   get reconciliations(): number {
@@ -86,5 +92,6 @@ export class Replication {
 
   close(): void {
     this.antiEntropy.close()
+    this.index.close()
   }
 }

@@ -15,7 +15,7 @@ afterEach(async () => {
 })
 
 interface DataPlaneView {
-  replication: { documents: number; fingerprint: string }
+  replication: { documents: number; fingerprint: string; staleDigests: number }
   peers: { id: string; link: { state: string }; lastReconciliation: { differingDocs: number } | null }[]
 }
 
@@ -37,7 +37,7 @@ async function waitForEqualDigests(c: ProxiedCluster, ids: string[], documents: 
   const converged = async () => {
     views = await Promise.all(ids.map((id) => dataPlane(c.node(id).url, c.adminToken)))
     const prints = new Set(views.map((v) => v?.replication.fingerprint))
-    return prints.size === 1 && views.every((v) => v?.replication.documents === documents)
+    return prints.size === 1 && views.every((v) => v?.replication.documents === documents && v.replication.staleDigests === 0)
   }
   await waitForAsync('equal digests', converged, timeoutMs).catch(() => {
     throw new Error(`digests still differ: ${JSON.stringify(views.map((v) => v?.replication))}`)
