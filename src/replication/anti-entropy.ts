@@ -61,6 +61,23 @@ export class AntiEntropy {
     return this.lastByPeer
   }
 
+  /**
+   * A peer's link came up. Reconcile with it at once — unless a reconciliation this node started is at work
+   * already: what that one brings is relayed to this peer too, and the next tick covers the rest. A node back
+   * from a partition thus exchanges its changes with one peer instead of with all of them at once.
+   */
+  linkUp(peer: string): void {
+    // Sessions with this peer ran on a link that is gone, and may have lost messages with it.
+    for (const [key, session] of this.sessions) {
+      if (session.peer === peer) this.sessions.delete(key)
+    }
+    const now = Date.now()
+    for (const session of this.sessions.values()) {
+      if (session.stats.initiator && now - session.stats.lastMessageAt < sessionBusyMs) return
+    }
+    this.reconcileWith(peer)
+  }
+
   /** Starts a reconciliation with `peer` now, unless one with it (started by either side) is still at work. */
   reconcileWith(peer: string): void {
     const now = Date.now()

@@ -51,7 +51,7 @@ export class DocExchange {
       case 'doc-reply':
         return this.fill(peer, message.session, message.docs)
       case 'doc-fill':
-        this.applyFromPeer(peer, message.docs)
+        this.applyFromPeer(peer, message.docs, true)
         return []
     }
   }
@@ -80,14 +80,14 @@ export class DocExchange {
       if (update) missing.push({ name: reply.name, update })
       if (reply.holding === 'present') theirs.push({ name: reply.name, update: reply.update })
     }
-    this.applyFromPeer(peer, theirs)
+    this.applyFromPeer(peer, theirs, true)
     const sizeOf = (doc: NamedUpdate) => doc.name.length + doc.update.byteLength
     return chunkBySize(missing, sizeOf, maxMessageBytes).map((docs) => ({ type: 'doc-fill', session, docs }))
   }
 
-  /** Applies updates a peer sent, as it would a client's, with a peer origin so that they are not sent on. */
-  applyFromPeer(peer: string, updates: readonly NamedUpdate[]): void {
-    const origin = new PeerOrigin(peer)
+  /** Applies updates a peer sent, as it would a client's; `relay`: pass them on to the other peers. */
+  applyFromPeer(peer: string, updates: readonly NamedUpdate[], relay: boolean): void {
+    const origin = new PeerOrigin(peer, relay)
     for (const { name, update } of updates) {
       if (!checkDocName(name).ok) continue
       void this.docs.apply(name, update, origin).then((result) => {

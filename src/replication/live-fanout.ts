@@ -8,11 +8,12 @@ const maxBatchBytes = 1024 * 1024
 
 /**
  * Pushes every update this node made durable for its own clients to every linked peer, batched per turn
- * of the event loop. Updates that came from a peer are not sent on: every node pushes its own, and
- * anti-entropy repairs whatever a missing link or a full queue dropped.
+ * of the event loop, and relays what anti-entropy brought from a peer to the other peers (see PeerOrigin).
+ * Anti-entropy repairs whatever a missing link or a full queue dropped.
  */
 export class LiveFanout {
-  private queued: NamedUpdate[] = []
+  /** Updates to push, by the peer they came from ('' for this node's own), which does not get them back. */
+  private queued = new Map<string, NamedUpdate[]>()
   private scheduled = false
   /** Updates handed to the peer link, and updates it dropped (no link or a full queue), per peer. */
   readonly sent = new Map<string, { updates: number; dropped: number }>()
@@ -26,26 +27,36 @@ export class LiveFanout {
 
   private enqueue(name: string, updates: CommittedUpdates): void {
     for (const { update, origin } of updates) {
-      if (!(origin instanceof PeerOrigin)) this.queued.push({ name, update })
+      if (origin instanceof PeerOrigin && !origin.relay) continue
+      const source = origin instanceof PeerOrigin ? origin.peer : ''
+      const list = this.queued.get(source)
+      if (list) list.push({ name, update })
+      else this.queued.set(source, [{ name, update }])
     }
-    if (this.queued.length === 0 || this.scheduled) return
+    if (this.queued.size === 0 || this.scheduled) return
     this.scheduled = true
     setImmediate(() => this.flush())
   }
 
   private flush(): void {
     this.scheduled = false
-    const batches = chunkBySize(this.queued, ({ name, update }) => name.length + update.byteLength, maxBatchBytes)
-    this.queued = []
+    const queued = this.queued
+    this.queued = new Map()
     const peers = this.transport.connectedPeers()
-    for (const updates of batches) {
-      const payload = encodeReplicationMessage({ type: 'updates', updates })
-      for (const peer of peers) {
-        const counts = this.sent.get(peer) ?? { updates: 0, dropped: 0 }
-        this.sent.set(peer, counts)
-        if (this.transport.send(peer, payload)) counts.updates += updates.length
-        else counts.dropped += updates.length
+    for (const [source, updates] of queued) {
+      for (const batch of chunkBySize(updates, ({ name, update }) => name.length + update.byteLength, maxBatchBytes)) {
+        const payload = encodeReplicationMessage({ type: 'updates', updates: batch })
+        for (const peer of peers) {
+          if (peer !== source) this.send(peer, payload, batch.length)
+        }
       }
     }
+  }
+
+  private send(peer: string, payload: Uint8Array, updates: number): void {
+    const counts = this.sent.get(peer) ?? { updates: 0, dropped: 0 }
+    this.sent.set(peer, counts)
+    if (this.transport.send(peer, payload)) counts.updates += updates
+    else counts.dropped += updates
   }
 }

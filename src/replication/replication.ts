@@ -49,12 +49,12 @@ export class Replication {
     // A malformed message throws, and the peer network closes that peer's link with the reason.
     peers.on('replication', (from, payload) => {
       const message = decodeReplicationMessage(payload)
-      if (message.type === 'updates') this.exchange.applyFromPeer(from, message.updates)
+      if (message.type === 'updates') this.exchange.applyFromPeer(from, message.updates, false)
       else this.antiEntropy.receive(from, message, payload.byteLength)
     })
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {
-      if (options.selfId < peer) this.antiEntropy.reconcileWith(peer)
+      if (options.selfId < peer) this.antiEntropy.linkUp(peer)
     })
   }
 

@@ -35,6 +35,8 @@ export interface ClusterView {
 export interface ProxiedCluster {
   readonly nodes: readonly ClusterNode[]
   readonly adminToken: string
+  /** For a node that joins later, outside the harness. */
+  readonly clusterSecret: string
   node(id: string): ClusterNode
   /** The proxy node `from` dials to reach peer `to`. */
   proxy(from: string, to: string): TcpProxy
@@ -98,6 +100,7 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
   const cluster: ProxiedCluster = {
     nodes,
     adminToken,
+    clusterSecret,
     node,
     proxy,
     view,

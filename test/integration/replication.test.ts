@@ -1,7 +1,9 @@
 import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { connectSynced, destroyProviders, sameState } from '../helpers/clients.js'
+import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { closeAllProxies } from '../helpers/tcp-proxy.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -12,6 +14,8 @@ afterEach(async () => {
   await cluster?.close()
   cluster = null
   await closeAllProxies()
+  await killAllNodes()
+  removeTempDirs()
 })
 
 interface DataPlaneView {
@@ -83,6 +87,21 @@ describe('replication across real node processes', () => {
     )
     c!.doc.getText('body').insert(0, 'n3 says hi; ')
     await waitFor('the n1 client to see the n3 edit', () => a!.doc.getText('body').toString() === 'n3 says hi; from n1')
+    const metrics = await (await fetch(`${cluster.node('n1').url}/metrics`)).text()
+    expect(metrics).toContain('syncmesh_peer_link_up{peer="n2"} 1')
+    expect(metrics).toMatch(/syncmesh_peer_live_updates_sent\{peer="n3"\} [1-9]/)
+  })
+
+  test('a new member receives every document from its peers', async () => {
+    cluster = await startProxiedCluster({ antiEntropyMs: 200 })
+    for (let i = 0; i < 50; i++) expect(await writeUpdate(cluster.node(`n${1 + (i % 3)}`).url, `old/${i}`, textUpdate(`doc ${i}`, 1))).toBe(204)
+    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 50)
+    const n4 = await NodeProcess.start([
+      ...['--id', 'n4', '--data', tempDir(), '--cluster-secret', cluster.clusterSecret, '--admin-token', cluster.adminToken],
+      ...['--raft-tick-ms', '20', '--anti-entropy-ms', '200', '--join', cluster.node('n1').url],
+    ])
+    await waitForAsync('n4 to hold every document', async () => (await dataPlane(n4.url, cluster!.adminToken))?.replication.documents === 50)
+    expect(await readText(n4.url, 'old/42')).toEqual({ status: 200, text: 'doc 42' })
   })
 
   test('a partition heals: concurrent edits and deletions on both sides merge, nothing acknowledged is lost', async () => {
@@ -118,6 +137,16 @@ describe('replication across real node processes', () => {
       expect(await readText(cluster.node(id).url, 'p/only-right')).toEqual({ status: 200, text: 'made on n3' })
       expect(await readText(cluster.node(id).url, 'p/only-left')).toEqual({ status: 200, text: 'made on n1' })
     }
+  })
+
+  test('what a node receives by anti-entropy it relays to its other peers', async () => {
+    // Anti-entropy ticks are rare here: only the reconciliation of a link coming up, and relays, carry data.
+    cluster = await startProxiedCluster({ antiEntropyMs: 60_000 })
+    cluster.partition(['n1'], ['n2', 'n3'])
+    expect(await writeUpdate(cluster.node('n1').url, 'relayed', textUpdate('written while cut off', 1))).toBe(204)
+    // n1 comes back to n2 only; n1 and n3 stay cut off from each other.
+    for (const [from, to] of [['n1', 'n2'], ['n2', 'n1']] as const) cluster.proxy(from, to).heal()
+    await waitForAsync('the document on n3', async () => (await readText(cluster!.node('n3').url, 'relayed')).text === 'written while cut off')
   })
 
   test('a divergence made only of a deletion is found and repaired', async () => {
