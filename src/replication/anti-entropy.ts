@@ -43,7 +43,6 @@ export class AntiEntropy {
   private readonly lastByPeer = new Map<string, ReconciliationStats>()
   private readonly timer: NodeJS.Timeout
   private nextSession = Math.floor(Math.random() * 2 ** 30)
-  reconciliations = 0
 
   constructor(
     private readonly index: DigestIndex,
@@ -149,7 +148,6 @@ export class AntiEntropy {
     const session = { peer, reconciler: new RangeReconciler(this.index.items), stats }
     this.sessions.set(sessionKey(peer, id), session)
     this.lastByPeer.set(peer, stats)
-    this.reconciliations++
     return session
   }
 

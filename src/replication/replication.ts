@@ -70,10 +70,6 @@ export class Replication {
     }
   }
 
-  get reconciliations(): number {
-    return this.antiEntropy.reconciliations
-  }
-
   peerStatus(): PeerReplicationStatus[] {
     const last = this.antiEntropy.lastReconciliations()
     return Object.entries(this.peers.linkStates())
