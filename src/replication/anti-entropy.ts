@@ -93,7 +93,8 @@ export class AntiEntropy {
     const key = sessionKey(peer, message.session)
     let session = this.sessions.get(key)
     if (!session) {
-      // A peer's new session: answer from digests that are up to date.
+      // A peer's new session: answer from digests brought up to date first (as far as one refresh goes; a
+      // document whose digest is still stale is found in a later round).
       this.index.refresh()
       session = this.openSession(peer, message.session, false)
     }

@@ -3,6 +3,8 @@ import { ItemSet, compareNames } from './item-set.js'
 
 /** Digests are brought up to date once commits have paused this long (and at every reconciliation). */
 const quietMs = 100
+/** Longest a refresh holds the event loop; the rest continues in later turns, so that clients are served meanwhile. */
+const refreshBudgetMs = 50
 
 /**
  * Every stored document with its digest, as the set that anti-entropy reconciles. Digests are brought up to
@@ -14,7 +16,10 @@ const quietMs = 100
 export class DigestIndex {
   readonly items = new ItemSet()
   private readonly stale = new Set<string>()
+  /** Stale names taken for the refresh under way, in reverse name order (taken from the end). */
+  private queue: string[] = []
   private quietTimer: NodeJS.Timeout | null = null
+  private continuation: NodeJS.Immediate | null = null
 
   constructor(private readonly docs: DocStore) {
     for (const { name, digest } of docs.storedDigests()) {
@@ -35,24 +40,40 @@ export class DigestIndex {
 
   /** Documents whose digest is out of date. */
   get staleCount(): number {
-    return this.stale.size
+    return this.stale.size + this.queue.length
   }
 
   close(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer)
+    if (this.continuation) clearImmediate(this.continuation)
   }
 
-  /** Computes the digests of documents changed since the last call; returns how many it computed. */
-  refresh(): number {
-    // In name order: many new documents then go in at the end of the sorted set, not each in the middle.
-    const names = [...this.stale].sort(compareNames)
-    this.stale.clear()
-    for (const name of names) {
+  /**
+   * Computes the digests of documents changed since they were last computed, for at most refreshBudgetMs;
+   * what is left continues in later turns of the event loop (a node back from a long absence may have many).
+   */
+  refresh(): void {
+    const deadline = performance.now() + refreshBudgetMs
+    for (;;) {
+      if (this.queue.length === 0) {
+        if (this.stale.size === 0) return
+        // In name order: many new documents then go in at the end of the sorted set, not each in the middle.
+        this.queue = [...this.stale].sort((a, b) => compareNames(b, a))
+        this.stale.clear()
+      }
+      if (performance.now() > deadline) return this.continueLater()
+      const name = this.queue.pop()!
       const digest = this.docs.digest(name)
       if (digest) this.items.set(name, digest)
       else this.items.delete(name)
     }
-    return names.length
+  }
+
+  private continueLater(): void {
+    this.continuation ??= setImmediate(() => {
+      this.continuation = null
+      this.refresh()
+    })
   }
 
   private refreshWhenQuiet(): void {
