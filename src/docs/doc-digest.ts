@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
+import { digestBytes } from '../protocol/range-codec.js'
 
-/** Bytes of a document digest: plenty to tell replicas apart, small enough to send for many documents. */
-export const docDigestBytes = 16
+/** Plenty to tell replicas apart, small enough to send for many documents; part of the wire format. */
+export const docDigestBytes = digestBytes
 
 /**
  * A hash of the document's state vector and delete set. Yjs writes both in a canonical order, and merges

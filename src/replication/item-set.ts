@@ -1,24 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as encoding from 'lib0/encoding'
-import { docDigestBytes } from '../docs/doc-digest.js'
-
-export interface Item {
-  name: string
-  digest: Uint8Array
-}
-
-/** The exclusive upper end of a range of names; null is +infinity. A lower end of '' is -infinity. */
-export type UpperBound = string | null
-
-/**
- * Bytes of a range fingerprint. A collision hides a difference from a session, and from every later one until
- * either side's items in that range change. A session compares at most tens of thousands of fingerprints of
- * ranges that differ, so with 8 bytes a miss is about 2^-64 × 10^5 ≈ 10^-14 likely per session; with 4 bytes it
- * would happen about once in 40,000 sessions.
- */
-export const fingerprintBytes = 8
-/** Longest item name, in UTF-8 bytes: longer than any valid document name. */
-export const maxItemNameBytes = 1024
+import { digestBytes, fingerprintBytes, isHighSurrogate, maxItemNameBytes, type Item, type UpperBound } from '../protocol/range-codec.js'
 
 /** Plain JS string order (UTF-16 code units): both peers sort the same way, whatever the platform. */
 export function compareNames(a: string, b: string): number {
@@ -47,7 +29,7 @@ export class ItemSet {
 
   /** Adds an item or replaces its digest. Throws for a name that UTF-8 cannot carry or a wrong-sized digest. */
   set(name: string, digest: Uint8Array): void {
-    if (digest.byteLength !== docDigestBytes) throw new Error(`digest is ${digest.byteLength} bytes; expected ${docDigestBytes}`)
+    if (digest.byteLength !== digestBytes) throw new Error(`digest is ${digest.byteLength} bytes; expected ${digestBytes}`)
     // Hashes and the wire see names as UTF-8, where a lone surrogate would merge with U+FFFD.
     if (loneSurrogate.test(name)) throw new Error(`name ${JSON.stringify(name)} is not well-formed UTF-16`)
     if (Buffer.byteLength(name, 'utf8') > maxItemNameBytes) throw new Error(`name is longer than ${maxItemNameBytes} bytes`)
@@ -197,10 +179,6 @@ function separatingPrefix(before: string, after: string): string {
   while (shared < before.length && before.charCodeAt(shared) === after.charCodeAt(shared)) shared++
   const length = isHighSurrogate(after.charCodeAt(shared)) ? shared + 2 : shared + 1
   return after.slice(0, length)
-}
-
-export function isHighSurrogate(codeUnit: number): boolean {
-  return codeUnit >= 0xd800 && codeUnit <= 0xdbff
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,17 +1,18 @@
 import fc from 'fast-check'
 import * as encoding from 'lib0/encoding'
 import { describe, expect, test } from 'vitest'
-import { compareNames, ItemSet, maxItemNameBytes, type UpperBound } from '../../src/replication/item-set.js'
 import {
   decodeReconcileMessage,
   encodeReconcileMessage,
   MalformedReconcileMessageError,
+  maxItemNameBytes,
   maxListedItemsPerMessage,
   maxRangesPerMessage,
-  RangeReconciler,
-  type RangeReconcilerOptions,
+  type UpperBound,
   type WireRange,
-} from '../../src/replication/range-reconciler.js'
+} from '../../src/protocol/range-codec.js'
+import { compareNames, ItemSet } from '../../src/replication/item-set.js'
+import { RangeReconciler, type RangeReconcilerOptions } from '../../src/replication/range-reconciler.js'
 
 interface Session {
   differing: Set<string>
