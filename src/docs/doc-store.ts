@@ -262,6 +262,11 @@ export class DocStore {
     return page
   }
 
+  /** Whether the document is in memory (open by a session, or recently used). */
+  isLoaded(name: string): boolean {
+    return this.loaded.has(name)
+  }
+
   get loadedCount(): number {
     return this.loaded.size
   }

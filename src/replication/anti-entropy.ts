@@ -124,13 +124,11 @@ export class AntiEntropy {
     for (const [key, session] of this.sessions) {
       if (now - session.stats.lastMessageAt > sessionIdleMs) this.sessions.delete(key)
     }
+    // Every tick, with or without a peer to talk to: digests stay fresh while a node is alone, so that the
+    // reconciliation after a partition heals starts at once, and documents in memory get theirs here.
+    this.index.refresh()
     const peers = this.transport.connectedPeers()
-    if (peers.length === 0) {
-      // Keep digests fresh while alone, so that the reconciliation after a partition heals starts at once.
-      this.index.refresh()
-      return
-    }
-    this.reconcileWith(peers[Math.floor(Math.random() * peers.length)]!)
+    if (peers.length > 0) this.reconcileWith(peers[Math.floor(Math.random() * peers.length)]!)
   }
 
   private openSession(peer: string, id: number, initiator: boolean): Session {

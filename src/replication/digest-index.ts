@@ -1,8 +1,12 @@
 import type { DocStore } from '../docs/doc-store.js'
 import { ItemSet, compareNames } from './item-set.js'
 
-/** Digests are brought up to date once commits have paused this long (and at every reconciliation). */
-const quietMs = 100
+/**
+ * Digests of documents not in memory are brought up to date once commits have paused this long; all of them
+ * at every reconciliation. A document in memory is usually one that people are typing into: computing its
+ * digest at every pause would walk all its structs at every keystroke.
+ */
+const quietMs = 20
 /** Longest a refresh holds the event loop; the rest continues in later turns, so that clients are served meanwhile. */
 const refreshBudgetMs = 50
 
@@ -49,30 +53,40 @@ export class DigestIndex {
   }
 
   /**
-   * Computes the digests of documents changed since they were last computed, for at most refreshBudgetMs;
-   * what is left continues in later turns of the event loop (a node back from a long absence may have many).
+   * Computes the digests of documents changed since they were last computed (`notLoaded`: only of those not
+   * in memory), for at most refreshBudgetMs; what is left continues in later turns of the event loop (a node
+   * back from a long absence may have many).
    */
-  refresh(): void {
+  refresh(notLoaded = false): void {
     const deadline = performance.now() + refreshBudgetMs
+    const skipped: string[] = []
     for (;;) {
       if (this.queue.length === 0) {
-        if (this.stale.size === 0) return
+        if (this.stale.size === 0) break
         // In name order: many new documents then go in at the end of the sorted set, not each in the middle.
         this.queue = [...this.stale].sort((a, b) => compareNames(b, a))
         this.stale.clear()
       }
-      if (performance.now() > deadline) return this.continueLater()
+      if (performance.now() > deadline) {
+        this.continueLater(notLoaded)
+        break
+      }
       const name = this.queue.pop()!
+      if (notLoaded && this.docs.isLoaded(name)) {
+        skipped.push(name)
+        continue
+      }
       const digest = this.docs.digest(name)
       if (digest) this.items.set(name, digest)
       else this.items.delete(name)
     }
+    for (const name of skipped) this.stale.add(name)
   }
 
-  private continueLater(): void {
+  private continueLater(notLoaded: boolean): void {
     this.continuation ??= setImmediate(() => {
       this.continuation = null
-      this.refresh()
+      this.refresh(notLoaded)
     })
   }
 
@@ -80,7 +94,7 @@ export class DigestIndex {
     if (this.quietTimer) clearTimeout(this.quietTimer)
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null
-      this.refresh()
+      this.refresh(true)
     }, quietMs)
     this.quietTimer.unref()
   }
