@@ -19,7 +19,7 @@ export interface ReplicationOptions {
 export interface PeerReplicationStatus {
   id: string
   link: LinkState
-  /** Updates of this node's clients pushed to the peer, and those dropped for want of a link or queue room. */
+  /** Updates live fan-out pushed to the peer (this node's own and relayed ones), and those dropped for want of a link or queue room. */
   liveUpdatesSent: number
   liveUpdatesDropped: number
   lastReconciliation: ReconciliationStats | null
