@@ -2,9 +2,6 @@ import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
 import { digestBytes } from '../protocol/range-codec.js'
 
-/** Plenty to tell replicas apart, small enough to send for many documents; part of the wire format. */
-export const docDigestBytes = digestBytes
-
 /**
  * A hash of the document's state vector and delete set. Yjs writes both in a canonical order, and merges
  * runs of deleted structs, so two replicas with the same content have the same digest however their
@@ -12,5 +9,5 @@ export const docDigestBytes = digestBytes
  */
 export function docDigest(doc: Y.Doc): Uint8Array {
   const snapshot = Y.encodeSnapshot(Y.snapshot(doc))
-  return new Uint8Array(createHash('sha256').update(snapshot).digest().subarray(0, docDigestBytes))
+  return new Uint8Array(createHash('sha256').update(snapshot).digest().subarray(0, digestBytes))
 }

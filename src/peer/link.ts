@@ -155,25 +155,24 @@ export class PeerLink {
     else this.receiveHandshakeMessage(data)
   }
 
-  private receiveChannelFrame(data: Buffer): void {
-    let frame: ChannelFrame
+  /** The decoded message, or undefined after closing the link as malformed. */
+  private decodeOrClose<T>(decode: (data: Buffer) => T, data: Buffer): T | undefined {
     try {
-      frame = decodeChannelFrame(data)
+      return decode(data)
     } catch (err) {
       this.close(PeerCloseCode.malformedFrame, (err as Error).message)
-      return
+      return undefined
     }
-    this.events.frame(this, frame)
+  }
+
+  private receiveChannelFrame(data: Buffer): void {
+    const frame = this.decodeOrClose(decodeChannelFrame, data)
+    if (frame) this.events.frame(this, frame)
   }
 
   private receiveHandshakeMessage(data: Buffer): void {
-    let message: HandshakeMessage
-    try {
-      message = decodeHandshakeMessage(data)
-    } catch (err) {
-      this.close(PeerCloseCode.malformedFrame, (err as Error).message)
-      return
-    }
+    const message = this.decodeOrClose(decodeHandshakeMessage, data)
+    if (!message) return
     const phase = this.phase
     const { secret, selfId } = this.options
     if (phase.name === 'awaiting-challenge' && message.type === 'challenge') {

@@ -65,8 +65,8 @@ export interface LinkState {
 
 export type ChannelHandler = (from: string, payload: Uint8Array) => void
 
-/** Everything this node keeps about one member of its peer set. */
-interface PeerSlot {
+/** Everything this node keeps about one member of its peer set: its LinkState, and how its links are kept. */
+interface PeerSlot extends Omit<LinkState, 'queuedBytes'> {
   readonly id: string
   /** The authenticated link in use. */
   link: PeerLink | null
@@ -75,14 +75,6 @@ interface PeerSlot {
   redialTimer: NodeJS.Timeout | null
   /** Dials in a row that ended before authenticating; the backoff grows with it. */
   failedDials: number
-  state: LinkStateName
-  since: number
-  sentBytes: number
-  receivedBytes: number
-  droppedMessages: number
-  linksEstablished: number
-  lastCloseReason: string | null
-  lastDialError: string | null
 }
 
 /**
@@ -226,17 +218,9 @@ export class PeerNetwork {
   linkStates(): Record<string, LinkState> {
     const states: Record<string, LinkState> = {}
     for (const slot of this.slots.values()) {
-      states[slot.id] = {
-        state: slot.state,
-        since: slot.since,
-        sentBytes: slot.sentBytes,
-        receivedBytes: slot.receivedBytes,
-        droppedMessages: slot.droppedMessages,
-        linksEstablished: slot.linksEstablished,
-        queuedBytes: slot.link?.queuedBytes ?? 0,
-        lastCloseReason: slot.lastCloseReason,
-        lastDialError: slot.lastDialError,
-      }
+      // What is left once the link-keeping fields are taken out is the slot's LinkState.
+      const { id, link, dialing, redialTimer, failedDials, ...state } = slot
+      states[id] = { ...state, queuedBytes: link?.queuedBytes ?? 0 }
     }
     return states
   }

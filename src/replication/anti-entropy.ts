@@ -70,19 +70,12 @@ export class AntiEntropy {
     for (const [key, session] of this.sessions) {
       if (session.peer === peer) this.sessions.delete(key)
     }
-    const now = Date.now()
-    for (const session of this.sessions.values()) {
-      if (session.stats.initiator && now - session.stats.lastMessageAt < sessionBusyMs) return
-    }
-    this.reconcileWith(peer)
+    if (!this.atWork((session) => session.stats.initiator)) this.reconcileWith(peer)
   }
 
   /** Starts a reconciliation with `peer` now, unless one with it (started by either side) is still at work. */
   reconcileWith(peer: string): void {
-    const now = Date.now()
-    for (const session of this.sessions.values()) {
-      if (session.peer === peer && now - session.stats.lastMessageAt < sessionBusyMs) return
-    }
+    if (this.atWork((session) => session.peer === peer)) return
     this.index.refresh()
     const session = this.openSession(peer, this.nextSession++, true)
     this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
@@ -129,6 +122,15 @@ export class AntiEntropy {
     this.index.refresh()
     const peers = this.transport.connectedPeers()
     if (peers.length > 0) this.reconcileWith(peers[Math.floor(Math.random() * peers.length)]!)
+  }
+
+  /** Whether a session that `match`es had a message within sessionBusyMs. */
+  private atWork(match: (session: Session) => boolean): boolean {
+    const now = Date.now()
+    for (const session of this.sessions.values()) {
+      if (match(session) && now - session.stats.lastMessageAt < sessionBusyMs) return true
+    }
+    return false
   }
 
   private openSession(peer: string, id: number, initiator: boolean): Session {
