@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
-import { startProxiedCluster, type ProxiedCluster } from '../test/helpers/proxied-cluster.js'
+import { startProxiedCluster, type ClusterView, type ProxiedCluster } from '../test/helpers/proxied-cluster.js'
 import { closeAllProxies } from '../test/helpers/tcp-proxy.js'
-import { inBatches, sleep } from './clients.js'
+import { inBatches } from './clients.js'
 
 export interface PartitionHealOptions {
   documents: number
@@ -16,11 +16,6 @@ export interface PartitionHealResult extends PartitionHealOptions {
   /** Bytes n1 sent to and received from its peers from the heal until convergence (live and anti-entropy). */
   n1BytesSent: number
   n1BytesReceived: number
-}
-
-interface DataPlaneView {
-  replication: { documents: number; fingerprint: string; staleDigests: number }
-  peers: { id: string; link: { sentBytes: number; receivedBytes: number } }[]
 }
 
 const antiEntropyMs = 2_000
@@ -45,12 +40,12 @@ export async function runPartitionHeal(options: PartitionHealOptions): Promise<P
     ])
     // Both sides settle (n2 and n3 reconcile with each other, digests computed) before the heal.
     await waitForConvergence(cluster, options.documents, ['n2', 'n3'])
-    const before = linkBytes(await view(cluster, 'n1'))
+    const before = linkBytes(await cluster.view('n1'))
 
     const healedAt = Date.now()
     cluster.heal()
     const convergedAt = await waitForConvergence(cluster, options.documents)
-    const after = linkBytes(await view(cluster, 'n1'))
+    const after = linkBytes(await cluster.view('n1'))
     return {
       ...options,
       antiEntropyMs,
@@ -64,7 +59,7 @@ export async function runPartitionHeal(options: PartitionHealOptions): Promise<P
   }
 }
 
-function linkBytes(view: DataPlaneView | null): { sent: number; received: number } {
+function linkBytes(view: ClusterView | null): { sent: number; received: number } {
   const peers = view?.peers ?? []
   return {
     sent: peers.reduce((sum, p) => sum + p.link.sentBytes, 0),
@@ -92,24 +87,8 @@ async function writeAll(
   })
 }
 
-async function view(cluster: ProxiedCluster, id: string): Promise<DataPlaneView | null> {
-  try {
-    const res = await fetch(`${cluster.node(id).url}/v1/cluster`, { headers: { authorization: `Bearer ${cluster.adminToken}` } })
-    return res.ok ? ((await res.json()) as DataPlaneView) : null
-  } catch {
-    return null
-  }
-}
-
-/** Polls until the nodes `ids` hold `documents` documents with one fingerprint; returns when (epoch ms). */
+/** Waits until the nodes `ids` hold `documents` identical documents; returns when (epoch ms). */
 async function waitForConvergence(cluster: ProxiedCluster, documents: number, ids = ['n1', 'n2', 'n3']): Promise<number> {
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    const views = await Promise.all(ids.map((id) => view(cluster, id)))
-    const prints = new Set(views.map((v) => v?.replication.fingerprint))
-    const current = views.every((v) => v?.replication.documents === documents && v.replication.staleDigests === 0)
-    if (prints.size === 1 && current) return Date.now()
-    if (Date.now() > deadline) throw new Error(`no convergence: ${JSON.stringify(views.map((v) => v?.replication))}`)
-    await sleep(20)
-  }
+  await cluster.waitForIdenticalDocuments(ids, documents, { timeoutMs: 300_000, pollMs: 20 })
+  return Date.now()
 }

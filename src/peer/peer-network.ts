@@ -215,6 +215,11 @@ export class PeerNetwork {
     })
   }
 
+  /** The peers with an authenticated link right now. */
+  connectedPeers(): string[] {
+    return [...this.slots.values()].filter((slot) => slot.link !== null).map((slot) => slot.id)
+  }
+
   linkStates(): Record<string, LinkState> {
     const states: Record<string, LinkState> = {}
     for (const slot of this.slots.values()) {

@@ -40,7 +40,7 @@ export class Replication {
   ) {
     const transport: ReplicationTransport = {
       send: (peer, payload) => peers.send(peer, 'replication', payload),
-      connectedPeers: () => Object.entries(peers.linkStates()).flatMap(([id, s]) => (s.state === 'connected' ? [id] : [])),
+      connectedPeers: () => peers.connectedPeers(),
     }
     this.index = new DigestIndex(docs)
     this.fanout = new LiveFanout(docs, transport)

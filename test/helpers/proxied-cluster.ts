@@ -30,6 +30,9 @@ export interface ClusterView {
   term: number
   commitIndex: number
   members: { id: string; url: string; role: string }[]
+  /** This node's data plane (see the README, Replication between nodes). */
+  replication: { documents: number; fingerprint: string; staleDigests: number }
+  peers: { id: string; link: { state: string; sentBytes: number; receivedBytes: number } }[]
 }
 
 export interface ProxiedCluster {
@@ -52,6 +55,11 @@ export interface ProxiedCluster {
   view(id: string): Promise<ClusterView | null>
   /** Resolves with the leader once every node of `ids` names the same one, itself one of `ids`. */
   waitForLeader(ids: string[]): Promise<string>
+  /**
+   * Resolves once every node of `ids` holds `documents` documents with up-to-date digests and reports the
+   * same whole-set fingerprint: every document identical everywhere.
+   */
+  waitForIdenticalDocuments(ids: string[], documents: number, timing?: { timeoutMs?: number; pollMs?: number }): Promise<void>
   /** Kills every node, closes the proxies, removes the data directories. */
   close(): Promise<void>
 }
@@ -111,6 +119,12 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
       }
       return (await poll(() => views(among), agreed, `one leader among ${among}`))[0]!.leader!
     },
+    async waitForIdenticalDocuments(ids, documents, timing = {}) {
+      const identical = (rs: (ClusterView['replication'] | null)[]) =>
+        new Set(rs.map((r) => r?.fingerprint)).size === 1 && rs.every((r) => r?.documents === documents && r.staleDigests === 0)
+      const replication = async () => (await views(ids)).map((v) => v?.replication ?? null)
+      await poll(replication, identical, `${documents} identical documents on ${ids}`, timing.timeoutMs, timing.pollMs)
+    },
     partition(groupA, groupB) {
       for (const a of groupA) {
         for (const b of groupB) {
@@ -167,7 +181,8 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
   return cluster
 }
 
-async function clusterView(url: string): Promise<ClusterView | null> {
+/** GET /v1/cluster of the node at `url` with the harness's admin token (any node started with it), or null. */
+export async function clusterView(url: string): Promise<ClusterView | null> {
   try {
     const res = await fetch(`${url}/v1/cluster`, {
       headers: { authorization: `Bearer ${adminToken}` },
@@ -188,12 +203,12 @@ function isFormed(size: number) {
     views.every(complete) && views[0]!.leader !== null && views.every((v) => v!.leader === views[0]!.leader)
 }
 
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000, pollMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await read()
     if (done(value)) return value
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
 }

@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { connectSynced, destroyProviders, sameState } from '../helpers/clients.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
-import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
+import { clusterView, startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { closeAllProxies } from '../helpers/tcp-proxy.js'
 import { waitFor } from '../helpers/wait.js'
@@ -17,36 +17,6 @@ afterEach(async () => {
   await killAllNodes()
   removeTempDirs()
 })
-
-interface DataPlaneView {
-  replication: { documents: number; fingerprint: string; staleDigests: number }
-  peers: { id: string; link: { state: string }; lastReconciliation: { differingDocs: number } | null }[]
-}
-
-async function dataPlane(url: string, token: string): Promise<DataPlaneView | null> {
-  try {
-    const res = await fetch(`${url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` } })
-    return res.ok ? ((await res.json()) as DataPlaneView) : null
-  } catch {
-    return null
-  }
-}
-
-/**
- * Waits until the nodes `ids` hold `documents` documents each and report the same whole-set fingerprint over
- * their digests, i.e. every document's digest is equal everywhere.
- */
-async function waitForEqualDigests(c: ProxiedCluster, ids: string[], documents: number, timeoutMs = 30_000): Promise<void> {
-  let views: (DataPlaneView | null)[] = []
-  const converged = async () => {
-    views = await Promise.all(ids.map((id) => dataPlane(c.node(id).url, c.adminToken)))
-    const prints = new Set(views.map((v) => v?.replication.fingerprint))
-    return prints.size === 1 && views.every((v) => v?.replication.documents === documents && v.replication.staleDigests === 0)
-  }
-  await waitForAsync('equal digests', converged, timeoutMs).catch(() => {
-    throw new Error(`digests still differ: ${JSON.stringify(views.map((v) => v?.replication))}`)
-  })
-}
 
 async function waitForAsync(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -95,12 +65,12 @@ describe('replication across real node processes', () => {
   test('a new member receives every document from its peers', async () => {
     cluster = await startProxiedCluster({ antiEntropyMs: 200 })
     for (let i = 0; i < 50; i++) expect(await writeUpdate(cluster.node(`n${1 + (i % 3)}`).url, `old/${i}`, textUpdate(`doc ${i}`, 1))).toBe(204)
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 50)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 50)
     const n4 = await NodeProcess.start([
       ...['--id', 'n4', '--data', tempDir(), '--cluster-secret', cluster.clusterSecret, '--admin-token', cluster.adminToken],
       ...['--raft-tick-ms', '20', '--anti-entropy-ms', '200', '--join', cluster.node('n1').url],
     ])
-    await waitForAsync('n4 to hold every document', async () => (await dataPlane(n4.url, cluster!.adminToken))?.replication.documents === 50)
+    await waitForAsync('n4 to hold every document', async () => (await clusterView(n4.url))?.replication.documents === 50)
     expect(await readText(n4.url, 'old/42')).toEqual({ status: 200, text: 'doc 42' })
   })
 
@@ -109,7 +79,7 @@ describe('replication across real node processes', () => {
     const names = ['p/a', 'p/b', 'p/c']
     const before = await Promise.all(names.map((name) => connectSynced(cluster!.node('n1').url, name)))
     for (const [i, p] of before.entries()) p.doc.getText('body').insert(0, `shared ${i} text`)
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 3)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 3)
     destroyProviders()
 
     cluster.partition(['n1'], ['n2', 'n3'])
@@ -128,7 +98,7 @@ describe('replication across real node processes', () => {
     }
 
     cluster.heal()
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 5)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 5)
     for (const [i] of names.entries()) {
       await waitFor(`clients of ${names[i]} on both sides to agree`, () => sameState(left[i]!.doc, right[i]!.doc))
       expect(left[i]!.doc.getText('body').toString()).toBe(`left ${i} shared ${i}  right ${i}`)
@@ -153,7 +123,7 @@ describe('replication across real node processes', () => {
     cluster = await startProxiedCluster({ antiEntropyMs: 200 })
     const writer = await connectSynced(cluster.node('n1').url, 'del/only')
     writer.doc.getText('body').insert(0, 'keep this, drop that')
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 1)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 1)
     for (const id of ['n2', 'n3']) {
       await waitForAsync(`the text on ${id}`, async () => (await readText(cluster!.node(id).url, 'del/only')).text === 'keep this, drop that')
     }
@@ -164,7 +134,7 @@ describe('replication across real node processes', () => {
     deleter.doc.getText('body').delete(9, 11)
     await waitForAsync('the deletion to be durable on n2', async () => (await readText(cluster!.node('n2').url, 'del/only')).text === 'keep this')
     cluster.heal()
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 1)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 1)
     expect(await readText(cluster.node('n1').url, 'del/only')).toEqual({ status: 200, text: 'keep this' })
   })
 
@@ -178,7 +148,7 @@ describe('replication across real node processes', () => {
     const statuses = await Promise.all(writes)
     expect(statuses.every((s) => s === 204)).toBe(true)
     await cluster.restart('n3')
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 20)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 20)
   })
 
   test('a node stopped while 10,000 documents changed catches up when it returns', async () => {
@@ -195,14 +165,14 @@ describe('replication across real node processes', () => {
     }
     await Promise.all(Array.from({ length: 16 }, worker))
     await cluster.restart('n3')
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], total, 120_000)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], total, { timeoutMs: 120_000 })
     expect(await readText(cluster.node('n3').url, 'bulk/4711')).toEqual({ status: 200, text: 'doc 4711' })
   }, 180_000)
 
   test('a document deleted while a partitioned node edited it stays deleted everywhere after the heal', async () => {
     cluster = await startProxiedCluster({ antiEntropyMs: 200 })
     expect(await writeUpdate(cluster.node('n1').url, 'doomed', textUpdate('v1', 1))).toBe(204)
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 1)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 1)
 
     cluster.partition(['n1'], ['n2', 'n3'])
     // Admin writes go to the leader over its member URL, which the partition does not cut: elect one on n2's side.
@@ -215,7 +185,7 @@ describe('replication across real node processes', () => {
     expect(deleted.status).toBe(200)
 
     cluster.heal()
-    await waitForEqualDigests(cluster, ['n1', 'n2', 'n3'], 0)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 0)
     for (const id of ['n1', 'n2', 'n3']) {
       expect((await readText(cluster.node(id).url, 'doomed')).status).toBe(404)
       expect(await writeUpdate(cluster.node(id).url, 'doomed', textUpdate('again', 9))).toBe(410)
@@ -230,12 +200,12 @@ describe('replication across real node processes', () => {
     })
     expect(removed.status).toBe(200)
     for (const id of ['n1', 'n2']) {
-      const peersOf = async () => (await dataPlane(cluster!.node(id).url, cluster!.adminToken))?.peers.map((p) => p.id)
+      const peersOf = async () => (await cluster!.view(id))?.peers.map((p) => p.id)
       await waitForAsync(`${id} to drop n3 from its peers`, async () => JSON.stringify(await peersOf()) === JSON.stringify([id === 'n1' ? 'n2' : 'n1']))
     }
     expect(await writeUpdate(cluster.node('n1').url, 'after-removal', textUpdate('secret', 1))).toBe(204)
     expect(await writeUpdate(cluster.node('n3').url, 'from-removed', textUpdate('ignored', 3))).toBe(204)
-    await waitForEqualDigests(cluster, ['n1', 'n2'], 1)
+    await cluster.waitForIdenticalDocuments(['n1', 'n2'], 1)
     // Several anti-entropy rounds later, nothing has crossed in either direction.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     expect((await readText(cluster.node('n3').url, 'after-removal')).status).toBe(404)
