@@ -122,8 +122,13 @@ export class DocStore {
   }
 
   /** Listens to durable changes: `committed` after every group commit that wrote the document, `deleted` when it is dropped. */
-  on(listener: Partial<DocStoreEvents>): void {
+  /** Adds a listener; returns what removes it. */
+  on(listener: Partial<DocStoreEvents>): () => void {
     this.listeners.push(listener)
+    return () => {
+      const at = this.listeners.indexOf(listener)
+      if (at >= 0) this.listeners.splice(at, 1)
+    }
   }
 
   /** Validates and persists `update`; resolves once it is durable and applied to the in-memory document. */

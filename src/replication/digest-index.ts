@@ -24,13 +24,14 @@ export class DigestIndex {
   private queue: string[] = []
   private quietTimer: NodeJS.Timeout | null = null
   private continuation: NodeJS.Immediate | null = null
+  private readonly stopListening: () => void
 
   constructor(private readonly docs: DocStore) {
     for (const { name, digest } of docs.storedDigests()) {
       if (digest) this.items.set(name, digest)
       else this.stale.add(name)
     }
-    docs.on({
+    this.stopListening = docs.on({
       committed: (name) => {
         this.stale.add(name)
         this.refreshWhenQuiet()
@@ -47,7 +48,9 @@ export class DigestIndex {
     return this.stale.size + this.queue.length
   }
 
+  /** Stops listening first: the store's last writes, on its own close, must not start a refresh of a closed store. */
   close(): void {
+    this.stopListening()
     if (this.quietTimer) clearTimeout(this.quietTimer)
     if (this.continuation) clearImmediate(this.continuation)
   }

@@ -17,12 +17,17 @@ export class LiveFanout {
   private scheduled = false
   /** Updates handed to the peer link, and updates it dropped (no link or a full queue), per peer. */
   readonly sent = new Map<string, { updates: number; dropped: number }>()
+  private readonly stopListening: () => void
 
   constructor(
     docs: DocStore,
     private readonly transport: ReplicationTransport,
   ) {
-    docs.on({ committed: (name, updates) => this.enqueue(name, updates) })
+    this.stopListening = docs.on({ committed: (name, updates) => this.enqueue(name, updates) })
+  }
+
+  close(): void {
+    this.stopListening()
   }
 
   private enqueue(name: string, updates: CommittedUpdates): void {

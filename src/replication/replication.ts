@@ -89,5 +89,6 @@ export class Replication {
   close(): void {
     this.antiEntropy.close()
     this.index.close()
+    this.fanout.close()
   }
 }

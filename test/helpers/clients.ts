@@ -4,6 +4,8 @@ import { WebsocketProvider } from 'y-websocket'
 import { waitFor } from './wait.js'
 
 const open: WebsocketProvider[] = []
+// In Node every provider adds a process 'exit' listener (removed on destroy); tests hold hundreds at once.
+process.setMaxListeners(0)
 
 /** A stock y-websocket provider on `docName`, over the `ws` package (Node 20 has no global WebSocket). */
 export function connect(httpUrl: string, docName: string, doc = new Y.Doc()): WebsocketProvider {

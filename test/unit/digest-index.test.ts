@@ -1,0 +1,32 @@
+import * as Y from 'yjs'
+import { afterEach, expect, test } from 'vitest'
+import { DigestIndex } from '../../src/replication/digest-index.js'
+import { openStore } from '../helpers/store.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
+
+afterEach(removeTempDirs)
+
+function textUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+test('a digest index follows commits while open, and after close ignores the writes a closing store still makes', async () => {
+  const store = openStore(tempDir())
+  const index = new DigestIndex(store.docs)
+  expect((await store.docs.apply('a', textUpdate('one'), 'test')).ok).toBe(true)
+  await waitFor('the digest of a', () => index.items.size === 1 && index.staleCount === 0)
+  expect(index.items.get('a')).toEqual(store.docs.digest('a'))
+
+  // As a node shuts down: replication closes first, then the store writes what is still pending.
+  index.close()
+  const pending = store.docs.apply('b', textUpdate('two'), 'test')
+  await store.close()
+  expect((await pending).ok).toBe(true)
+  expect(index.staleCount).toBe(0)
+  // A refresh started now would read a closed database; wait past the quiet period to see that none starts.
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  expect(index.items.size).toBe(1)
+})
