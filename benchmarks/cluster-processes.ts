@@ -64,9 +64,14 @@ export class ClusterProcess {
     })
   }
 
+  /** Sends `signal` without waiting for its effect (SIGSTOP leaves the process in place, stopped). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.child.kill(signal)
+  }
+
   /** Sends `signal` and resolves once the process is gone. */
   async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.alive) this.child.kill(signal)
+    this.signal(signal)
     await this.exited
   }
 

@@ -55,6 +55,12 @@ export function formatControlPlaneSection(results: ControlPlaneResults): string 
       target: { text: `≤ ${failoverLimitMs} ms`, met: failover(syncmesh, 'lan') <= failoverLimitMs },
     },
     {
+      metric: 'failover, default timeouts, leader frozen (SIGSTOP → first write)',
+      syncmesh: median(syncmesh.frozenFailoverMs),
+      etcd: median(etcd.frozenFailoverMs),
+      format: formatMs,
+    },
+    {
       metric: 'server CPU per write, sequential (3 members)',
       syncmesh: syncmesh.steady.cpuMicrosPerSequentialWrite,
       etcd: etcd.steady.cpuMicrosPerSequentialWrite,
@@ -82,13 +88,18 @@ export function formatControlPlaneSection(results: ControlPlaneResults): string 
     `its v3 JSON gateway (200 once committed). Keys cycle over ${formatInt(sizes.keySpace)} names.` +
       (results.quick ? ' **Quick run: reduced sizes, for smoke testing only.**' : ''),
     '',
-    `- **Steady state**, default timeouts, a fresh cluster per run: ${sizes.warmupWrites} warm-up writes, then`,
+    `- **Steady state**, default timeouts, a fresh cluster per run: ${formatInt(sizes.warmupWrites)} warm-up writes (Node's JIT takes`,
+    '  about that many to settle; etcd gets the same), then',
     `  ${formatInt(sizes.sequentialWrites)} sequential writes to the leader (latency: request sent → answer read), then`,
     `  ${sizes.concurrentWriters} writers that each write to the leader in a loop for ${sizes.throughputMs / 1000} s (writes/s: answered writes / elapsed time).`,
     `- **Failover**: a write every ${sizes.failoverWriteIntervalMs} ms to the two followers in turn, without waiting for`,
     `  answers (a follower forwards to the leader); after ${sizes.beforeKillMs} ms the leader gets SIGKILL. The time runs from`,
     '  the kill until the first write issued after it is answered with success. With default timeouts this follows',
     '  the steady-state measurement on the same cluster; with LAN-tuned timeouts each run has a fresh cluster.',
+    '  A killed process has its sockets closed by the kernel: syncmesh followers take the closed peer link to the',
+    '  leader as the base election timeout having passed and campaign after its random part only (etcd waits out',
+    '  the whole timeout). A **frozen** leader (SIGSTOP, default timeouts, a fresh cluster per run) keeps its',
+    '  sockets open, so there both systems wait for the election timeout.',
     `- **Timeouts**: default — syncmesh ${flags(syncmesh, 'default')}, etcd ${flags(etcd, 'default')}: heartbeat 100 ms, an election`,
     `  after 1–2 s of silence for both. LAN-tuned — syncmesh ${flags(syncmesh, 'lan')}, etcd ${flags(etcd, 'lan')}:`,
     '  heartbeat 15 ms, an election after 150–300 ms for both.',
@@ -108,6 +119,7 @@ export function formatControlPlaneSection(results: ControlPlaneResults): string 
       const name = profile === 'default' ? 'default' : 'LAN-tuned'
       return `- ${name} timeouts: syncmesh ${samples(syncmesh.failoverMs[profile])}; etcd ${samples(etcd.failoverMs[profile])}`
     }),
+    `- leader frozen, default timeouts: syncmesh ${samples(syncmesh.frozenFailoverMs)}; etcd ${samples(etcd.frozenFailoverMs)}`,
     '',
     'Steady state run by run:',
     '',

@@ -128,6 +128,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { id: config.id, tickMs: config.raftTickMs, snapshotAfterEntries: config.raftSnapshotEntries },
     log,
   )
+  // A killed process's sockets close at once: its followers need not wait out an election timeout.
+  peers.onLinkDown((peer) => driver.peerDown(peer))
   peers.on('raft', (from, payload) => {
     try {
       const message = decodeRaftMessage(payload)

@@ -100,6 +100,7 @@ export class PeerNetwork {
   private readonly liveLinks = new Set<PeerLink>()
   private readonly linkEvents: PeerLinkEvents
   private readonly linkUpListeners: ((peer: string) => void)[] = []
+  private readonly linkDownListeners: ((peer: string) => void)[] = []
   private closing: Promise<void> | null = null
 
   constructor(
@@ -141,6 +142,11 @@ export class PeerNetwork {
   /** Called whenever a peer that had no link gets one. */
   onLinkUp(listener: (peer: string) => void): void {
     this.linkUpListeners.push(listener)
+  }
+
+  /** Called whenever a peer's link closes for another reason than being replaced by a newer one. */
+  onLinkDown(listener: (peer: string) => void): void {
+    this.linkDownListeners.push(listener)
   }
 
   /**
@@ -377,6 +383,7 @@ export class PeerNetwork {
       this.log[level]({ peer: slot.id, code, reason }, 'peer link down')
       this.updateState(slot)
       this.scheduleRedial(slot)
+      if (code !== PeerCloseCode.duplicateLink) for (const listener of this.linkDownListeners) listener(slot.id)
     }
   }
 

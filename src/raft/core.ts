@@ -173,6 +173,21 @@ export class RaftCore {
     }
   }
 
+  /**
+   * The driver lost its connection to `peer`. When that is the leader — a process that dies has its sockets
+   * closed by the kernel — this follower need not wait out the base election timeout: it forgets the leader,
+   * and with it the lease, so that it grants the other voters' pre-votes, and campaigns once the random part
+   * of its timeout has passed (that part keeps two followers that noticed together from splitting the vote).
+   * A link that dropped while the leader lives costs no election: the voters that still hear from the leader
+   * refuse the pre-vote (that refusal is check-quorum's lease: without it, the notice is ignored), and the
+   * leader's next message here restores it.
+   */
+  peerDown(peer: NodeId): void {
+    if (!this.options.checkQuorum || this.role !== Role.follower || peer !== this.leader) return
+    this.leader = null
+    this.electionElapsed = Math.max(this.electionElapsed, this.options.electionTimeoutTicks)
+  }
+
   /** Starts an election now rather than at the next timeout (used when this node is the only voter). */
   campaignNow(): void {
     if (this.role !== Role.leader && this.promotable()) this.campaign(this.options.preVote ? 'pre-vote' : 'vote', false)

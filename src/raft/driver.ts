@@ -88,6 +88,13 @@ export class RaftDriver {
     this.schedule()
   }
 
+  /** The peer link to `peer` closed (see RaftCore.peerDown). */
+  peerDown(peer: NodeId): void {
+    if (this.closed) return
+    this.core.peerDown(peer)
+    this.noticeLeader()
+  }
+
   /** Proposes an application command; resolves once it is applied here, with the state machine's result. */
   propose(data: unknown, change?: ConfChange): Promise<ProposalOutcome> {
     if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', leader: null })

@@ -19,9 +19,19 @@ export interface SimOptions {
   faults: NetworkFaults
   crashRate: number
   partitionRate: number
+  /**
+   * Chance per tick that some node is told a link closed while its peer lives (RaftCore.peerDown). Crashes
+   * and cut links also tell the nodes on the other end, as a closed socket does, most of the time.
+   */
+  linkDownRate: number
   healRate: number
   proposeRate: number
   readRate: number
+  /**
+   * How many keys clients use. Fewer keys mean more contention, and longer per-key histories for the
+   * linearizability check, whose search grows exponentially with the operations that overlap.
+   */
+  keys: number
   confChangeRate: number
   transferRate: number
   /** Probability that a persisted Ready is synced (and its messages sent) in a given processing round. */
@@ -46,9 +56,11 @@ export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
   faults: { dropRate: 0.05, duplicateRate: 0.02, maxDelayTicks: 2 },
   crashRate: 0.01,
   partitionRate: 0.02,
+  linkDownRate: 0.02,
   healRate: 0.03,
   proposeRate: 0.5,
   readRate: 0.3,
+  keys: 6,
   confChangeRate: 0.02,
   transferRate: 0.01,
   syncRate: 0.7,
@@ -109,7 +121,6 @@ export interface SimResult {
   confChanges: number
 }
 
-const keys = ['a', 'b', 'c', 'd', 'e', 'f']
 
 export class RaftSimulation {
   private readonly rng: Rng
@@ -206,6 +217,14 @@ export class RaftSimulation {
     node.reads.clear()
     node.waitingReads.clear()
     this.stats.crashes++
+    for (const other of this.live()) this.maybeNoticeLinkDown(other, node.id, 0.8)
+  }
+
+  private maybeNoticeLinkDown(node: SimNode, peer: string, chance: number): void {
+    if (!node.core || !this.rng.chance(chance)) return
+    this.trace(`${node.id} sees its link to ${peer} close`)
+    node.core.peerDown(peer)
+    this.process(node)
   }
 
   private process(node: SimNode): void {
@@ -298,14 +317,16 @@ export class RaftSimulation {
 
   /**
    * A write's fate is known as soon as any node applies its index: committed if the entry there is the
-   * proposal (same term), lost for good otherwise — a committed index never changes. Settling lost writes
-   * as failed, not unknown, keeps the linearizability search small.
+   * proposal, lost for good otherwise — a committed index never changes. Settling lost writes as failed, not
+   * unknown, keeps the linearizability search small. The entry is recognized by its request id, not by its
+   * term: a lone voter that crashed before its vote was durable may lead the same term again after the
+   * restart, with other entries at the indexes of proposals it lost (nobody saw them, so this is safe).
    */
   private settleWrites(entry: Entry): void {
     for (const [requestId, pending] of this.pendingWrites) {
       if (pending.index !== entry.index) continue
       this.pendingWrites.delete(requestId)
-      const committed = pending.term === entry.term
+      const committed = !entry.change && (entry.data as Command | null)?.requestId === requestId
       this.finish(pending.op, committed ? 'ok' : 'fail')
       if (committed) this.acknowledged.push(entry.index)
     }
@@ -322,6 +343,10 @@ export class RaftSimulation {
 
   // ---- clients ----
 
+  private randomKey(): string {
+    return `k${this.rng.int(this.options.keys)}`
+  }
+
   private clientTraffic(): void {
     if (this.rng.chance(this.options.proposeRate)) this.write()
     if (this.rng.chance(this.options.readRate)) this.read()
@@ -330,7 +355,7 @@ export class RaftSimulation {
   private write(): void {
     const node = this.pickLive()
     if (!node) return
-    const command: Command = { requestId: `r${this.nextRequest++}`, key: this.rng.pick(keys), value: `v${this.nextRequest}` }
+    const command: Command = { requestId: `r${this.nextRequest++}`, key: this.randomKey(), value: `v${this.nextRequest}` }
     const op = this.invoke({ op: 'put', key: command.key, value: command.value })
     const result = node.core!.propose(command)
     if (!result.ok) {
@@ -344,7 +369,7 @@ export class RaftSimulation {
   private read(): void {
     const node = this.pickLive()
     if (!node) return
-    const op = this.invoke({ op: 'get', key: this.rng.pick(keys) })
+    const op = this.invoke({ op: 'get', key: this.randomKey() })
     const ctx = `q${this.nextRequest++}`
     const result = node.core!.readIndex(ctx)
     if (!result.ok) {
@@ -380,6 +405,10 @@ export class RaftSimulation {
       else this.start(node)
     }
     if (this.rng.chance(o.partitionRate)) this.partition(all.map((n) => n.id))
+    if (this.rng.chance(o.linkDownRate)) {
+      const [node, peer] = [this.rng.pick(all), this.rng.pick(all)]
+      if (node !== peer) this.maybeNoticeLinkDown(node, peer.id, 1)
+    }
     if (this.network.partitioned && this.rng.chance(o.healRate)) {
       this.trace('heal')
       this.network.heal()
@@ -399,10 +428,16 @@ export class RaftSimulation {
     const [a, b] = [ids.slice(0, cut), ids.slice(cut)]
     const kind = this.rng.int(3)
     this.trace(`partition kind=${kind} ${a} | ${b}`)
-    if (kind === 0) this.network.partition(a, b)
-    else if (kind === 1) for (const x of a) for (const y of b) this.network.cutLink(x, y)
     // A bridge: the first node of `a` keeps both sides, which cannot reach each other.
-    else this.network.partition(a.slice(1), b)
+    const [from, to] = kind === 2 ? [a.slice(1), b] : [a, b]
+    if (kind === 1) for (const x of from) for (const y of to) this.network.cutLink(x, y)
+    else this.network.partition(from, to)
+    for (const x of from) {
+      for (const y of to) {
+        this.maybeNoticeLinkDown(this.nodes.get(x)!, y, 0.5)
+        this.maybeNoticeLinkDown(this.nodes.get(y)!, x, 0.5)
+      }
+    }
   }
 
   private changeMembership(): void {

@@ -242,3 +242,63 @@ describe('restarts', () => {
     expect(restarted.status().config).toEqual({ voters: ['a', 'b', 'c'], replicas: [] })
   })
 })
+
+describe('a closed link to the leader (RaftCore.peerDown)', () => {
+  /** Ticks the live nodes `ticks` times, delivering everything after each tick. */
+  function tickLive(c: ScriptedCluster, live: string[], ticks: number): void {
+    for (let i = 0; i < ticks; i++) {
+      for (const id of live) c.core(id).tick()
+      c.settle()
+    }
+  }
+
+  test('when the leader dies, followers that saw its link close elect a new one after the random part of their timeout', () => {
+    const c = new ScriptedCluster(['a', 'b', 'c'])
+    c.elect('a')
+    c.core('a').propose('before the crash')
+    c.settle()
+    c.isolate('a')
+    c.core('b').peerDown('a')
+    c.core('c').peerDown('a')
+    expect(c.core('b').status().leader).toBeNull()
+    // b's randomized timeout is et + 3 ticks, c's et + 6: b campaigns after 3 ticks instead of et + 3.
+    tickLive(c, ['b', 'c'], 3)
+    expect(c.core('b').status()).toMatchObject({ role: Role.leader, term: 3 })
+    expect(c.core('c').status()).toMatchObject({ role: Role.follower, leader: 'b' })
+    expect(c.appliedData('b')).toContain('before the crash')
+  })
+
+  test('without the notice, the followers wait out the whole election timeout', () => {
+    const c = new ScriptedCluster(['a', 'b', 'c'])
+    c.elect('a')
+    c.isolate('a')
+    tickLive(c, ['b', 'c'], et)
+    expect(c.core('b').status()).toMatchObject({ role: Role.follower, leader: 'a', term: 2 })
+  })
+
+  test('a link that drops while the leader lives costs no election, and the leader is known again at its next message', () => {
+    const c = new ScriptedCluster(['a', 'b', 'c'])
+    c.elect('a')
+    // Only the link between a and b is down; c still hears from a and refuses b's pre-vote.
+    c.cutLink('a', 'b')
+    c.core('b').peerDown('a')
+    tickLive(c, ['a', 'b', 'c'], 2 * et)
+    expect(c.core('a').status()).toMatchObject({ role: Role.leader, term: 2 })
+    expect(c.core('c').status()).toMatchObject({ role: Role.follower, leader: 'a', term: 2 })
+    expect(c.core('b').status().term).toBe(2)
+    c.heal()
+    tickLive(c, ['a', 'b', 'c'], 1)
+    expect(c.core('b').status()).toMatchObject({ role: Role.follower, leader: 'a', term: 2 })
+  })
+
+  test('only the leader counts: a follower ignores the loss of another follower, and a leader that of its followers', () => {
+    const c = new ScriptedCluster(['a', 'b', 'c'])
+    c.elect('a')
+    c.core('b').peerDown('c')
+    c.core('a').peerDown('b')
+    expect(c.core('b').status()).toMatchObject({ role: Role.follower, leader: 'a' })
+    expect(c.core('a').status().role).toBe(Role.leader)
+    tickLive(c, ['a', 'b', 'c'], et)
+    expect(c.core('a').status()).toMatchObject({ role: Role.leader, term: 2 })
+  })
+})

@@ -109,6 +109,12 @@ export class ScriptedCluster {
     }
   }
 
+  /** Cuts both directions between `a` and `b` only. */
+  cutLink(a: string, b: string): void {
+    this.cut.add(`${a}>${b}`)
+    this.cut.add(`${b}>${a}`)
+  }
+
   heal(): void {
     this.cut.clear()
   }
