@@ -185,7 +185,7 @@ export class DocStore {
     const entry = this.loaded.get(name)
     if (entry) return Y.encodeStateVector(entry.doc)
     const kept = this.keptSummary(name)
-    if (kept) return kept.stateVector
+    if (kept) return Y.encodeStateVector(Y.decodeSnapshot(kept.snapshot).sv)
     const whole = this.readStoredUpdate(name)
     return whole && Y.encodeStateVectorFromUpdate(whole)
   }
@@ -219,10 +219,21 @@ export class DocStore {
     }
   }
 
+  /**
+   * Whether the document already holds everything in `update` — its structs and its deletions — as far as
+   * its latest summary tells; applying such an update would change nothing. A summary made before the latest
+   * changes still answers: a Yjs document only ever gains structs and deletions, so what an earlier state
+   * held, the current one holds too. False when there is no summary.
+   */
+  holds(name: string, update: Uint8Array): boolean {
+    const snapshot = (this.summariesDue.get(name) ?? this.storage.getMeta(name)?.summary)?.snapshot
+    return snapshot !== undefined && Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
+  }
+
   /** Every stored document's name and its kept digest, if still valid, in name order. */
   *storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
     for (const { name, meta } of this.storage.list('', undefined)) {
-      yield { name, digest: meta.summary?.seq === meta.nextSeq ? meta.summary.digest : undefined }
+      yield { name, digest: isCurrent(meta) ? meta.summary.digest : undefined }
     }
   }
 
@@ -454,14 +465,14 @@ export class DocStore {
   /** The kept summary, if the document (in memory and stored) has not changed since it was made. */
   private keptSummary(name: string): DocSummary | undefined {
     const meta = this.storage.getMeta(name)
-    if (!meta?.summary || meta.summary.seq !== meta.nextSeq) return undefined
+    if (!meta || !isCurrent(meta)) return undefined
     const entry = this.loaded.get(name)
     return !entry || entry.seq === meta.nextSeq ? meta.summary : undefined
   }
 
   /** Computes the summary of `doc`, stored at `seq`, and keeps it with the next commit. */
   private summarize(name: string, doc: Y.Doc, seq: number): DocSummary {
-    const summary = { seq, digest: docDigest(doc), stateVector: Y.encodeStateVector(doc) }
+    const summary = { seq, ...docDigest(doc) }
     this.summariesDue.set(name, summary)
     this.scheduleFlush()
     return summary
@@ -512,4 +523,9 @@ function groupByDoc(batch: PendingUpdate[]): Map<string, PendingUpdate[]> {
     else byDoc.set(p.name, [p])
   }
   return byDoc
+}
+
+/** Whether the meta's summary describes the document as stored (summaries from before snapshots were kept do not). */
+function isCurrent(meta: DocMeta): meta is DocMeta & { summary: DocSummary } {
+  return meta.summary !== undefined && meta.summary.seq === meta.nextSeq && meta.summary.snapshot !== undefined
 }

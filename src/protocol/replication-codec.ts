@@ -12,6 +12,7 @@ export const ReplicationMessageType = {
   docRequest: 2,
   docReply: 3,
   docFill: 4,
+  busy: 5,
 } as const
 
 /** What the answering node holds of a document asked for in a `doc-request`. */
@@ -44,6 +45,8 @@ export type ReplicationMessage =
   | { type: 'doc-reply'; session: number; docs: DocReply[] }
   /** Level 2: what the answerer lacked. */
   | { type: 'doc-fill'; session: number; docs: NamedUpdate[] }
+  /** "Not now": the peer is catching up through a session of its own; try again at a later interval. */
+  | { type: 'busy'; session: number }
 
 export class MalformedReplicationMessageError extends Error {
   override name = 'MalformedReplicationMessageError'
@@ -92,6 +95,10 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
       encoding.writeVarUint(encoder, message.session)
       writeNamedUpdates(encoder, message.docs)
       break
+    case 'busy':
+      encoding.writeVarUint(encoder, ReplicationMessageType.busy)
+      encoding.writeVarUint(encoder, message.session)
+      break
   }
   return encoding.toUint8Array(encoder)
 }
@@ -121,6 +128,8 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
       const session = decoding.readVarUint(decoder)
       return { type: 'doc-fill', session, docs: readNamedUpdates(decoder) }
     }
+    case ReplicationMessageType.busy:
+      return { type: 'busy', session: decoding.readVarUint(decoder) }
     default:
       throw new MalformedReplicationMessageError(`unknown replication message type ${type}`)
   }

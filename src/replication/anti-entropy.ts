@@ -5,6 +5,8 @@ import type { DocExchange } from './doc-exchange.js'
 import { RangeReconciler } from './range-reconciler.js'
 import { sendMessage, type ReplicationTransport } from './transport.js'
 
+type SessionMessage = Exclude<ReplicationMessage, { type: 'updates' | 'busy' }>
+
 /** One reconciliation with one peer, as seen from this node. */
 export interface ReconciliationStats {
   session: number
@@ -40,6 +42,10 @@ const sessionBusyMs = 1_000
  */
 export class AntiEntropy {
   private readonly sessions = new Map<string, Session>()
+  /** Peers whose reconciliation, started by this node, waits for digests to be brought up to date. */
+  private readonly starting = new Set<string>()
+  /** Retries of reconciliations a busy peer declined. */
+  private readonly retries = new Set<NodeJS.Timeout>()
   private readonly lastByPeer = new Map<string, ReconciliationStats>()
   private readonly timer: NodeJS.Timeout
   private nextSession = Math.floor(Math.random() * 2 ** 30)
@@ -70,27 +76,59 @@ export class AntiEntropy {
     for (const [key, session] of this.sessions) {
       if (session.peer === peer) this.sessions.delete(key)
     }
-    if (!this.atWork((session) => session.stats.initiator)) this.reconcileWith(peer)
+    if (this.starting.size === 0 && !this.atWork((session) => session.stats.initiator)) this.reconcileWith(peer)
   }
 
-  /** Starts a reconciliation with `peer` now, unless one with it (started by either side) is still at work. */
+  /**
+   * Starts a reconciliation with `peer` once every digest stale now is computed, unless one with it (started
+   * by either side) is at work. Reconciling with stale digests would send for every document changed since
+   * — as many as a healing partition brought — a delta the peer may already hold.
+   */
   reconcileWith(peer: string): void {
-    if (this.atWork((session) => session.peer === peer)) return
-    this.index.refresh()
-    const session = this.openSession(peer, this.nextSession++, true)
-    this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
+    if (this.starting.has(peer) || this.atWork((session) => session.peer === peer)) return
+    this.starting.add(peer)
+    this.index.whenFresh(() => {
+      this.starting.delete(peer)
+      if (!this.transport.connectedPeers().includes(peer)) return
+      const session = this.openSession(peer, this.nextSession++, true)
+      this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
+    })
   }
 
   /** Handles a reconciliation message from `peer`, `bytes` long on the wire. */
   receive(peer: string, message: Exclude<ReplicationMessage, { type: 'updates' }>, bytes: number): void {
     const key = sessionKey(peer, message.session)
-    let session = this.sessions.get(key)
-    if (!session) {
-      // A peer's new session: answer from digests brought up to date first (as far as one refresh goes; a
-      // document whose digest is still stale is found in a later round).
-      this.index.refresh()
-      session = this.openSession(peer, message.session, false)
+    const session = this.sessions.get(key)
+    if (message.type === 'busy') {
+      if (session) this.retryLater(key, session)
+      return
     }
+    const work: SessionMessage = message
+    if (session) {
+      this.handle(session, work, bytes)
+      return
+    }
+    // While this node catches up through a session of its own that its peer answers, a second one would mostly
+    // bring the same changes again (a node back from a partition hears from every peer at once): not now.
+    if (this.atWork((s) => s.stats.initiator && s.stats.messagesReceived > 0)) {
+      sendMessage(this.transport, peer, { type: 'busy', session: message.session })
+      return
+    }
+    // A peer's new session is answered from digests brought up to date first, as reconcileWith starts one.
+    this.index.whenFresh(() => {
+      this.handle(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes)
+    })
+  }
+
+  close(): void {
+    clearInterval(this.timer)
+    for (const retry of this.retries) clearTimeout(retry)
+    this.sessions.clear()
+  }
+
+  private handle(session: Session, message: SessionMessage, bytes: number): void {
+    // A session counts as the peer's latest reconciliation once both sides take part (not if it was declined).
+    this.lastByPeer.set(session.peer, session.stats)
     session.stats.messagesReceived++
     session.stats.bytesReceived += bytes
     session.stats.lastMessageAt = Date.now()
@@ -104,12 +142,7 @@ export class AntiEntropy {
       return
     }
     if (message.type === 'doc-request') session.stats.differingDocs += message.docs.length
-    for (const answer of this.exchange.receive(peer, message)) this.send(session, answer)
-  }
-
-  close(): void {
-    clearInterval(this.timer)
-    this.sessions.clear()
+    for (const answer of this.exchange.receive(session.peer, message)) this.send(session, answer)
   }
 
   private tick(): void {
@@ -122,6 +155,17 @@ export class AntiEntropy {
     this.index.refresh()
     const peers = this.transport.connectedPeers()
     if (peers.length > 0) this.reconcileWith(peers[Math.floor(Math.random() * peers.length)]!)
+  }
+
+  /** The peer declined the session: try again once its own session is likely done, not only at the next interval. */
+  private retryLater(key: string, session: Session): void {
+    this.sessions.delete(key)
+    const retry = setTimeout(() => {
+      this.retries.delete(retry)
+      if (this.transport.connectedPeers().includes(session.peer)) this.reconcileWith(session.peer)
+    }, sessionBusyMs)
+    retry.unref()
+    this.retries.add(retry)
   }
 
   /** Whether a session that `match`es had a message within sessionBusyMs. */
@@ -148,7 +192,6 @@ export class AntiEntropy {
     }
     const session = { peer, reconciler: new RangeReconciler(this.index.items), stats }
     this.sessions.set(sessionKey(peer, id), session)
-    this.lastByPeer.set(peer, stats)
     return session
   }
 

@@ -24,6 +24,8 @@ export class DigestIndex {
   private queue: string[] = []
   private quietTimer: NodeJS.Timeout | null = null
   private continuation: NodeJS.Immediate | null = null
+  /** Callbacks of `whenFresh`, each with the refresh passes (drains of `queue`) it still waits for. */
+  private waiters: { passesLeft: number; then: () => void }[] = []
   private readonly stopListening: () => void
 
   constructor(private readonly docs: DocStore) {
@@ -48,8 +50,24 @@ export class DigestIndex {
     return this.stale.size + this.queue.length
   }
 
+  /**
+   * Calls `then` once every digest stale now has been computed: those taken for the refresh under way when
+   * that one ends, the others at the end of the pass after it. Refreshes in slices as `refresh` does. (A
+   * quiet refresh under way leaves documents in memory for later: those few may still be stale then.)
+   */
+  whenFresh(then: () => void): void {
+    const passesLeft = (this.queue.length > 0 ? 1 : 0) + (this.stale.size > 0 ? 1 : 0)
+    if (passesLeft === 0) {
+      then()
+      return
+    }
+    this.waiters.push({ passesLeft, then })
+    this.refresh()
+  }
+
   /** Stops listening first: the store's last writes, on its own close, must not start a refresh of a closed store. */
   close(): void {
+    this.waiters = []
     this.stopListening()
     if (this.quietTimer) clearTimeout(this.quietTimer)
     if (this.continuation) clearImmediate(this.continuation)
@@ -77,11 +95,12 @@ export class DigestIndex {
       const name = this.queue.pop()!
       if (notLoaded && this.docs.isLoaded(name)) {
         skipped.push(name)
-        continue
+      } else {
+        const digest = this.docs.digest(name)
+        if (digest) this.items.set(name, digest)
+        else this.items.delete(name)
       }
-      const digest = this.docs.digest(name)
-      if (digest) this.items.set(name, digest)
-      else this.items.delete(name)
+      if (this.queue.length === 0) this.passEnded()
     }
     for (const name of skipped) this.stale.add(name)
   }
@@ -89,8 +108,16 @@ export class DigestIndex {
   private continueLater(notLoaded: boolean): void {
     this.continuation ??= setImmediate(() => {
       this.continuation = null
-      this.refresh(notLoaded)
+      // Someone waits for every digest, documents in memory included.
+      this.refresh(notLoaded && this.waiters.length === 0)
     })
+  }
+
+  private passEnded(): void {
+    if (this.waiters.length === 0) return
+    const done = this.waiters.filter((waiter) => --waiter.passesLeft <= 0)
+    this.waiters = this.waiters.filter((waiter) => waiter.passesLeft > 0)
+    for (const waiter of done) waiter.then()
   }
 
   private refreshWhenQuiet(): void {

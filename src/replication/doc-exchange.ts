@@ -24,6 +24,13 @@ export type Level2Message = Extract<ReplicationMessage, { type: 'doc-request' | 
  * vectors) → fill (asker: the answerer's missing deltas).
  */
 export class DocExchange {
+  /**
+   * Per peer: updates it sent that this node already held. In a full mesh one change reaches a node by
+   * several paths (live fan-out, relays, its own reconciliation); storing each copy would cost a write
+   * and a digest each.
+   */
+  readonly alreadyHeld = new Map<string, number>()
+
   constructor(
     private readonly docs: DocStore,
     private readonly isDeleted: (name: string) => boolean,
@@ -90,6 +97,10 @@ export class DocExchange {
     const origin = new PeerOrigin(peer, relay)
     for (const { name, update } of updates) {
       if (!checkDocName(name).ok) continue
+      if (this.docs.holds(name, update)) {
+        this.alreadyHeld.set(peer, (this.alreadyHeld.get(peer) ?? 0) + 1)
+        continue
+      }
       void this.docs.apply(name, update, origin).then((result) => {
         if (!result.ok && result.reason !== 'deleted') {
           this.log.warn({ peer, doc: name, reason: result.reason }, 'update from a peer refused')

@@ -29,6 +29,9 @@ export function registerReplicationMetrics(registry: Registry, status: () => Pee
   perPeer('syncmesh_peer_link_dropped_messages', 'Messages to the peer dropped (no link or full queue)', (p) => p.link.droppedMessages)
   perPeer('syncmesh_peer_live_updates_sent', 'Updates pushed to the peer by live fan-out', (p) => p.liveUpdatesSent)
   perPeer('syncmesh_peer_live_updates_dropped', 'Updates live fan-out could not hand to the peer link', (p) => p.liveUpdatesDropped)
+  perPeer('syncmesh_peer_updates_already_held', 'Updates from the peer this node already held and did not store again', (p) =>
+    p.updatesAlreadyHeld,
+  )
   perPeer('syncmesh_reconciliation_last_timestamp_seconds', 'Start of the latest reconciliation with the peer', (p) =>
     p.lastReconciliation ? p.lastReconciliation.startedAt / 1000 : undefined,
   )

@@ -22,6 +22,8 @@ export interface PeerReplicationStatus {
   /** Updates live fan-out pushed to the peer (this node's own and relayed ones), and those dropped for want of a link or queue room. */
   liveUpdatesSent: number
   liveUpdatesDropped: number
+  /** Updates from the peer that this node already held, and so did not store again. */
+  updatesAlreadyHeld: number
   lastReconciliation: ReconciliationStats | null
 }
 
@@ -81,6 +83,7 @@ export class Replication {
           link,
           liveUpdatesSent: live?.updates ?? 0,
           liveUpdatesDropped: live?.dropped ?? 0,
+          updatesAlreadyHeld: this.exchange.alreadyHeld.get(id) ?? 0,
           lastReconciliation: last.get(id) ?? null,
         }
       })

@@ -11,7 +11,7 @@ export interface DocMeta {
   logBytes: number
   baseBytes: number
   updatedAtMs: number
-  /** Digest and state vector of the document as it was when `nextSeq` was `summary.seq`. */
+  /** Digest and snapshot of the document as it was when `nextSeq` was `summary.seq`. */
   summary?: DocSummary
 }
 
@@ -20,7 +20,8 @@ export interface DocSummary {
   seq: number
   /** See docs/doc-digest.ts. */
   digest: Uint8Array
-  stateVector: Uint8Array
+  /** The encoded Yjs snapshot the digest hashes: delete set and state vector. */
+  snapshot: Uint8Array
 }
 
 /** A document's stored state: the compacted base (if any) followed by the log, in order. */
@@ -83,6 +84,8 @@ export class DocStorage {
       logBytes: meta.logBytes + record.byteLength,
       baseBytes: meta.baseBytes,
       updatedAtMs: nowMs,
+      // Out of date from now on, but what its snapshot holds, the document still holds (see setSummary).
+      ...(meta.summary && { summary: meta.summary }),
     }
     this.logs.putSync([name, meta.nextSeq], record)
     this.metas.putSync(name, next)
@@ -100,10 +103,13 @@ export class DocStorage {
     return next
   }
 
-  /** Inside `transact`: keeps `summary`, unless the document has changed since it was made. */
+  /**
+   * Inside `transact`: keeps `summary` unless a newer one is kept. One made before the latest changes is kept
+   * too: its digest no longer counts (see `summary.seq`), but what its snapshot holds, the document still does.
+   */
   setSummary(name: string, summary: DocSummary): void {
     const meta = this.metas.get(name)
-    if (meta === undefined || meta.nextSeq !== summary.seq) return
+    if (meta === undefined || (meta.summary && meta.summary.seq >= summary.seq)) return
     this.metas.putSync(name, { ...meta, summary })
   }
 

@@ -1,48 +1,16 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
-import { PeerNetwork } from '../../src/peer/peer-network.js'
-import { PeerChannel, encodeChannelFrame } from '../../src/protocol/peer-frames.js'
 import { encodeReplicationMessage } from '../../src/protocol/replication-codec.js'
-import { Replication } from '../../src/replication/replication.js'
 import { rawPeer, terminateRawPeers } from '../helpers/raw-peer.js'
-import { openStore, silentLog } from '../helpers/store.js'
-import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+import { replicationFrame, secret, startReplicatingNode, stopReplicatingNodes } from '../helpers/replicating-node.js'
+import { removeTempDirs } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-
-const secret = 'the cluster secret of the tests'
-const cleanups: (() => Promise<void> | void)[] = []
 
 afterEach(async () => {
   terminateRawPeers()
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await stopReplicatingNodes()
   removeTempDirs()
 })
-
-/** Node `a`: a real DocStore on LMDB, replication on a real peer network that lets peer `e` in. */
-async function startReplicatingNode() {
-  const store = openStore(tempDir())
-  const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, silentLog)
-  const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
-  network.setPeers(['e'])
-  const server = createServer((_request, response) => response.writeHead(404).end())
-  server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(async () => {
-    replication.close()
-    await network.close()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    await store.close()
-  })
-  const doc = new Y.Doc()
-  doc.getText('body').insert(0, 'stored before')
-  expect((await store.docs.apply('x', Y.encodeStateAsUpdate(doc), 'test')).ok).toBe(true)
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, network }
-}
-
-const replicationFrame = (payload: Uint8Array) => encodeChannelFrame(PeerChannel.replication, payload)
 
 test.each([
   ['bytes that are no replication message', Uint8Array.of(42, 1, 2), /^bad replication message: unknown replication message type 42$/],

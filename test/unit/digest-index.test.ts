@@ -30,3 +30,20 @@ test('a digest index follows commits while open, and after close ignores the wri
   await new Promise((resolve) => setTimeout(resolve, 60))
   expect(index.items.size).toBe(1)
 })
+
+test('whenFresh runs at once when no digest is stale, and otherwise once the stale ones are computed', async () => {
+  const store = openStore(tempDir())
+  const index = new DigestIndex(store.docs)
+  let ran = false
+  index.whenFresh(() => (ran = true))
+  expect(ran).toBe(true)
+
+  await Promise.all(['a', 'b', 'c'].map((name) => store.docs.apply(name, textUpdate(name), 'test')))
+  expect(index.staleCount).toBe(3)
+  const seen: { stale: number; digests: number }[] = []
+  index.whenFresh(() => seen.push({ stale: index.staleCount, digests: index.items.size }))
+  await waitFor('the callback', () => seen.length === 1)
+  expect(seen).toEqual([{ stale: 0, digests: 3 }])
+  index.close()
+  await store.close()
+})

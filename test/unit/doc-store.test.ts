@@ -27,6 +27,36 @@ async function applyAll(docs: ReturnType<typeof openStore>['docs'], name: string
 }
 
 describe('DocStore on LMDB', () => {
+  test('holds: an update the latest summary covers, structs and deletions, even after later changes', async () => {
+    const store = openStore(tempDir())
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    doc.getText('body').insert(0, 'hello')
+    doc.getText('body').delete(0, 1)
+    await applyAll(store.docs, 'a', updates)
+    const [insert, deletion] = updates as [Uint8Array, Uint8Array]
+    expect(store.docs.holds('a', insert)).toBe(false) // no summary yet: unknown
+    store.docs.digest('a')
+    expect(store.docs.holds('a', insert)).toBe(true)
+    expect(store.docs.holds('a', deletion)).toBe(true)
+
+    const later = new Y.Doc()
+    Y.applyUpdate(later, Y.encodeStateAsUpdate(doc))
+    const more: Uint8Array[] = []
+    later.on('update', (u: Uint8Array) => more.push(u))
+    later.getText('body').insert(0, '!')
+    later.getText('body').delete(1, 1)
+    const [newInsert, newDeletion] = more as [Uint8Array, Uint8Array]
+    expect(store.docs.holds('a', newInsert)).toBe(false)
+    expect(store.docs.holds('a', newDeletion)).toBe(false)
+    await applyAll(store.docs, 'a', more)
+    // The summary is from before these; what it covered is still held.
+    expect(store.docs.holds('a', insert)).toBe(true)
+    expect(store.docs.holds('a', newInsert)).toBe(false)
+    await store.close()
+  })
+
   test('applied updates are durable: a store reopened on the same files reads the same document', async () => {
     const dir = tempDir()
     const first = openStore(dir)

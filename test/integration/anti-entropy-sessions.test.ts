@@ -1,0 +1,43 @@
+import { afterEach, expect, test } from 'vitest'
+import { PeerChannel } from '../../src/protocol/peer-frames.js'
+import { decodeReplicationMessage, encodeReplicationMessage, type ReplicationMessage } from '../../src/protocol/replication-codec.js'
+import { ItemSet } from '../../src/replication/item-set.js'
+import { RangeReconciler } from '../../src/replication/range-reconciler.js'
+import { rawPeer, terminateRawPeers } from '../helpers/raw-peer.js'
+import { replicationFrame, secret, startReplicatingNode, stopReplicatingNodes } from '../helpers/replicating-node.js'
+import { removeTempDirs } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
+
+afterEach(async () => {
+  terminateRawPeers()
+  await stopReplicatingNodes()
+  removeTempDirs()
+})
+
+test('a node catching up through a session its peer answers declines a new one with busy; before that it answers', async () => {
+  const node = await startReplicatingNode()
+  const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
+  expect(await e.authenticated).toBe(true)
+  const received = (): ReplicationMessage[] =>
+    e.frames.filter((f) => f.channel === PeerChannel.replication).map((f) => decodeReplicationMessage(f.payload))
+  const send = (message: ReplicationMessage) => e.ws.send(replicationFrame(encodeReplicationMessage(message)))
+  const ofSession = (session: number) => received().filter((m) => m.type !== 'updates' && m.session === session)
+
+  // a ('a' < 'e') starts a session as soon as the link is up.
+  await waitFor('the session a starts', () => received().some((m) => m.type === 'range'))
+  const own = received().find((m) => m.type === 'range')!
+  if (own.type !== 'range') throw new Error('unreachable')
+
+  // e has not answered it yet: a new session from e is answered as usual.
+  send({ type: 'range', session: 1001, payload: new RangeReconciler(new ItemSet()).initiate() })
+  await waitFor('an answer to session 1001', () => ofSession(1001).length > 0)
+  expect(ofSession(1001)[0]!.type).toBe('range')
+
+  // Once e answers a's session, a is catching up through it: the next new session is declined.
+  const { reply } = new RangeReconciler(new ItemSet()).receive(own.payload)
+  send({ type: 'range', session: own.session, payload: reply! })
+  await waitFor('a to ask e for the document it lacks', () => ofSession(own.session).some((m) => m.type === 'doc-request'))
+  send({ type: 'range', session: 1002, payload: new RangeReconciler(new ItemSet()).initiate() })
+  await waitFor('an answer to session 1002', () => ofSession(1002).length > 0)
+  expect(ofSession(1002)).toEqual([{ type: 'busy', session: 1002 }])
+})
