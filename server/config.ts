@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
@@ -23,6 +24,14 @@ export const startFlags = {
   'admin-token': {
     env: 'SYNCMESH_ADMIN_TOKEN',
     help: 'bearer token of the admin routes (default: made once, kept in <data>/admin-token)',
+  },
+  'token-key': {
+    env: 'SYNCMESH_TOKEN_KEY',
+    help: 'secret of HS256 client tokens; with it (or --token-public-key) clients need a token (default: none, open)',
+  },
+  'token-public-key': {
+    env: 'SYNCMESH_TOKEN_PUBLIC_KEY',
+    help: 'PEM file with the Ed25519 public key of EdDSA client tokens',
   },
   'raft-tick-ms': { env: 'SYNCMESH_RAFT_TICK_MS', help: `Raft tick; elections after 10-20 ticks (default ${defaultNodeConfig.raftTickMs})` },
   'control-timeout-ms': {
@@ -79,6 +88,11 @@ const startSchema = z.object({
   advertise: httpUrl.optional(),
   'cluster-secret': z.string().min(16, 'at least 16 characters').optional(),
   'admin-token': z.string().min(8, 'at least 8 characters').optional(),
+  'token-key': z.string().min(32, 'at least 32 characters (HS256 wants a 256-bit secret)').optional(),
+  'token-public-key': z
+    .string()
+    .refine((path) => existsSync(path), 'no such file')
+    .optional(),
   'raft-tick-ms': positiveInt.default(defaultNodeConfig.raftTickMs),
   'control-timeout-ms': positiveInt.default(defaultNodeConfig.controlTimeoutMs),
   'peer-route': peerRoutes.optional(),
@@ -131,6 +145,8 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),
       ...(c['cluster-secret'] === undefined ? {} : { clusterSecret: c['cluster-secret'] }),
       ...(c['admin-token'] === undefined ? {} : { adminToken: c['admin-token'] }),
+      ...(c['token-key'] === undefined ? {} : { tokenKey: c['token-key'] }),
+      ...(c['token-public-key'] === undefined ? {} : { tokenPublicKeyPath: c['token-public-key'] }),
       ...(c['peer-route'] === undefined ? {} : { peerRoutes: c['peer-route'] }),
     },
     logLevel: c['log-level'],

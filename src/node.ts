@@ -23,7 +23,11 @@ import { loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
 import { Replication } from './replication/replication.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
-import { isDeleted } from './meta/queries.js'
+import { isDeleted, policyFor } from './meta/queries.js'
+import { ClientTokens } from './auth/client-tokens.js'
+import { DocAccessControl } from './auth/doc-access.js'
+import { secretMatcher } from './http/admin-auth.js'
+import { decideUpgrade, refuseUpgrade } from './sync/upgrade-access.js'
 
 export interface NodeConfig {
   id: string
@@ -44,6 +48,9 @@ export interface NodeConfig {
   clusterSecret?: string
   /** Guards the admin routes; made and kept in the data directory if not given. */
   adminToken?: string
+  /** Client JWTs are required and checked: HS256 with this secret, and/or EdDSA with the public key in this PEM file. */
+  tokenKey?: string
+  tokenPublicKeyPath?: string
   /** Overrides, on this node only, the URL dialled to reach a peer. */
   peerRoutes?: Record<string, string>
   /** How often this node reconciles all documents with one random live peer. */
@@ -163,8 +170,17 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
 
   const control = new ControlPlane(driver, meta, { id: config.id, timeoutMs: config.controlTimeoutMs, planIntervalMs: 500 }, log)
   let closing: Promise<void> | null = null
+  const access = new DocAccessControl(
+    await ClientTokens.load({
+      ...(config.tokenKey !== undefined && { hmacSecret: config.tokenKey }),
+      ...(config.tokenPublicKeyPath !== undefined && { ed25519PublicKeyPath: config.tokenPublicKeyPath }),
+    }),
+    secretMatcher(adminToken.value),
+    (doc) => policyFor(meta.state, doc)?.publicRead === true,
+  )
   handler = createApp(docs, metrics, log, {
     maxBodyBytes: config.maxMessageBytes,
+    access,
     isReady: () => closing === null,
     admin: adminRoutes(control, {
       adminToken: adminToken.value,
@@ -173,8 +189,18 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     }),
   })
   server.on('upgrade', (request, socket, head) => {
-    if (isPeerRequestTarget(request.url)) peers.handleUpgrade(request, socket, head)
-    else sync.handleUpgrade(request, socket, head)
+    if (isPeerRequestTarget(request.url)) {
+      peers.handleUpgrade(request, socket, head)
+      return
+    }
+    // Until ws takes the socket, a reset from the client must not go unhandled.
+    const dropOnError = () => socket.destroy()
+    socket.on('error', dropOnError)
+    void decideUpgrade(access, request).then((decision) => {
+      socket.off('error', dropOnError)
+      if (decision.ok) sync.handleUpgrade(request, socket, head, decision.access)
+      else refuseUpgrade(socket, decision)
+    })
   })
   const joined = joining
     ? joinCluster({

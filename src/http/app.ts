@@ -5,9 +5,12 @@ import type { DocStore } from '../docs/doc-store.js'
 import type { Metrics } from '../metrics.js'
 import { ApiError, type ErrorBody } from './api-error.js'
 import { docRoutes } from './doc-routes.js'
+import type { DocAccessControl } from '../auth/doc-access.js'
 
 export interface AppOptions {
   maxBodyBytes: number
+  /** Who may read and write which documents (client tokens). */
+  access: DocAccessControl
   /** False once the node has begun shutting down. */
   isReady(): boolean
   /** Cluster, namespace and deletion routes, mounted at the root. */

@@ -6,9 +6,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { checkDocName } from '../docs/doc-name.js'
 import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
 import { ApiError, parseInput } from './api-error.js'
+import { tokenOf, type DocAccessControl, type Principal } from '../auth/doc-access.js'
+import type { DocAccess } from '../auth/client-tokens.js'
 
 export interface DocRoutesOptions {
   maxBodyBytes: number
+  access: DocAccessControl
 }
 
 const listQuery = z.object({
@@ -59,15 +62,32 @@ const decodeCursor = (cursor: string): string => Buffer.from(decodeBase64(cursor
 /** Document routes under /v1/docs: list, read as update or JSON, write an update. */
 export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
   const app = new Hono()
+  const { access } = options
 
-  app.get('/', (c) => {
+  async function principal(c: Context): Promise<Principal> {
+    const auth = await access.authenticate(tokenOf(new URL(c.req.url), c.req.header('authorization')))
+    if (!auth.ok) throw new ApiError(auth.status, auth.code, auth.message)
+    return auth.principal
+  }
+
+  /** The checked document name of the route, once the request may have `wanted` access to it. */
+  async function allowedDoc(c: Context, wanted: DocAccess): Promise<string> {
+    const name = docName(c)
+    const decision = access.authorize(await principal(c), name, wanted)
+    if (!decision.ok) throw new ApiError(decision.status, decision.code, decision.message)
+    return name
+  }
+
+  app.get('/', async (c) => {
+    const reader = await principal(c)
     const query = parseInput(listQuery, c.req.query(), 'invalid_query', 'query')
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
     const page = docs.list(query.prefix, after, query.limit + 1)
     const more = page.length > query.limit
     const items = more ? page.slice(0, query.limit) : page
     return c.json({
-      docs: items.map(({ name, meta }) => ({
+      // Only what the caller may read: a page may hold fewer than `limit` entries and still have a next one.
+      docs: items.filter(({ name }) => access.authorize(reader, name, 'read').ok).map(({ name, meta }) => ({
         name,
         sizeBytes: meta.baseBytes + meta.logBytes,
         updatedAt: new Date(meta.updatedAtMs).toISOString(),
@@ -76,8 +96,8 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
     })
   })
 
-  app.get('/:name/update', (c) => {
-    const name = docName(c)
+  app.get('/:name/update', async (c) => {
+    const name = await allowedDoc(c, 'read')
     const sv = c.req.query('sv')
     let update: Uint8Array | undefined
     try {
@@ -99,7 +119,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
       },
     }),
     async (c) => {
-      const name = docName(c)
+      const name = await allowedDoc(c, 'write')
       const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()
       if (contentType !== 'application/octet-stream') {
         throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
@@ -111,8 +131,8 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
     },
   )
 
-  app.get('/:name', (c) => {
-    const name = docName(c)
+  app.get('/:name', async (c) => {
+    const name = await allowedDoc(c, 'read')
     const types = c.req.query('types')
     const kinds = types === undefined ? {} : parseInput(typesQuery, types, 'invalid_query', 'types')
     const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))

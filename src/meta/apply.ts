@@ -99,8 +99,8 @@ function removeMember(state: MetaState, { id }: CommandOf<'remove-member'>): Com
 
 /** Creates or replaces the declaration; documents already stored are not re-checked against it. */
 function putNamespace(state: MetaState, command: CommandOf<'put-namespace'>): CommandResult {
-  const { name, schema, limits, readOnly } = command
-  state.namespaces.set(name, { name, schema: { roots: { ...schema.roots } }, limits: { ...limits }, readOnly })
+  const { name, schema, limits, readOnly, publicRead } = command
+  state.namespaces.set(name, { name, schema: { roots: { ...schema.roots } }, limits: { ...limits }, readOnly, publicRead })
   return ok
 }
 

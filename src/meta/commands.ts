@@ -31,6 +31,7 @@ export const namespaceSpecSchema = z.object({
   }),
   limits: z.object({ maxUpdateBytes: byteCount.optional(), maxDocBytes: byteCount.optional() }).default({}),
   readOnly: z.boolean().default(false),
+  publicRead: z.boolean().default(false),
 })
 
 const commandSchema = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>

@@ -12,6 +12,8 @@ export interface Member {
 
 export interface Namespace extends DocPolicy {
   readonly name: string
+  /** Its documents may be read without a client token, where the node requires client tokens. */
+  readonly publicRead: boolean
 }
 
 export const defaultVoterTarget = 3

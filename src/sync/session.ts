@@ -15,6 +15,8 @@ import { CloseCode } from './close-codes.js'
 export interface SessionOptions {
   /** A connection whose unsent bytes pass this bound is closed; its provider reconnects and resyncs. */
   maxBufferedBytes: number
+  /** The client may read only: an update that would change the document closes the session with 4403. */
+  readOnly: boolean
   onSlowClient(): void
 }
 
@@ -105,10 +107,23 @@ export class Session implements RoomMember {
   }
 
   private async applyUpdate(update: Uint8Array): Promise<void> {
+    if (this.options.readOnly) {
+      // A stock provider sends its state in sync step 2 whatever its access; nothing new in it is no write.
+      if (!this.holdsAlready(update)) this.close(CloseCode.forbidden, 'read-only access: this client may not change the document')
+      return
+    }
     const result = await this.docs.apply(this.docName, update, this)
     if (result.ok) return
     this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
     this.close(closeCodeFor[result.reason], truncateReason(result.message))
+  }
+
+  private holdsAlready(update: Uint8Array): boolean {
+    try {
+      return Y.snapshotContainsUpdate(Y.snapshot(this.room.doc), update)
+    } catch {
+      return false
+    }
   }
 
   private applyAwareness(update: Uint8Array): void {

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js'
 import { CloseCode } from './close-codes.js'
 import { Room } from './room.js'
 import { Session, truncateReason } from './session.js'
+import type { DocAccess } from '../auth/client-tokens.js'
 
 export interface SyncServerOptions {
   /** Largest frame accepted from a client; a larger one closes the connection with 1009. */
@@ -44,8 +45,9 @@ export class SyncServer {
     return this.sessions.size
   }
 
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request))
+  /** Opens a y-websocket session with `access`: a read-only one receives updates but may not send any. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, access: DocAccess): void {
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, access))
   }
 
   /** Closes every connection on one document, e.g. when it is deleted. */
@@ -60,7 +62,7 @@ export class SyncServer {
     this.wss.close()
   }
 
-  private accept(ws: WebSocket, request: IncomingMessage): void {
+  private accept(ws: WebSocket, request: IncomingMessage, access: DocAccess): void {
     const docName = docNameFromRequestTarget(request.url ?? '/')
     if (!docName.ok) {
       ws.close(CloseCode.invalidDocName, truncateReason(docName.message))
@@ -69,6 +71,7 @@ export class SyncServer {
     const room = this.roomFor(docName.name)
     const session = new Session(ws, room, docName.name, this.docs, this.log, {
       maxBufferedBytes: this.options.maxBufferedBytes,
+      readOnly: access === 'read',
       onSlowClient: () => this.metrics.slowClientsDropped.inc(),
     })
     this.sessions.set(ws, session)

@@ -8,18 +8,24 @@ const open: WebsocketProvider[] = []
 process.setMaxListeners(0)
 
 /** A stock y-websocket provider on `docName`, over the `ws` package (Node 20 has no global WebSocket). */
-export function connect(httpUrl: string, docName: string, doc = new Y.Doc()): WebsocketProvider {
+export function connect(httpUrl: string, docName: string, doc = new Y.Doc(), params: Record<string, string> = {}): WebsocketProvider {
   const provider = new WebsocketProvider(httpUrl.replace(/^http/, 'ws'), docName, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     maxBackoffTime: 200,
+    params,
   })
   open.push(provider)
   return provider
 }
 
-export async function connectSynced(httpUrl: string, docName: string, doc = new Y.Doc()): Promise<WebsocketProvider> {
-  const provider = connect(httpUrl, docName, doc)
+export async function connectSynced(
+  httpUrl: string,
+  docName: string,
+  doc = new Y.Doc(),
+  params: Record<string, string> = {},
+): Promise<WebsocketProvider> {
+  const provider = connect(httpUrl, docName, doc, params)
   await waitFor(`${docName} to sync`, () => provider.synced)
   return provider
 }

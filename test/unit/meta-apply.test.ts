@@ -95,9 +95,9 @@ describe('namespaces', () => {
   test('put-namespace declares a namespace, filling in defaults, and replaces it when repeated', () => {
     const log = new Log()
     expect(log.apply({ type: 'put-namespace', name: 'notes', ...spec })).toEqual({ ok: true })
-    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', ...spec, readOnly: false })
+    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', ...spec, readOnly: false, publicRead: false })
     log.apply({ type: 'put-namespace', name: 'notes', schema: { roots: {} }, readOnly: true })
-    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', schema: { roots: {} }, limits: {}, readOnly: true })
+    expect(log.state.namespaces.get('notes')).toEqual({ name: 'notes', schema: { roots: {} }, limits: {}, readOnly: true, publicRead: false })
   })
 
   test('delete-namespace removes a declared namespace and is not_found otherwise', () => {
@@ -168,7 +168,7 @@ describe('request ids', () => {
 
   test(`only the last ${maxRememberedRequests} request ids are remembered, the oldest forgotten first`, () => {
     const log = new Log()
-    const namespace = { name: 'n', schema: { roots: {} }, limits: {}, readOnly: false }
+    const namespace = { name: 'n', schema: { roots: {} }, limits: {}, readOnly: false, publicRead: false }
     log.apply({ type: 'put-namespace', ...namespace }, 'first')
     log.apply({ type: 'delete-namespace', name: 'n' }, 'second')
     for (let i = 0; i < maxRememberedRequests - 1; i++) log.apply({ type: 'set-voter-target', count: 3 })

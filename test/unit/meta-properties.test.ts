@@ -34,6 +34,7 @@ const commandInput = fc.oneof(
       { requiredKeys: [] },
     ),
     readOnly: fc.boolean(),
+    publicRead: fc.boolean(),
   }),
   fc.record({ type: fc.constant('delete-namespace'), name: namespaceName }),
   fc.record({ type: fc.constant('delete-doc'), name: docName }),

@@ -68,3 +68,18 @@ test('the usage lists both new flags with their environment variables', () => {
     expect(usage).toContain(text)
   }
 })
+
+describe('client token keys', () => {
+  test('--token-key or SYNCMESH_TOKEN_KEY sets the HS256 secret; absent, the node is open', () => {
+    const secret = 'a secret of at least thirty-two characters'
+    expect(parse(['--token-key', secret]).tokenKey).toBe(secret)
+    expect(parse([], { SYNCMESH_TOKEN_KEY: secret }).tokenKey).toBe(secret)
+    expect(parse([]).tokenKey).toBeUndefined()
+    expect(parse([]).tokenPublicKeyPath).toBeUndefined()
+  })
+
+  test('a short secret, or a public key file that does not exist, is a usage error', () => {
+    expect(() => parse(['--token-key', 'short'])).toThrow(new UsageError('--token-key: at least 32 characters (HS256 wants a 256-bit secret)'))
+    expect(() => parse(['--token-public-key', '/nonexistent/ed25519.pem'])).toThrow(new UsageError('--token-public-key: no such file'))
+  })
+})
