@@ -8,6 +8,12 @@ export const MessageType = {
   awareness: 1,
   auth: 2,
   queryAwareness: 3,
+  /**
+   * syncmesh's extension, far from the stock types: a client asks [durable, id, its state vector] and the
+   * node answers [durable, id] once everything up to that state vector is durable here. A stock client
+   * never asks, so it never receives one.
+   */
+  durable: 64,
 } as const
 
 export type ClientMessage =
@@ -16,6 +22,7 @@ export type ClientMessage =
   | { type: 'sync-update'; update: Uint8Array }
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'query-awareness' }
+  | { type: 'durable-query'; id: number; stateVector: Uint8Array }
   | { type: 'unknown'; messageType: number }
 
 export class MalformedMessageError extends Error {
@@ -41,6 +48,9 @@ export function decodeClientMessage(frame: Uint8Array): ClientMessage {
         break
       case MessageType.queryAwareness:
         message = { type: 'query-awareness' }
+        break
+      case MessageType.durable:
+        message = { type: 'durable-query', id: decoding.readVarUint(decoder), stateVector: decoding.readVarUint8Array(decoder) }
         break
       default:
         return { type: 'unknown', messageType }
@@ -89,3 +99,18 @@ export const encodeAwareness = (awarenessUpdate: Uint8Array): Uint8Array =>
   encodeWith(MessageType.awareness, null, awarenessUpdate)
 
 export const encodeQueryAwareness = (): Uint8Array => encodeWith(MessageType.queryAwareness, null, null)
+
+export function encodeDurableQuery(id: number, stateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.durable)
+  encoding.writeVarUint(encoder, id)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  return encoding.toUint8Array(encoder)
+}
+
+export function encodeDurableAnswer(id: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.durable)
+  encoding.writeVarUint(encoder, id)
+  return encoding.toUint8Array(encoder)
+}

@@ -5,6 +5,7 @@ import { applyAwarenessUpdate } from 'y-protocols/awareness'
 import {
   MalformedMessageError,
   decodeClientMessage,
+  encodeDurableAnswer,
   encodeSyncStep1,
   encodeSyncStep2,
 } from '../protocol/y-websocket.js'
@@ -25,6 +26,8 @@ export class Session implements RoomMember {
   /** Cleared on every ping and set by the pong; still clear at the next ping means the peer is gone. */
   alive = true
   private closed = false
+  /** Durability queries not answered yet: what each waits for, by client, and how to stop waiting. */
+  private readonly durableWaits = new Set<() => void>()
 
   constructor(
     private readonly ws: WebSocket,
@@ -54,10 +57,16 @@ export class Session implements RoomMember {
 
   close(code: number, reason: string): void {
     if (this.closed) return
-    this.closed = true
+    this.ended()
     this.ws.close(code, reason)
     // A peer that stopped reading may never take the close frame.
     setTimeout(() => this.ws.terminate(), 1_000).unref()
+  }
+
+  /** The socket is closed, by either end: nothing more is sent or awaited. */
+  ended(): void {
+    this.closed = true
+    for (const stopWaiting of this.durableWaits) stopWaiting()
   }
 
   handleFrame(data: Buffer, isBinary: boolean): void {
@@ -84,6 +93,9 @@ export class Session implements RoomMember {
         break
       case 'awareness':
         this.applyAwareness(message.update)
+        break
+      case 'durable-query':
+        this.answerWhenDurable(message.id, message.stateVector)
         break
       case 'query-awareness': {
         const awareness = this.room.awarenessSnapshot()
@@ -116,6 +128,37 @@ export class Session implements RoomMember {
     if (result.ok) return
     this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
     this.close(closeCodeFor[result.reason], truncateReason(result.message))
+  }
+
+  /**
+   * The room's document holds only what is durable (DocStore applies after the commit), so the query is
+   * answered once it covers the asked state vector — at once, or after the updates still being committed.
+   */
+  private answerWhenDurable(id: number, stateVector: Uint8Array): void {
+    let wanted: Map<number, number>
+    try {
+      wanted = Y.decodeStateVector(stateVector)
+    } catch {
+      this.close(CloseCode.malformedMessage, 'durability query carries an invalid state vector')
+      return
+    }
+    const doc = this.room.doc
+    const covered = () => [...wanted].every(([client, clock]) => Y.getState(doc.store, client) >= clock)
+    if (covered()) {
+      this.send(encodeDurableAnswer(id))
+      return
+    }
+    const onUpdate = () => {
+      if (!covered()) return
+      stopWaiting()
+      this.send(encodeDurableAnswer(id))
+    }
+    const stopWaiting = () => {
+      doc.off('update', onUpdate)
+      this.durableWaits.delete(stopWaiting)
+    }
+    doc.on('update', onUpdate)
+    this.durableWaits.add(stopWaiting)
   }
 
   private holdsAlready(update: Uint8Array): boolean {

@@ -84,6 +84,7 @@ export class SyncServer {
     })
     ws.on('error', (err) => this.log.debug({ err, doc: docName.name }, 'client socket error'))
     ws.on('close', () => {
+      session.ended()
       this.sessions.delete(ws)
       this.metrics.connections.set(this.sessions.size)
       if (room.leave(session)) {

@@ -5,6 +5,7 @@ import {
   MalformedMessageError,
   decodeClientMessage,
   encodeAwareness,
+  encodeDurableQuery,
   encodeQueryAwareness,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -24,6 +25,16 @@ describe('y-websocket codec', () => {
       }),
     )
     expect(decodeClientMessage(encodeQueryAwareness())).toEqual({ type: 'query-awareness' })
+  })
+
+  test("syncmesh's durability query round-trips, and a cut one is malformed", () => {
+    fc.assert(
+      fc.property(fc.nat(), bytes, fc.nat(), (id, stateVector, cut) => {
+        const frame = encodeDurableQuery(id, stateVector)
+        expect(decodeClientMessage(frame)).toEqual({ type: 'durable-query', id, stateVector })
+        expect(() => decodeClientMessage(frame.subarray(0, 1 + (cut % (frame.length - 1))))).toThrow(MalformedMessageError)
+      }),
+    )
   })
 
   test('a frame cut anywhere is malformed, never a crash', () => {

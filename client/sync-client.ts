@@ -1,0 +1,178 @@
+import * as decoding from 'lib0/decoding'
+import { WebsocketProvider } from 'y-websocket'
+import type { Awareness } from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import { MessageType, encodeDurableQuery } from '../src/protocol/y-websocket.js'
+import { LmdbPersistence } from './lmdb-persistence.js'
+
+export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline'
+
+export interface ConnectionStatus {
+  state: ConnectionState
+  /** The node in use (or last tried); null before the first attempt. */
+  endpoint: string | null
+}
+
+export interface ClientOptions {
+  /** Base URLs of the cluster's nodes (http(s) or ws(s)); a document starts at a random one and fails over. */
+  endpoints: string[]
+  /** A client token, or what fetches a fresh one before every connection. */
+  token?: string | (() => Promise<string>)
+  /** Node: a directory for an LMDB file that keeps every document opened, for working offline. */
+  persistenceDir?: string
+  /** Node 20 has no global WebSocket: pass `ws`'s. */
+  WebSocketPolyfill?: unknown
+  /** Longest wait between two connection attempts (default 5,000 ms); the wait doubles from 100 ms. */
+  maxBackoffMs?: number
+}
+
+export interface SyncedDoc {
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  readonly status: ConnectionStatus
+  onStatus(listener: (status: ConnectionStatus) => void): () => void
+  /** Resolves once the document first synced with a node. */
+  readonly whenSynced: Promise<void>
+  /** Resolves once a node has made durable every change this document held when it was called. */
+  whenDurable(): Promise<void>
+  close(): void
+}
+
+export interface SyncmeshClient {
+  open(name: string): SyncedDoc
+  /** Closes every document and the offline store. */
+  close(): Promise<void>
+}
+
+const initialBackoffMs = 100
+
+export function createClient(options: ClientOptions): SyncmeshClient {
+  if (options.endpoints.length === 0) throw new Error('createClient needs at least one endpoint')
+  const persistence = options.persistenceDir === undefined ? null : new LmdbPersistence(options.persistenceDir)
+  const open = new Set<SyncedDoc>()
+  return {
+    open(name) {
+      const synced = openDoc(name, options, persistence)
+      open.add(synced)
+      return synced
+    },
+    async close() {
+      for (const synced of open) synced.close()
+      open.clear()
+      await persistence?.close()
+    },
+  }
+}
+
+function openDoc(name: string, options: ClientOptions, persistence: LmdbPersistence | null): SyncedDoc {
+  const doc = new Y.Doc()
+  const stopPersisting = persistence?.attach(name, doc)
+  const provider = new WebsocketProvider(toWebSocketUrl(options.endpoints[0]!), name, doc, {
+    connect: false,
+    disableBc: true,
+    ...(options.WebSocketPolyfill !== undefined && { WebSocketPolyfill: options.WebSocketPolyfill as typeof WebSocket }),
+  })
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000
+  let endpointIndex = Math.floor(Math.random() * options.endpoints.length)
+  let backoffMs = initialBackoffMs
+  let retry: ReturnType<typeof setTimeout> | null = null
+  let closed = false
+  let status: ConnectionStatus = { state: 'offline', endpoint: null }
+  const listeners = new Set<(status: ConnectionStatus) => void>()
+  const setStatus = (state: ConnectionState, endpoint: string | null) => {
+    status = { state, endpoint }
+    for (const listener of listeners) listener(status)
+  }
+
+  let resolveSynced: () => void = () => {}
+  const whenSynced = new Promise<void>((resolve) => (resolveSynced = resolve))
+  const durableQueries = new Map<number, { stateVector: Uint8Array; resolve: () => void }>()
+  let nextQuery = 0
+  const ask = (id: number, stateVector: Uint8Array) => provider.ws?.send(encodeDurableQuery(id, stateVector))
+  provider.messageHandlers[MessageType.durable] = (_encoder, decoder) => {
+    const id = decoding.readVarUint(decoder)
+    durableQueries.get(id)?.resolve()
+    durableQueries.delete(id)
+  }
+
+  const connect = async () => {
+    retry = null
+    if (closed) return
+    const endpoint = options.endpoints[endpointIndex % options.endpoints.length]!
+    setStatus('connecting', endpoint)
+    let token: string | undefined
+    try {
+      token = typeof options.token === 'function' ? await options.token() : options.token
+    } catch {
+      failOver()
+      return
+    }
+    if (closed) return
+    provider.serverUrl = toWebSocketUrl(endpoint)
+    provider.params = token === undefined ? {} : { token }
+    provider.connect()
+  }
+  const failOver = () => {
+    if (closed) return
+    setStatus('offline', status.endpoint)
+    endpointIndex++
+    retry = setTimeout(() => void connect(), backoffMs)
+    backoffMs = Math.min(backoffMs * 2, maxBackoffMs)
+  }
+
+  provider.on('status', ({ status: state }) => {
+    if (state === 'connected') setStatus('connected', status.endpoint)
+  })
+  provider.on('sync', (isSynced) => {
+    if (!isSynced) return
+    backoffMs = initialBackoffMs
+    setStatus('synced', status.endpoint)
+    resolveSynced()
+    // Asked again on every new connection: the changes reached this node in the sync just done.
+    for (const [id, query] of durableQueries) ask(id, query.stateVector)
+  })
+  provider.on('connection-close', (event) => {
+    // This client chooses the next node, and fetches a token, itself.
+    provider.shouldConnect = false
+    // 4400–4499: the node refused this document or this client; another node would do the same.
+    if (event && event.code >= 4400 && event.code < 4500) {
+      setStatus('offline', status.endpoint)
+      return
+    }
+    failOver()
+  })
+  void connect()
+
+  return {
+    doc,
+    awareness: provider.awareness,
+    get status() {
+      return status
+    },
+    onStatus(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    whenSynced,
+    whenDurable() {
+      const id = nextQuery++
+      const stateVector = Y.encodeStateVector(doc)
+      return new Promise<void>((resolve) => {
+        durableQueries.set(id, { stateVector, resolve })
+        if (provider.synced) ask(id, stateVector)
+      })
+    },
+    close() {
+      if (closed) return
+      closed = true
+      if (retry) clearTimeout(retry)
+      stopPersisting?.()
+      provider.destroy()
+      setStatus('offline', status.endpoint)
+    },
+  }
+}
+
+function toWebSocketUrl(endpoint: string): string {
+  return endpoint.replace(/^http/, 'ws').replace(/\/+$/, '')
+}
