@@ -1,4 +1,5 @@
 export { createDocsClient, SyncmeshApiError } from './docs-client.js'
 export type { DocPage, DocSummary, DocsClient, DocsClientOptions, RootKind } from './docs-client.js'
-export { createClient } from './sync-client.js'
-export type { ClientOptions, ConnectionState, ConnectionStatus, SyncedDoc, SyncmeshClient } from './sync-client.js'
+export { createClient, type ClientOptions } from './node-client.js'
+export { LmdbPersistence } from './lmdb-persistence.js'
+export type { ConnectionState, ConnectionStatus, DocPersistence, SyncedDoc, SyncmeshClient } from './sync-client.js'

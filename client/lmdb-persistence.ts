@@ -1,5 +1,6 @@
 import { open, type RootDatabase } from 'lmdb'
 import * as Y from 'yjs'
+import type { DocPersistence } from './sync-client.js'
 
 /** Updates kept per document before loading folds them into one. */
 const foldAfterUpdates = 100
@@ -8,7 +9,7 @@ const foldAfterUpdates = 100
  * Offline copies of documents in an LMDB file (Node): every update a document sees, local or from the
  * server, is kept, so that edits made offline survive a restart and merge once a node is reachable again.
  */
-export class LmdbPersistence {
+export class LmdbPersistence implements DocPersistence {
   private readonly db: RootDatabase<Uint8Array, [string, number]>
 
   constructor(dir: string) {

@@ -3,7 +3,6 @@ import { WebsocketProvider } from 'y-websocket'
 import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { MessageType, encodeDurableQuery } from '../src/protocol/y-websocket.js'
-import { LmdbPersistence } from './lmdb-persistence.js'
 
 export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline'
 
@@ -13,13 +12,21 @@ export interface ConnectionStatus {
   endpoint: string | null
 }
 
-export interface ClientOptions {
-  /** Base URLs of the cluster's nodes (http(s) or ws(s)); a document starts at a random one and fails over. */
+/** Where opened documents are kept for working offline: an LMDB file in Node, IndexedDB in browsers. */
+export interface DocPersistence {
+  /** Loads the kept copy of `name` into `doc` and keeps its later updates; returns what stops that. */
+  attach(name: string, doc: Y.Doc): () => void
+  close(): Promise<void>
+}
+
+export interface SyncClientOptions {
+  /** Base URLs of the cluster's nodes (http(s) or ws(s)); a document starts at one and fails over to the next. */
   endpoints: string[]
+  /** Which endpoint a document tries first: a random one (default, to spread clients), or the first listed. */
+  start?: 'random' | 'first'
   /** A client token, or what fetches a fresh one before every connection. */
   token?: string | (() => Promise<string>)
-  /** Node: a directory for an LMDB file that keeps every document opened, for working offline. */
-  persistenceDir?: string
+  persistence?: DocPersistence
   /** Node 20 has no global WebSocket: pass `ws`'s. */
   WebSocketPolyfill?: unknown
   /** Longest wait between two connection attempts (default 5,000 ms); the wait doubles from 100 ms. */
@@ -46,9 +53,9 @@ export interface SyncmeshClient {
 
 const initialBackoffMs = 100
 
-export function createClient(options: ClientOptions): SyncmeshClient {
+export function createSyncClient(options: SyncClientOptions): SyncmeshClient {
   if (options.endpoints.length === 0) throw new Error('createClient needs at least one endpoint')
-  const persistence = options.persistenceDir === undefined ? null : new LmdbPersistence(options.persistenceDir)
+  const persistence = options.persistence ?? null
   const open = new Set<SyncedDoc>()
   return {
     open(name) {
@@ -64,7 +71,7 @@ export function createClient(options: ClientOptions): SyncmeshClient {
   }
 }
 
-function openDoc(name: string, options: ClientOptions, persistence: LmdbPersistence | null): SyncedDoc {
+function openDoc(name: string, options: SyncClientOptions, persistence: DocPersistence | null): SyncedDoc {
   const doc = new Y.Doc()
   const stopPersisting = persistence?.attach(name, doc)
   const provider = new WebsocketProvider(toWebSocketUrl(options.endpoints[0]!), name, doc, {
@@ -73,7 +80,7 @@ function openDoc(name: string, options: ClientOptions, persistence: LmdbPersiste
     ...(options.WebSocketPolyfill !== undefined && { WebSocketPolyfill: options.WebSocketPolyfill as typeof WebSocket }),
   })
   const maxBackoffMs = options.maxBackoffMs ?? 5_000
-  let endpointIndex = Math.floor(Math.random() * options.endpoints.length)
+  let endpointIndex = options.start === 'first' ? 0 : Math.floor(Math.random() * options.endpoints.length)
   let backoffMs = initialBackoffMs
   let retry: ReturnType<typeof setTimeout> | null = null
   let closed = false
@@ -141,6 +148,18 @@ function openDoc(name: string, options: ClientOptions, persistence: LmdbPersiste
     }
     failOver()
   })
+  // A browser that knows it went offline says so at once (a socket can take long to notice), and one that
+  // comes back online reconnects without waiting out the backoff.
+  const onOffline = () => provider.disconnect()
+  const onOnline = () => {
+    if (!retry) return
+    clearTimeout(retry)
+    backoffMs = initialBackoffMs
+    void connect()
+  }
+  const events = browserWindow()
+  events?.addEventListener('offline', onOffline)
+  events?.addEventListener('online', onOnline)
   void connect()
 
   return {
@@ -166,6 +185,8 @@ function openDoc(name: string, options: ClientOptions, persistence: LmdbPersiste
       if (closed) return
       closed = true
       if (retry) clearTimeout(retry)
+      events?.removeEventListener('offline', onOffline)
+      events?.removeEventListener('online', onOnline)
       stopPersisting?.()
       provider.destroy()
       setStatus('offline', status.endpoint)
@@ -175,4 +196,15 @@ function openDoc(name: string, options: ClientOptions, persistence: LmdbPersiste
 
 function toWebSocketUrl(endpoint: string): string {
   return endpoint.replace(/^http/, 'ws').replace(/\/+$/, '')
+}
+
+/** What a browser's window offers to tell when the network goes away and comes back; null elsewhere. */
+interface OnlineEvents {
+  addEventListener(type: 'online' | 'offline', listener: () => void): void
+  removeEventListener(type: 'online' | 'offline', listener: () => void): void
+}
+
+function browserWindow(): OnlineEvents | null {
+  const scope = globalThis as { addEventListener?: unknown }
+  return typeof scope.addEventListener === 'function' ? (globalThis as unknown as OnlineEvents) : null
 }

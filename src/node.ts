@@ -167,6 +167,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
+  sync.onLocalAwareness((doc, update) => replication.broadcastAwareness(doc, update))
+  replication.onAwareness((doc, update) => sync.applyPeerAwareness(doc, update))
 
   const control = new ControlPlane(driver, meta, { id: config.id, timeoutMs: config.controlTimeoutMs, planIntervalMs: 500 }, log)
   let closing: Promise<void> | null = null
@@ -181,6 +183,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   handler = createApp(docs, metrics, log, {
     maxBodyBytes: config.maxMessageBytes,
     access,
+    endpoints: () => control.view().members.map((member) => member.url),
     isReady: () => closing === null,
     admin: adminRoutes(control, {
       adminToken: adminToken.value,

@@ -5,6 +5,7 @@ import type { DocStore } from '../docs/doc-store.js'
 import type { Metrics } from '../metrics.js'
 import { ApiError, type ErrorBody } from './api-error.js'
 import { docRoutes } from './doc-routes.js'
+import { webRoutes } from './web-routes.js'
 import type { DocAccessControl } from '../auth/doc-access.js'
 
 export interface AppOptions {
@@ -15,6 +16,8 @@ export interface AppOptions {
   isReady(): boolean
   /** Cluster, namespace and deletion routes, mounted at the root. */
   admin: Hono
+  /** The URLs clients may connect to: every member's. */
+  endpoints(): string[]
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
@@ -23,6 +26,8 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
   app.route('/', options.admin)
 
   app.get('/healthz', (c) => c.json({ ok: true }))
+  // Public, for clients that fail over: member URLs are what they connect to anyway.
+  app.get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))
   app.get('/readyz', (c) =>
     options.isReady()
       ? c.json({ ready: true })
@@ -32,6 +37,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   )
   app.route('/v1/docs', docRoutes(docs, options))
+  app.route('/', webRoutes())
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

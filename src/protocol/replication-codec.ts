@@ -13,6 +13,7 @@ export const ReplicationMessageType = {
   docReply: 3,
   docFill: 4,
   busy: 5,
+  awareness: 6,
 } as const
 
 /** What the answering node holds of a document asked for in a `doc-request`. */
@@ -47,6 +48,8 @@ export type ReplicationMessage =
   | { type: 'doc-fill'; session: number; docs: NamedUpdate[] }
   /** "Not now": the peer is catching up through a session of its own; try again at a later interval. */
   | { type: 'busy'; session: number }
+  /** The awareness (cursors, presence) of one document's clients on the sending node; never stored. */
+  | { type: 'awareness'; name: string; update: Uint8Array }
 
 export class MalformedReplicationMessageError extends Error {
   override name = 'MalformedReplicationMessageError'
@@ -99,6 +102,11 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
       encoding.writeVarUint(encoder, ReplicationMessageType.busy)
       encoding.writeVarUint(encoder, message.session)
       break
+    case 'awareness':
+      encoding.writeVarUint(encoder, ReplicationMessageType.awareness)
+      encoding.writeVarString(encoder, message.name)
+      encoding.writeVarUint8Array(encoder, message.update)
+      break
   }
   return encoding.toUint8Array(encoder)
 }
@@ -130,6 +138,8 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
     }
     case ReplicationMessageType.busy:
       return { type: 'busy', session: decoding.readVarUint(decoder) }
+    case ReplicationMessageType.awareness:
+      return { type: 'awareness', name: readDocName(decoder), update: decoding.readVarUint8Array(decoder) }
     default:
       throw new MalformedReplicationMessageError(`unknown replication message type ${type}`)
   }

@@ -5,7 +5,9 @@ import type { DocExchange } from './doc-exchange.js'
 import { RangeReconciler } from './range-reconciler.js'
 import { sendMessage, type ReplicationTransport } from './transport.js'
 
-type SessionMessage = Exclude<ReplicationMessage, { type: 'updates' | 'busy' }>
+/** Messages of a reconciliation session (all but live updates and awareness). */
+type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' }>
+type SessionMessage = Exclude<AntiEntropyMessage, { type: 'busy' }>
 
 /** One reconciliation with one peer, as seen from this node. */
 export interface ReconciliationStats {
@@ -96,7 +98,7 @@ export class AntiEntropy {
   }
 
   /** Handles a reconciliation message from `peer`, `bytes` long on the wire. */
-  receive(peer: string, message: Exclude<ReplicationMessage, { type: 'updates' }>, bytes: number): void {
+  receive(peer: string, message: AntiEntropyMessage, bytes: number): void {
     const key = sessionKey(peer, message.session)
     const session = this.sessions.get(key)
     if (message.type === 'busy') {
@@ -195,7 +197,7 @@ export class AntiEntropy {
     return session
   }
 
-  private send(session: Session, message: Exclude<ReplicationMessage, { type: 'updates' }>): void {
+  private send(session: Session, message: AntiEntropyMessage): void {
     const bytes = sendMessage(this.transport, session.peer, message)
     if (bytes === 0) {
       this.log.debug({ peer: session.peer, session: session.stats.session }, 'anti-entropy message dropped')

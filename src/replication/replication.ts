@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { LinkState, PeerNetwork } from '../peer/peer-network.js'
-import { decodeReplicationMessage } from '../protocol/replication-codec.js'
+import { decodeReplicationMessage, encodeReplicationMessage } from '../protocol/replication-codec.js'
 import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
 import { DigestIndex } from './digest-index.js'
 import { DocExchange } from './doc-exchange.js'
@@ -33,6 +33,8 @@ export class Replication {
   private readonly fanout: LiveFanout
   private readonly antiEntropy: AntiEntropy
   private readonly exchange: DocExchange
+  private readonly transport: ReplicationTransport
+  private awarenessListener: (doc: string, update: Uint8Array) => void = () => {}
 
   constructor(
     docs: DocStore,
@@ -52,12 +54,25 @@ export class Replication {
     peers.on('replication', (from, payload) => {
       const message = decodeReplicationMessage(payload)
       if (message.type === 'updates') this.exchange.applyFromPeer(from, message.updates, false)
+      else if (message.type === 'awareness') this.awarenessListener(message.name, message.update)
       else this.antiEntropy.receive(from, message, payload.byteLength)
     })
+    this.transport = transport
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {
       if (options.selfId < peer) this.antiEntropy.linkUp(peer)
     })
+  }
+
+  /** Sends the awareness of this node's clients of `doc` to every linked peer: best effort, like a client's. */
+  broadcastAwareness(doc: string, update: Uint8Array): void {
+    const payload = encodeReplicationMessage({ type: 'awareness', name: doc, update })
+    for (const peer of this.transport.connectedPeers()) this.transport.send(peer, payload)
+  }
+
+  /** Awareness that other nodes' clients sent. */
+  onAwareness(listener: (doc: string, update: Uint8Array) => void): void {
+    this.awarenessListener = listener
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
 import type { DocHandle } from '../docs/doc-store.js'
 
@@ -7,6 +7,9 @@ import type { DocHandle } from '../docs/doc-store.js'
 export interface RoomMember {
   send(frame: Uint8Array): void
 }
+
+/** The origin of awareness that came from clients of other nodes; it is not passed on to other nodes again. */
+const fromPeers = Symbol('awareness from peers')
 
 interface AwarenessChange {
   added: number[]
@@ -25,7 +28,11 @@ export class Room {
   /** Awareness client ids each member announced, removed for the others when it leaves. */
   private readonly awarenessIds = new Map<RoomMember, Set<number>>()
 
-  constructor(private readonly handle: DocHandle) {
+  constructor(
+    private readonly handle: DocHandle,
+    /** Awareness changes of this node's own clients, encoded, for the other nodes. */
+    private readonly onLocalAwareness: (update: Uint8Array) => void = () => {},
+  ) {
     this.awareness = new Awareness(handle.doc)
     this.awareness.setLocalState(null)
     handle.doc.on('update', this.onDocUpdate)
@@ -52,6 +59,11 @@ export class Room {
     this.awarenessIds.delete(member)
     if (ids && ids.size > 0) removeAwarenessStates(this.awareness, [...ids], null)
     return this.members.size === 0
+  }
+
+  /** Applies awareness of clients connected to other nodes, for this node's clients to see. */
+  applyPeerAwareness(update: Uint8Array): void {
+    applyAwarenessUpdate(this.awareness, update, fromPeers)
   }
 
   /** The awareness message describing every known client, or null when there is none. */
@@ -83,6 +95,8 @@ export class Room {
       for (const id of removed) ids.delete(id)
     }
     const changed = [...added, ...updated, ...removed]
-    this.broadcast(encodeAwareness(encodeAwarenessUpdate(this.awareness, changed)), null)
+    const update = encodeAwarenessUpdate(this.awareness, changed)
+    this.broadcast(encodeAwareness(update), null)
+    if (origin !== fromPeers) this.onLocalAwareness(update)
   }
 }

@@ -23,6 +23,7 @@ export class SyncServer {
   private readonly rooms = new Map<string, Room>()
   private readonly sessions = new Map<WebSocket, Session>()
   private readonly keepaliveTimer: NodeJS.Timeout
+  private localAwarenessListener: (doc: string, update: Uint8Array) => void = () => {}
 
   constructor(
     private readonly docs: DocStore,
@@ -48,6 +49,16 @@ export class SyncServer {
   /** Opens a y-websocket session with `access`: a read-only one receives updates but may not send any. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, access: DocAccess): void {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, access))
+  }
+
+  /** Awareness changes of this node's clients (cursors, presence), for the other nodes. */
+  onLocalAwareness(listener: (doc: string, update: Uint8Array) => void): void {
+    this.localAwarenessListener = listener
+  }
+
+  /** Awareness from another node's clients: shown to this node's clients of the document, if it has any. */
+  applyPeerAwareness(doc: string, update: Uint8Array): void {
+    this.rooms.get(doc)?.applyPeerAwareness(update)
   }
 
   /** Closes every connection on one document, e.g. when it is deleted. */
@@ -98,7 +109,7 @@ export class SyncServer {
   private roomFor(name: string): Room {
     let room = this.rooms.get(name)
     if (!room) {
-      room = new Room(this.docs.open(name))
+      room = new Room(this.docs.open(name), (update) => this.localAwarenessListener(name, update))
       this.rooms.set(name, room)
     }
     return room

@@ -21,7 +21,7 @@ test('a node catching up through a session its peer answers declines a new one w
   const received = (): ReplicationMessage[] =>
     e.frames.filter((f) => f.channel === PeerChannel.replication).map((f) => decodeReplicationMessage(f.payload))
   const send = (message: ReplicationMessage) => e.ws.send(replicationFrame(encodeReplicationMessage(message)))
-  const ofSession = (session: number) => received().filter((m) => m.type !== 'updates' && m.session === session)
+  const ofSession = (session: number) => received().filter((m) => 'session' in m && m.session === session)
 
   // a ('a' < 'e') starts a session as soon as the link is up.
   await waitFor('the session a starts', () => received().some((m) => m.type === 'range'))

@@ -31,6 +31,7 @@ const message: fc.Arbitrary<ReplicationMessage> = fc.oneof(
   }),
   fc.record({ type: fc.constant('doc-fill' as const), session, docs: fc.array(fc.record({ name, update: bytes })) }),
   fc.record({ type: fc.constant('busy' as const), session }),
+  fc.record({ type: fc.constant('awareness' as const), name, update: bytes }),
 )
 
 describe('replication channel codec', () => {

@@ -1,0 +1,27 @@
+import { IndexeddbPersistence } from 'y-indexeddb'
+import type * as Y from 'yjs'
+import { createSyncClient, type DocPersistence, type SyncClientOptions, type SyncmeshClient } from './sync-client.js'
+
+export { createDocsClient, SyncmeshApiError } from './docs-client.js'
+export type { ConnectionState, ConnectionStatus, SyncedDoc, SyncmeshClient } from './sync-client.js'
+
+export interface BrowserClientOptions extends Omit<SyncClientOptions, 'persistence' | 'WebSocketPolyfill'> {
+  /** Keep every opened document in IndexedDB, for working offline and across reloads (default true). */
+  offline?: boolean
+}
+
+/** Offline copies in the browser's IndexedDB, one database per document (y-indexeddb). */
+class IndexedDbPersistence implements DocPersistence {
+  attach(name: string, doc: Y.Doc): () => void {
+    const kept = new IndexeddbPersistence(`syncmesh:${name}`, doc)
+    return () => void kept.destroy()
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The client for browsers (what `syncmesh/client` resolves to under the `browser` condition). */
+export function createClient(options: BrowserClientOptions): SyncmeshClient {
+  const { offline = true, ...rest } = options
+  return createSyncClient(offline ? { ...rest, persistence: new IndexedDbPersistence() } : rest)
+}

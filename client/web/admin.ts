@@ -1,0 +1,58 @@
+const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+
+interface ClusterView {
+  id: string
+  leader: string | null
+  term: number
+  commitIndex: number
+  members: { id: string; url: string; role: string }[]
+  replication: { documents: number; fingerprint: string; staleDigests: number }
+  peers: { id: string; link: { state: string; sentBytes: number; receivedBytes: number }; lastReconciliation: { startedAt: number; differingDocs: number } | null }[]
+}
+
+/** The admin token lives in this tab's sessionStorage only. */
+const form = el<HTMLFormElement>('login')
+const tokenInput = el<HTMLInputElement>('admin-token')
+tokenInput.value = sessionStorage.getItem('syncmesh-admin-token') ?? ''
+form.addEventListener('submit', (event) => {
+  event.preventDefault()
+  sessionStorage.setItem('syncmesh-admin-token', tokenInput.value)
+  void refresh()
+})
+
+const cell = (text: string | number) => {
+  const td = document.createElement('td')
+  td.textContent = String(text)
+  return td
+}
+function fill(tbodyId: string, rows: (string | number)[][]): void {
+  el(tbodyId).replaceChildren(...rows.map((row) => {
+    const tr = document.createElement('tr')
+    tr.append(...row.map(cell))
+    return tr
+  }))
+}
+
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${tokenInput.value}` } })
+  if (!res.ok) throw new Error(((await res.json()) as { error: { message: string } }).error.message)
+  return (await res.json()) as T
+}
+
+async function refresh(): Promise<void> {
+  if (!tokenInput.value) return
+  try {
+    const cluster = await api<ClusterView>('/v1/cluster')
+    const docs = await api<{ docs: { name: string; sizeBytes: number; updatedAt: string }[] }>('/v1/docs?limit=100')
+    el('summary').textContent = `node ${cluster.id} · leader ${cluster.leader ?? 'none'} · term ${cluster.term} · commit ${cluster.commitIndex} · ${cluster.replication.documents} documents`
+    fill('members', cluster.members.map((m) => [m.id, m.role, m.id === cluster.leader ? 'leader' : '', m.url]))
+    fill('peers', cluster.peers.map((p) => [p.id, p.link.state, p.link.sentBytes, p.link.receivedBytes, p.lastReconciliation ? new Date(p.lastReconciliation.startedAt).toLocaleTimeString() : '–']))
+    fill('docs', docs.docs.map((d) => [d.name, d.sizeBytes, new Date(d.updatedAt).toLocaleString()]))
+    el('error').textContent = ''
+  } catch (err) {
+    el('error').textContent = (err as Error).message
+  }
+}
+
+void refresh()
+setInterval(() => void refresh(), 2_000)

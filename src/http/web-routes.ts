@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Hono } from 'hono'
+import { ApiError } from './api-error.js'
+
+// The browser bundles are built into dist/web by `npm run build` (client/web/bundle.mjs).
+const webDir = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url))
+const assets = new Set(['demo.js', 'admin.js'])
+
+const page = (title: string, body: string, script: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>
+  body { font: 15px/1.4 system-ui, sans-serif; margin: 0; padding: 12px; max-width: 960px; margin-inline: auto; color: #222 }
+  header { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: baseline; margin-bottom: 8px }
+  h1 { font-size: 18px; margin: 0 }
+  form { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 }
+  input { font: inherit; padding: 4px 6px; min-width: 0; flex: 1 1 160px }
+  button { font: inherit; padding: 4px 10px }
+  #status[data-state="synced"] { color: #2a7d2a } #status[data-state="offline"] { color: #b22 }
+  #editor .cm-editor { border: 1px solid #bbb; min-height: 50vh }
+  table { border-collapse: collapse; width: 100%; margin-bottom: 16px; font-size: 14px }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; overflow-wrap: anywhere }
+  .muted { color: #666 } #error { color: #b22 }
+</style></head>
+<body>${body}<script type="module" src="/assets/${script}"></script></body></html>`
+
+const demoPage = page(
+  'syncmesh demo',
+  `<header><h1>syncmesh</h1><span>status: <b id="status">connecting</b></span><span class="muted">node: <span id="node">–</span></span>
+<span class="muted">you: <span id="who"></span></span><a href="/admin">admin</a></header>
+<form id="picker"><input id="doc" aria-label="document" placeholder="document, e.g. notes/today">
+<input id="token" aria-label="client token" placeholder="client token (if the node requires one)"><button>open</button></form>
+<div id="editor"></div>`,
+  'demo.js',
+)
+
+const adminPage = page(
+  'syncmesh admin',
+  `<header><h1>syncmesh admin</h1><a href="/">demo</a></header>
+<form id="login"><input id="admin-token" type="password" aria-label="admin token" placeholder="admin token (kept for this tab only)"><button>show</button></form>
+<p id="summary" class="muted"></p><p id="error"></p>
+<h2>Members</h2><table><thead><tr><th>id</th><th>role</th><th></th><th>url</th></tr></thead><tbody id="members"></tbody></table>
+<h2>Peers (replication)</h2><table><thead><tr><th>peer</th><th>link</th><th>bytes sent</th><th>bytes received</th><th>last reconciliation</th></tr></thead><tbody id="peers"></tbody></table>
+<h2>Documents</h2><table><thead><tr><th>name</th><th>bytes</th><th>updated</th></tr></thead><tbody id="docs"></tbody></table>`,
+  'admin.js',
+)
+
+/** The browser demo at `/`, the admin page at `/admin`, and their bundles under `/assets/`. */
+export function webRoutes(): Hono {
+  const app = new Hono()
+  app.get('/', (c) => c.html(demoPage))
+  app.get('/admin', (c) => c.html(adminPage))
+  app.get('/assets/:file', async (c) => {
+    const file = c.req.param('file')
+    if (!assets.has(file)) throw new ApiError(404, 'not_found', `no asset ${file}`)
+    const source = await readFile(webDir + file).catch(() => null)
+    if (source === null) throw new ApiError(404, 'not_found', `${file} is not built; run npm run build`)
+    return c.body(source, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+  })
+  return app
+}

@@ -1,0 +1,127 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
+
+const chromiumPath = '/usr/bin/chromium'
+const haveChromium = existsSync(chromiumPath)
+const artifacts = new URL('./artifacts/', import.meta.url).pathname
+if (!haveChromium) console.warn(`SKIPPED: the browser end-to-end tests need Debian's chromium at ${chromiumPath} (.ci/run installs it)`)
+
+let cluster: ProxiedCluster
+let browser: Browser
+
+async function openDemo(nodeId: string, doc: string, name: string, context?: BrowserContext): Promise<Page> {
+  const page = await (context ?? (await browser.newContext())).newPage()
+  page.setViewportSize({ width: 390, height: 800 }) // a phone-sized screen
+  await page.goto(`${cluster.node(nodeId).url}/?doc=${encodeURIComponent(doc)}&name=${name}`)
+  await waitForState(page, 'synced')
+  return page
+}
+
+/** What the demo exposes for these tests (client/web/demo.ts). */
+interface DemoHook {
+  syncmesh: { text(): string; status(): { state: string; endpoint: string } }
+}
+const textOf = (page: Page) => page.evaluate(() => (globalThis as unknown as DemoHook).syncmesh.text())
+const stateOf = (page: Page) => page.evaluate(() => (globalThis as unknown as DemoHook).syncmesh.status())
+
+async function waitForState(page: Page, state: string, check: (endpoint: string) => boolean = () => true): Promise<void> {
+  await expect.poll(async () => {
+    const status = await stateOf(page)
+    return status?.state === state && check(status.endpoint)
+  }, { timeout: 20_000 }).toBe(true)
+}
+
+async function readText(nodeId: string, doc: string): Promise<string> {
+  const res = await fetch(`${cluster.node(nodeId).url}/v1/docs/${encodeURIComponent(doc)}`)
+  return res.status === 200 ? (((await res.json()) as { body?: string }).body ?? '') : ''
+}
+
+describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by playwright-core', () => {
+  beforeAll(async () => {
+    cluster = await startProxiedCluster({ antiEntropyMs: 500 })
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true })
+    mkdirSync(artifacts, { recursive: true })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await cluster?.close()
+  })
+
+  test('two pages on two nodes type into one document and converge, each showing the other cursor', async () => {
+    const alice = await openDemo('n1', 'e2e/shared', 'alice')
+    const bob = await openDemo('n2', 'e2e/shared', 'bob')
+    // Each page syncs with the node it came from: the cursors cross between nodes.
+    expect((await stateOf(alice)).endpoint).toBe(cluster.node('n1').url)
+    expect((await stateOf(bob)).endpoint).toBe(cluster.node('n2').url)
+    // y-codemirror.next shares a cursor while its editor has the focus, and draws the other users' carets.
+    await alice.bringToFront()
+    await alice.locator('.cm-content').click()
+    await alice.keyboard.type('hello from alice. ')
+    await bob.locator('.cm-ySelectionCaret').first().waitFor({ state: 'attached', timeout: 20_000 })
+    await bob.bringToFront()
+    await bob.locator('.cm-content').click()
+    await bob.keyboard.press('End')
+    await bob.keyboard.type('and from bob. ')
+    await alice.locator('.cm-ySelectionCaret').first().waitFor({ state: 'attached', timeout: 20_000 })
+    await expect.poll(async () => [await textOf(alice), await textOf(bob)], { timeout: 20_000 }).toEqual([
+      'hello from alice. and from bob. ',
+      'hello from alice. and from bob. ',
+    ])
+    await alice.screenshot({ path: `${artifacts}demo.png` })
+  })
+
+  test('a page that goes offline keeps its edits across a reload and merges them when back online', async () => {
+    const context = await browser.newContext()
+    const page = await openDemo('n1', 'e2e/offline', 'carol', context)
+    await page.locator('.cm-content').click()
+    await page.keyboard.type('online first. ')
+    await expect.poll(() => readText('n1', 'e2e/offline'), { timeout: 20_000 }).toBe('online first. ')
+    await context.setOffline(true)
+    await waitForState(page, 'offline')
+    await page.keyboard.type('typed offline. ')
+    // y-indexeddb stores each update in a transaction of its own: let the last one commit before the page goes.
+    await page.waitForTimeout(500)
+    await page.close()
+    await context.setOffline(false)
+    const reloaded = await context.newPage()
+    await reloaded.goto(`${cluster.node('n1').url}/?doc=e2e%2Foffline&name=carol`)
+    await waitForState(reloaded, 'synced')
+    expect(await textOf(reloaded)).toBe('online first. typed offline. ')
+    for (const id of ['n1', 'n2', 'n3']) {
+      await expect.poll(() => readText(id, 'e2e/offline'), { timeout: 20_000 }).toBe('online first. typed offline. ')
+    }
+  })
+
+  test('when the node a page is connected to is killed, it fails over and no keystroke is lost', async () => {
+    const page = await openDemo('n3', 'e2e/failover', 'dave')
+    const first = (await stateOf(page)).endpoint
+    const victim = cluster.nodes.find((n) => n.url === first)!.id
+    await page.locator('.cm-content').click()
+    await page.keyboard.type('before ')
+    await cluster.stop(victim)
+    await page.keyboard.type('during ')
+    await waitForState(page, 'synced', (endpoint) => endpoint !== first)
+    await page.keyboard.type('after')
+    const expected = 'before during after'
+    expect(await textOf(page)).toBe(expected)
+    const survivor = ['n1', 'n2', 'n3'].find((id) => id !== victim)!
+    await expect.poll(() => readText(survivor, 'e2e/failover'), { timeout: 20_000 }).toBe(expected)
+    await cluster.restart(victim)
+  })
+
+  test('the admin page shows members, leader, term, peers and documents', async () => {
+    const page = await (await browser.newContext()).newPage()
+    page.setViewportSize({ width: 390, height: 900 })
+    await page.goto(`${cluster.node('n1').url}/admin`)
+    await page.fill('#admin-token', cluster.adminToken)
+    await page.click('button')
+    await expect.poll(() => page.locator('#summary').textContent(), { timeout: 20_000 }).toMatch(/leader n\d · term \d+/)
+    await expect.poll(() => page.locator('#members tr').count(), { timeout: 20_000 }).toBe(3)
+    await expect.poll(() => page.locator('#peers tr').count(), { timeout: 20_000 }).toBe(2)
+    await expect.poll(() => page.locator('#docs').textContent(), { timeout: 20_000 }).toContain('e2e/shared')
+    await page.screenshot({ path: `${artifacts}admin.png`, fullPage: true })
+  })
+})
