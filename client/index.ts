@@ -3,3 +3,4 @@ export type { DocPage, DocSummary, DocsClient, DocsClientOptions, RootKind } fro
 export { createClient, type ClientOptions } from './node-client.js'
 export { LmdbPersistence } from './lmdb-persistence.js'
 export type { ConnectionState, ConnectionStatus, DocPersistence, SyncedDoc, SyncmeshClient } from './sync-client.js'
+export type { ClusterOverview, PeerOverview } from './cluster-types.js'

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from './config.js'
+import type { ClusterOverview } from '../client/cluster-types.js'
 
 export const clusterUsage = `usage: syncmesh cluster <command> [--url URL] [--admin-token TOKEN] [--json]
 
@@ -12,13 +13,6 @@ commands:
 --url defaults to $SYNCMESH_URL or http://127.0.0.1:4000; the token to $SYNCMESH_ADMIN_TOKEN.
 `
 
-interface ClusterView {
-  id: string
-  leader: string | null
-  term: number
-  commitIndex: number
-  members: { id: string; url: string; role: string }[]
-}
 
 /** `syncmesh cluster …`: the admin REST API for people and scripts. Returns the exit code. */
 export async function runClusterCommand(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => void): Promise<number> {
@@ -65,7 +59,7 @@ export async function runClusterCommand(args: string[], env: NodeJS.ProcessEnv, 
       case 'ls':
         result = await call('GET', '/v1/cluster?consistent=true')
         if (!values.json) {
-          out(formatCluster(result as ClusterView))
+          out(formatCluster(result as ClusterOverview))
           return 0
         }
         break
@@ -110,7 +104,7 @@ class ApiFailure extends Error {
   }
 }
 
-function formatCluster(view: ClusterView): string {
+function formatCluster(view: ClusterOverview): string {
   const rows = view.members.map((m) => `${m.id === view.leader ? '*' : ' '} ${m.id.padEnd(16)} ${m.role.padEnd(8)} ${m.url}`)
   return `term ${view.term}, commit index ${view.commitIndex}, leader ${view.leader ?? '(none)'}\n${rows.join('\n')}\n`
 }

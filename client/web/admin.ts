@@ -1,14 +1,6 @@
-const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+import type { ClusterOverview } from '../cluster-types.js'
 
-interface ClusterView {
-  id: string
-  leader: string | null
-  term: number
-  commitIndex: number
-  members: { id: string; url: string; role: string }[]
-  replication: { documents: number; fingerprint: string; staleDigests: number }
-  peers: { id: string; link: { state: string; sentBytes: number; receivedBytes: number }; lastReconciliation: { startedAt: number; differingDocs: number } | null }[]
-}
+const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
 /** The admin token lives in this tab's sessionStorage only. */
 const form = el<HTMLFormElement>('login')
@@ -42,7 +34,7 @@ async function api<T>(path: string): Promise<T> {
 async function refresh(): Promise<void> {
   if (!tokenInput.value) return
   try {
-    const cluster = await api<ClusterView>('/v1/cluster')
+    const cluster = await api<ClusterOverview>('/v1/cluster')
     const docs = await api<{ docs: { name: string; sizeBytes: number; updatedAt: string }[] }>('/v1/docs?limit=100')
     el('summary').textContent = `node ${cluster.id} · leader ${cluster.leader ?? 'none'} · term ${cluster.term} · commit ${cluster.commitIndex} · ${cluster.replication.documents} documents`
     fill('members', cluster.members.map((m) => [m.id, m.role, m.id === cluster.leader ? 'leader' : '', m.url]))

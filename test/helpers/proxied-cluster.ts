@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeProcess } from './node-process.js'
 import { TcpProxy } from './tcp-proxy.js'
+import type { ClusterOverview } from '../../client/cluster-types.js'
 
 const clusterSecret = 'proxied-cluster-secret'
 const adminToken = 'proxied-cluster-admin-token'
@@ -24,16 +25,7 @@ export interface ClusterNode {
   url: string
 }
 
-export interface ClusterView {
-  id: string
-  leader: string | null
-  term: number
-  commitIndex: number
-  members: { id: string; url: string; role: string }[]
-  /** This node's data plane (see the README, Replication between nodes). */
-  replication: { documents: number; fingerprint: string; staleDigests: number }
-  peers: { id: string; link: { state: string; sentBytes: number; receivedBytes: number } }[]
-}
+export type ClusterView = ClusterOverview
 
 export interface ProxiedCluster {
   readonly nodes: readonly ClusterNode[]
