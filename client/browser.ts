@@ -2,7 +2,11 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import type * as Y from 'yjs'
 import { createSyncClient, type DocPersistence, type SyncClientOptions, type SyncmeshClient } from './sync-client.js'
 
-export { createDocsClient, SyncmeshApiError } from './docs-client.js'
+export { createDocsClient } from './docs-client.js'
+export { SyncmeshApiError } from './api-error.js'
+export { createAdminClient } from './admin-client.js'
+export type { AdminClient, AdminClientOptions, ClusterOverview, MemberInput, NamespaceSpec, WriteOptions } from './admin-client.js'
+export { nodeApi, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
 export type { ConnectionState, ConnectionStatus, SyncedDoc, SyncmeshClient } from './sync-client.js'
 
 export interface BrowserClientOptions extends Omit<SyncClientOptions, 'persistence' | 'WebSocketPolyfill'> {

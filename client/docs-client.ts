@@ -1,65 +1,35 @@
-/** A typed client for a node's document REST API (`/v1/docs…`). Needs only `fetch`. */
+import type { InferResponseType } from 'hono/client'
+import { okOrThrow } from './api-error.js'
+import { jsonOf, nodeApi, type NodeApiClient, type NodeApiOptions } from './node-api.js'
 
-export interface DocSummary {
-  name: string
-  sizeBytes: number
-  /** ISO 8601 time of the last durable update. */
-  updatedAt: string
-}
-
-export interface DocPage {
-  docs: DocSummary[]
-  /** Pass as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null
-}
-
+type DocsApi = NodeApiClient['v1']['docs']
+export type DocPage = InferResponseType<DocsApi['$get']>
+export type DocSummary = DocPage['docs'][number]
 export type RootKind = 'text' | 'map' | 'array' | 'xml'
 
-/** A non-2xx answer, carrying the API's `{"error":{"code","message"}}`. */
-export class SyncmeshApiError extends Error {
-  override name = 'SyncmeshApiError'
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+/** `token`: a client token (or the admin token), where the node requires one. */
+export type DocsClientOptions = NodeApiOptions
 
-export interface DocsClientOptions {
-  /** The node's base URL, e.g. `http://127.0.0.1:4000`. */
-  url: string
-  fetch?: typeof fetch
-}
+const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
 
+/**
+ * A client for a node's document REST API (`/v1/docs…`), typed by the node's Hono app. Needs only `fetch`.
+ * Non-2xx answers throw SyncmeshApiError.
+ */
 export function createDocsClient(options: DocsClientOptions) {
-  const base = options.url.replace(/\/+$/, '')
-  const fetchImpl = options.fetch ?? fetch
-  const docUrl = (name: string, suffix = '') => `${base}/v1/docs/${encodeURIComponent(name)}${suffix}`
-
-  async function request(url: string, init?: RequestInit): Promise<Response> {
-    const res = await fetchImpl(url, init)
-    if (res.ok) return res
-    const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
-    throw new SyncmeshApiError(res.status, body?.error?.code ?? 'http_error', body?.error?.message ?? res.statusText)
-  }
+  const docs = nodeApi(options).v1.docs
+  const param = (name: string) => ({ name: encodeURIComponent(name) })
 
   return {
-    /** One page of document names, in order. */
-    async list(query: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<DocPage> {
-      const params = new URLSearchParams()
-      if (query.prefix !== undefined) params.set('prefix', query.prefix)
-      if (query.limit !== undefined) params.set('limit', String(query.limit))
-      if (query.cursor !== undefined) params.set('cursor', query.cursor)
-      return (await (await request(`${base}/v1/docs?${params}`)).json()) as DocPage
-    },
+    /** One page of document names, in order; only those the token may read. */
+    list: (query: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<DocPage> =>
+      jsonOf(docs.$get({ query: { ...query, limit: query.limit === undefined ? undefined : String(query.limit) } })),
 
     /** Every document whose name starts with `prefix`, fetching pages as needed. */
     async *listAll(prefix = '', pageSize = 500): AsyncGenerator<DocSummary> {
       let cursor: string | undefined
       do {
-        const page = await this.list({ prefix, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) })
+        const page = await this.list({ prefix, limit: pageSize, ...(cursor !== undefined && { cursor }) })
         yield* page.docs
         cursor = page.nextCursor ?? undefined
       } while (cursor !== undefined)
@@ -67,24 +37,25 @@ export function createDocsClient(options: DocsClientOptions) {
 
     /** The document as a Yjs v1 update, or only what `stateVector` lacks. */
     async readUpdate(name: string, stateVector?: Uint8Array): Promise<Uint8Array> {
-      const sv = stateVector ? `?sv=${encodeURIComponent(btoa(String.fromCharCode(...stateVector)))}` : ''
-      return new Uint8Array(await (await request(docUrl(name, `/update${sv}`))).arrayBuffer())
+      const query = stateVector ? { sv: base64(stateVector) } : {}
+      const res = await okOrThrow(await docs[':name'].update.$get({ param: param(name), query }))
+      return new Uint8Array(await res.arrayBuffer())
     },
 
     /** Applies a Yjs v1 update; resolves once the node has made it durable. */
     async writeUpdate(name: string, update: Uint8Array): Promise<void> {
-      await request(docUrl(name, '/update'), {
-        method: 'POST',
-        body: update as Uint8Array<ArrayBuffer>,
-        headers: { 'content-type': 'application/octet-stream' },
-      })
+      await okOrThrow(
+        await docs[':name'].update.$post(
+          { param: param(name) },
+          { init: { body: update as Uint8Array<ArrayBuffer> }, headers: { 'content-type': 'application/octet-stream' } },
+        ),
+      )
     },
 
     /** The document as JSON; `types` names root kinds where inference is not wanted. */
-    async readJson(name: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
+    readJson(name: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
       const entries = Object.entries(types).map(([root, kind]) => `${root}:${kind}`)
-      const query = entries.length > 0 ? `?types=${encodeURIComponent(entries.join(','))}` : ''
-      return (await (await request(docUrl(name, query))).json()) as Record<string, unknown>
+      return jsonOf(docs[':name'].$get({ param: param(name), query: entries.length > 0 ? { types: entries.join(',') } : {} }))
     },
   }
 }

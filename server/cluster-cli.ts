@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from './config.js'
-import type { ClusterOverview } from '../client/cluster-types.js'
+import { createAdminClient, type ClusterOverview } from '../client/admin-client.js'
+import { SyncmeshApiError } from '../client/api-error.js'
 
 export const clusterUsage = `usage: syncmesh cluster <command> [--url URL] [--admin-token TOKEN] [--json]
 
@@ -42,41 +43,34 @@ export async function runClusterCommand(args: string[], env: NodeJS.ProcessEnv, 
   const token = values['admin-token'] ?? env.SYNCMESH_ADMIN_TOKEN
   if (!token) throw new UsageError('the admin token is needed: --admin-token or SYNCMESH_ADMIN_TOKEN')
 
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(new URL(path, base), {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const json = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null
-    if (!res.ok) throw new ApiFailure(res.status, json?.error?.code ?? 'http_error', json?.error?.message ?? res.statusText)
-    return json
-  }
+  const admin = createAdminClient({ url: base, token })
 
   try {
     let result: unknown
     switch (command) {
-      case 'ls':
-        result = await call('GET', '/v1/cluster?consistent=true')
+      case 'ls': {
+        const view = await admin.cluster({ consistent: true })
         if (!values.json) {
-          out(formatCluster(result as ClusterOverview))
+          out(formatCluster(view))
           return 0
         }
+        result = view
         break
+      }
       case 'add': {
         const [id, url] = rest
         if (!id || !url) throw new UsageError('cluster add needs <id> <url>')
-        result = await call('POST', '/v1/cluster/members', { id, url, ...(values.voter ? { role: 'voter' } : {}) })
+        result = await admin.addMember({ id, url, ...(values.voter ? { role: 'voter' as const } : {}) })
         break
       }
       case 'rm': {
         const [id] = rest
         if (!id) throw new UsageError('cluster rm needs <id>')
-        result = await call('DELETE', `/v1/cluster/members/${encodeURIComponent(id)}`)
+        result = await admin.removeMember(id)
         break
       }
       case 'transfer':
-        result = await call('POST', '/v1/cluster/leader', rest[0] ? { to: rest[0] } : {})
+        result = await admin.transferLeadership(rest[0])
         break
       default:
         throw new UsageError(`unknown cluster command ${JSON.stringify(command)}`)
@@ -84,23 +78,13 @@ export async function runClusterCommand(args: string[], env: NodeJS.ProcessEnv, 
     out(JSON.stringify(result, null, values.json ? 0 : 2) + '\n')
     return 0
   } catch (err) {
-    if (err instanceof ApiFailure) {
+    if (err instanceof SyncmeshApiError) {
       out(`syncmesh: ${err.status} ${err.code}: ${err.message}\n`)
       return 1
     }
     if (err instanceof UsageError) throw err
     out(`syncmesh: cannot reach ${base}: ${(err as Error).message}\n`)
     return 1
-  }
-}
-
-class ApiFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
   }
 }
 

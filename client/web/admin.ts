@@ -1,4 +1,5 @@
-import type { ClusterOverview } from '../cluster-types.js'
+import { createAdminClient } from '../admin-client.js'
+import { nodeApi, jsonOf } from '../node-api.js'
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
@@ -25,17 +26,16 @@ function fill(tbodyId: string, rows: (string | number)[][]): void {
   }))
 }
 
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${tokenInput.value}` } })
-  if (!res.ok) throw new Error(((await res.json()) as { error: { message: string } }).error.message)
-  return (await res.json()) as T
-}
+const token = () => tokenInput.value
+const admin = createAdminClient({ url: location.origin, token })
+// The admin token opens the document routes too.
+const docsApi = nodeApi({ url: location.origin, token }).v1.docs
 
 async function refresh(): Promise<void> {
   if (!tokenInput.value) return
   try {
-    const cluster = await api<ClusterOverview>('/v1/cluster')
-    const docs = await api<{ docs: { name: string; sizeBytes: number; updatedAt: string }[] }>('/v1/docs?limit=100')
+    const cluster = await admin.cluster()
+    const docs = await jsonOf(docsApi.$get({ query: { limit: '100' } }))
     el('summary').textContent = `node ${cluster.id} · leader ${cluster.leader ?? 'none'} · term ${cluster.term} · commit ${cluster.commitIndex} · ${cluster.replication.documents} documents`
     fill('members', cluster.members.map((m) => [m.id, m.role, m.id === cluster.leader ? 'leader' : '', m.url]))
     fill('peers', cluster.peers.map((p) => [p.id, p.link.state, p.link.sentBytes, p.link.receivedBytes, p.lastReconciliation ? new Date(p.lastReconciliation.startedAt).toLocaleTimeString() : '–']))

@@ -133,6 +133,9 @@ export class ControlPlane {
       if (outcome.ok) return { ok: true, result: outcome.result as CommandResult }
       if (outcome.reason === 'not-leader') return this.notLeader()
       if (outcome.reason === 'invalid') {
+        // A retried membership change that was already made: Raft refuses it again, the request memory has its result.
+        const earlier = this.meta.state.recentResults.get(requestId)
+        if (earlier) return { ok: true, result: earlier }
         return { ok: true, result: { ok: false, code: 'conflict', message: 'the cluster configuration does not allow this change' } }
       }
       if (outcome.reason === 'removed') return this.removed()

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino'
+import { createAdminClient } from '../../client/admin-client.js'
+import { SyncmeshApiError } from '../../client/api-error.js'
 
 export interface JoinOptions {
   /** Any member's base URL; a follower forwards the request to the leader. */
@@ -19,25 +21,21 @@ export interface JoinOptions {
 export function joinCluster(options: JoinOptions): { cancel(): void } {
   let cancelled = false
   let timer: NodeJS.Timeout | undefined
+  const admin = createAdminClient({ url: options.via, token: options.adminToken })
   const attempt = async (delayMs: number): Promise<void> => {
     if (cancelled) return
     try {
-      const res = await fetch(new URL('/v1/cluster/members', options.via), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.adminToken}` },
-        body: JSON.stringify({ id: options.id, url: options.url }),
+      await admin.addMember({ id: options.id, url: options.url }).catch((err: unknown) => {
+        const alreadyAdded = err instanceof SyncmeshApiError && err.status === 409 && err.message.includes(`"${options.id}" already exists`)
+        if (!alreadyAdded) throw err
       })
-      const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
-      if (res.status === 201 || (res.status === 409 && body?.error?.message?.includes(`"${options.id}" already exists`))) {
-        const cluster = await fetch(new URL('/v1/cluster', options.via), { headers: { authorization: `Bearer ${options.adminToken}` } })
-        const view = (await cluster.json()) as { members: { id: string; url: string }[] }
-        options.log.info({ via: options.via, members: view.members.map((m) => m.id) }, 'joined the cluster')
-        options.onJoined(view.members)
-        return
-      }
-      options.log.warn({ status: res.status, error: body?.error }, 'join refused; retrying')
+      const view = await admin.cluster()
+      options.log.info({ via: options.via, members: view.members.map((m) => m.id) }, 'joined the cluster')
+      options.onJoined(view.members)
+      return
     } catch (err) {
-      options.log.warn({ err, via: options.via }, 'join failed; retrying')
+      if (err instanceof SyncmeshApiError) options.log.warn({ status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
+      else options.log.warn({ err, via: options.via }, 'join failed; retrying')
     }
     timer = setTimeout(() => void attempt(Math.min(delayMs * 2, 5_000)), delayMs)
   }

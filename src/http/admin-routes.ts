@@ -1,36 +1,36 @@
 import { randomUUID } from 'node:crypto'
 import { Hono, type Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { CommandInput, ControlPlane, SubmitFailure } from '../control/control-plane.js'
 import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema } from '../meta/commands.js'
 import type { CommandResult } from '../meta/commands.js'
+import type { PeerReplicationStatus } from '../replication/replication.js'
 import { checkDocName } from '../docs/doc-name.js'
 import { ApiError, parseInput } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
+import { jsonBody, queryParams } from './validate.js'
+
+/** This node's own view of the data plane, as `GET /v1/cluster` shows it beside the Raft view. */
+export interface DataPlaneView {
+  /** This node's documents as anti-entropy sees them. */
+  replication: { documents: number; fingerprint: string; staleDigests: number }
+  peers: PeerReplicationStatus[]
+}
 
 export interface AdminRoutesOptions {
   adminToken: string
   /** How long a write may wait for a leader and a quorum. */
   timeoutMs: number
-  /** This node's own view of the data plane, added to `GET /v1/cluster` (per-peer replication state). */
-  dataPlaneView(): object
+  dataPlaneView(): DataPlaneView
 }
 
 const forwardedHeader = 'x-syncmesh-forwarded'
 
+const clusterQuery = z.object({ consistent: z.string().optional() })
 const addMemberBody = z.object({ id: memberIdSchema, url: memberUrlSchema, role: z.enum(['voter', 'replica']).optional() })
-const transferBody = z.object({ to: memberIdSchema.optional() })
-
-async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  let json: unknown
-  try {
-    json = await c.req.json()
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'the body is not JSON')
-  }
-  return parseInput(schema, json, 'invalid_body', 'body')
-}
+const transferBody = z.object({ to: memberIdSchema.optional() }).default({})
 
 const statusOfRefusal: Record<Exclude<CommandResult, { ok: true }>['code'], ContentfulStatusCode> = {
   invalid: 400,
@@ -39,26 +39,36 @@ const statusOfRefusal: Record<Exclude<CommandResult, { ok: true }>['code'], Cont
 }
 
 /**
+ * The leader's answer to a forwarded request, thrown from deep inside a handler and sent on unchanged. It is
+ * what this route would have answered had this node led, so the routes' declared answer types still hold.
+ */
+class LeaderAnswered extends HTTPException {
+  constructor(res: Response) {
+    super(res.status as ContentfulStatusCode, { res })
+  }
+}
+
+function refused(result: CommandResult): void {
+  if (!result.ok) throw new ApiError(statusOfRefusal[result.code], result.code, result.message)
+}
+
+/**
  * Cluster, namespace and deletion routes. Writes are committed through Raft: a node that does not lead
  * forwards the request to the leader (with the same idempotency key, so a retry is applied once), and
  * without a quorum the answer is 503 `no_quorum` within `timeoutMs`.
  */
-export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions): Hono {
-  const app = new Hono()
-  app.use('/v1/cluster', requireAdmin(options.adminToken))
-  app.use('/v1/cluster/*', requireAdmin(options.adminToken))
-  app.use('/v1/namespaces', requireAdmin(options.adminToken))
-  app.use('/v1/namespaces/*', requireAdmin(options.adminToken))
+export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) {
+  const admin = requireAdmin(options.adminToken)
 
   /**
-   * Runs `attempt` on this node; while another node leads, forwards the request there instead, until
-   * the deadline. Returns the attempt's success or the leader's whole answer.
+   * Runs `attempt` on this node; while another node leads, forwards the request there instead (throwing
+   * `LeaderAnswered`), until the deadline.
    */
   async function atLeader<T extends { ok: true }>(
     c: Context,
     attempt: () => Promise<T | SubmitFailure>,
     requestId: string | null,
-  ): Promise<T | Response> {
+  ): Promise<T> {
     const deadline = Date.now() + options.timeoutMs
     for (;;) {
       const outcome = await attempt()
@@ -66,7 +76,7 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
       if (outcome.reason !== 'not_leader') throw new ApiError(503, outcome.reason, outcome.message)
       if (outcome.leaderUrl && !c.req.header(forwardedHeader)) {
         const answer = await forward(c, outcome.leaderUrl, requestId).catch(() => null)
-        if (answer) return answer
+        if (answer) throw new LeaderAnswered(answer)
       }
       if (Date.now() >= deadline) {
         throw new ApiError(503, 'no_quorum', `no leader could be reached within ${options.timeoutMs} ms`)
@@ -76,76 +86,74 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   }
 
   /**
-   * Commits `input` here or at the leader; returns the command's result, or the leader's whole answer.
-   * `step` tells apart the commands of one request, which share its idempotency key.
+   * Commits `input` here or at the leader; a refused command is an ApiError. `step` tells apart the
+   * commands of one request, which share its idempotency key.
    */
-  async function write(c: Context, input: CommandInput, step = ''): Promise<CommandResult | Response> {
+  async function commit(c: Context, input: CommandInput, step = ''): Promise<void> {
     const key = c.req.header('idempotency-key')
     const requestId = key === undefined ? randomUUID() : `${key}${step}`
-    const outcome = await atLeader(c, () => control.submit(input, requestId), requestId)
-    return outcome instanceof Response ? outcome : outcome.result
+    refused((await atLeader(c, () => control.submit(input, requestId), requestId)).result)
   }
 
-  async function answer(c: Context, input: CommandInput, ok: () => Response | Promise<Response>): Promise<Response> {
-    const result = await write(c, input)
-    if (result instanceof Response) return result
-    if (!result.ok) throw new ApiError(statusOfRefusal[result.code], result.code, result.message)
-    return ok()
-  }
+  const namespaceName = (c: Context) => parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
 
-  app.get('/v1/cluster', async (c) => {
-    if (c.req.query('consistent') !== 'true') return c.json({ ...control.view(), ...options.dataPlaneView() })
-    const read = await atLeader(c, () => control.consistentView(), null)
-    return read instanceof Response ? read : c.json({ ...read.view, ...options.dataPlaneView() })
-  })
+  return new Hono()
+    .use('/v1/cluster', admin)
+    .use('/v1/cluster/*', admin)
+    .use('/v1/namespaces', admin)
+    .use('/v1/namespaces/*', admin)
 
-  app.post('/v1/cluster/members', async (c) => {
-    const body = await parseBody(c, addMemberBody)
-    return answer(c, { type: 'add-member', id: body.id, url: body.url }, async () => {
+    .get('/v1/cluster', queryParams(clusterQuery), async (c) => {
+      const view = c.req.valid('query').consistent === 'true' ? (await atLeader(c, () => control.consistentView(), null)).view : control.view()
+      return c.json({ ...view, ...options.dataPlaneView() })
+    })
+
+    .post('/v1/cluster/members', jsonBody(addMemberBody), async (c) => {
+      const body = c.req.valid('json')
+      await commit(c, { type: 'add-member', id: body.id, url: body.url })
       if (body.role === 'voter') {
         // Asking for a voter raises the target by one; the leader promotes the member once it has caught up.
         const voters = control.view().members.filter((m) => m.role === 'voter').length
         const count = Math.min(5, Math.max(control.targetVoters(), voters + 1))
-        await write(c, { type: 'set-voter-target', count }, ':voter-target')
+        await commit(c, { type: 'set-voter-target', count }, ':voter-target')
       }
       const member = control.view().members.find((m) => m.id === body.id)
-      return c.json(member ?? { id: body.id, url: body.url, role: 'replica' }, 201)
+      return c.json(member ?? { id: body.id, url: body.url, role: 'replica' as const }, 201)
     })
-  })
-  app.delete('/v1/cluster/members/:id', (c) => {
-    const id = c.req.param('id')
-    return answer(c, { type: 'remove-member', id }, () => c.json({ id, removed: true }))
-  })
 
-  app.post('/v1/cluster/leader', async (c) => {
-    const body = (await c.req.text()).trim() === '' ? {} : await parseBody(c, transferBody)
-    const outcome = await atLeader(c, () => control.transferLeadership(body.to), null)
-    if (outcome instanceof Response) return outcome
-    const { result } = outcome
-    if (!result.ok) throw new ApiError(statusOfRefusal[result.code], result.code, result.message)
-    return c.json({ leader: control.view().leader })
-  })
+    .delete('/v1/cluster/members/:id', async (c) => {
+      const id = c.req.param('id')
+      await commit(c, { type: 'remove-member', id })
+      return c.json({ id, removed: true as const })
+    })
 
-  app.get('/v1/namespaces', (c) => c.json({ namespaces: control.namespaces() }))
+    .post('/v1/cluster/leader', jsonBody(transferBody), async (c) => {
+      const { to } = c.req.valid('json')
+      refused((await atLeader(c, () => control.transferLeadership(to), null)).result)
+      return c.json({ leader: control.view().leader })
+    })
 
-  app.put('/v1/namespaces/:ns', async (c) => {
-    const name = parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
-    const spec = await parseBody(c, namespaceSpecSchema)
-    return answer(c, { type: 'put-namespace', name, ...spec }, () => c.json({ name, ...spec }))
-  })
+    .get('/v1/namespaces', (c) => c.json({ namespaces: control.namespaces() }))
 
-  app.delete('/v1/namespaces/:ns', (c) => {
-    const name = parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
-    return answer(c, { type: 'delete-namespace', name }, () => c.json({ name, deleted: true }))
-  })
+    .put('/v1/namespaces/:ns', jsonBody(namespaceSpecSchema), async (c) => {
+      const name = namespaceName(c)
+      const spec = c.req.valid('json')
+      await commit(c, { type: 'put-namespace', name, ...spec })
+      return c.json({ name, ...spec })
+    })
 
-  app.delete('/v1/docs/:name', requireAdmin(options.adminToken), (c) => {
-    const checked = checkDocName(c.req.param('name'))
-    if (!checked.ok) throw new ApiError(400, 'invalid_doc_name', checked.message)
-    return answer(c, { type: 'delete-doc', name: checked.name }, () => c.json({ name: checked.name, deleted: true }))
-  })
+    .delete('/v1/namespaces/:ns', async (c) => {
+      const name = namespaceName(c)
+      await commit(c, { type: 'delete-namespace', name })
+      return c.json({ name, deleted: true as const })
+    })
 
-  return app
+    .delete('/v1/docs/:name', admin, async (c) => {
+      const checked = checkDocName(c.req.param('name'))
+      if (!checked.ok) throw new ApiError(400, 'invalid_doc_name', checked.message)
+      await commit(c, { type: 'delete-doc', name: checked.name })
+      return c.json({ name: checked.name, deleted: true as const })
+    })
 
   async function forward(c: Context, leaderUrl: string, requestId: string | null): Promise<Response> {
     const url = new URL(c.req.url)
@@ -165,3 +173,5 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions):
   }
 }
 
+/** The admin routes' types, for `hc` clients. */
+export type AdminApi = ReturnType<typeof adminRoutes>

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js'
 import { ApiError, type ErrorBody } from './api-error.js'
 import { docRoutes } from './doc-routes.js'
 import { webRoutes } from './web-routes.js'
+import type { AdminApi } from './admin-routes.js'
 import type { DocAccessControl } from '../auth/doc-access.js'
 
 export interface AppOptions {
@@ -15,29 +16,28 @@ export interface AppOptions {
   /** False once the node has begun shutting down. */
   isReady(): boolean
   /** Cluster, namespace and deletion routes, mounted at the root. */
-  admin: Hono
+  admin: AdminApi
   /** The URLs clients may connect to: every member's. */
   endpoints(): string[]
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
-export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions): Hono {
+export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions) {
   const app = new Hono()
-  app.route('/', options.admin)
-
-  app.get('/healthz', (c) => c.json({ ok: true }))
-  // Public, for clients that fail over: member URLs are what they connect to anyway.
-  app.get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))
-  app.get('/readyz', (c) =>
-    options.isReady()
-      ? c.json({ ready: true })
-      : c.json<ErrorBody>({ error: { code: 'shutting_down', message: 'the node is shutting down' } }, 503),
-  )
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  )
-  app.route('/v1/docs', docRoutes(docs, options))
-  app.route('/', webRoutes())
+    .route('/', options.admin)
+    .get('/healthz', (c) => c.json({ ok: true as const }))
+    // Public, for clients that fail over: member URLs are what they connect to anyway.
+    .get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))
+    .get('/readyz', (c) =>
+      options.isReady()
+        ? c.json({ ready: true as const })
+        : c.json<ErrorBody>({ error: { code: 'shutting_down', message: 'the node is shutting down' } }, 503),
+    )
+    .get('/metrics', async (c) =>
+      c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+    )
+    .route('/v1/docs', docRoutes(docs, options))
+    .route('/', webRoutes())
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
@@ -45,6 +45,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status)
     if (err instanceof HTTPException) {
+      if (err.res) return err.getResponse()
       return c.json<ErrorBody>({ error: { code: 'bad_request', message: err.message } }, err.status)
     }
     log.error({ err, path: c.req.path }, 'request failed')
@@ -52,3 +53,6 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
   })
   return app
 }
+
+/** Every route of a node's HTTP API, for `hc` clients (`syncmesh/client`'s admin client). */
+export type NodeApi = ReturnType<typeof createApp>

@@ -5,7 +5,8 @@ import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { checkDocName } from '../docs/doc-name.js'
 import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
-import { ApiError, parseInput } from './api-error.js'
+import { ApiError } from './api-error.js'
+import { queryParams } from './validate.js'
 import { tokenOf, type DocAccessControl, type Principal } from '../auth/doc-access.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 
@@ -31,6 +32,8 @@ const typesQuery = z
     ),
   )
   .transform((entries) => Object.fromEntries(entries.map((e) => e.split(':') as [string, RootKind])))
+const jsonQuery = z.object({ types: typesQuery.optional() })
+const updateQuery = z.object({ sv: z.string().optional() })
 
 const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], ContentfulStatusCode> = {
   invalid_update: 400,
@@ -60,8 +63,7 @@ const encodeCursor = (name: string): string => Buffer.from(name, 'utf8').toStrin
 const decodeCursor = (cursor: string): string => Buffer.from(decodeBase64(cursor, 'cursor')).toString('utf8')
 
 /** Document routes under /v1/docs: list, read as update or JSON, write an update. */
-export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
-  const app = new Hono()
+export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
   const { access } = options
 
   async function principal(c: Context): Promise<Principal> {
@@ -78,67 +80,67 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions): Hono {
     return name
   }
 
-  app.get('/', async (c) => {
-    const reader = await principal(c)
-    const query = parseInput(listQuery, c.req.query(), 'invalid_query', 'query')
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-    const page = docs.list(query.prefix, after, query.limit + 1)
-    const more = page.length > query.limit
-    const items = more ? page.slice(0, query.limit) : page
-    return c.json({
-      // Only what the caller may read: a page may hold fewer than `limit` entries and still have a next one.
-      docs: items.filter(({ name }) => access.authorize(reader, name, 'read').ok).map(({ name, meta }) => ({
-        name,
-        sizeBytes: meta.baseBytes + meta.logBytes,
-        updatedAt: new Date(meta.updatedAtMs).toISOString(),
-      })),
-      nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null,
+  return new Hono()
+    .get('/', queryParams(listQuery), async (c) => {
+      const reader = await principal(c)
+      const query = c.req.valid('query')
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+      const page = docs.list(query.prefix, after, query.limit + 1)
+      const more = page.length > query.limit
+      const items = more ? page.slice(0, query.limit) : page
+      return c.json({
+        // Only what the caller may read: a page may hold fewer than `limit` entries and still have a next one.
+        docs: items.filter(({ name }) => access.authorize(reader, name, 'read').ok).map(({ name, meta }) => ({
+          name,
+          sizeBytes: meta.baseBytes + meta.logBytes,
+          /** ISO 8601 time of the last durable update. */
+          updatedAt: new Date(meta.updatedAtMs).toISOString(),
+        })),
+        /** Pass as `cursor` for the next page; null on the last page. */
+        nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null,
+      })
     })
-  })
 
-  app.get('/:name/update', async (c) => {
-    const name = await allowedDoc(c, 'read')
-    const sv = c.req.query('sv')
-    let update: Uint8Array | undefined
-    try {
-      update = docs.readUpdate(name, sv === undefined ? undefined : decodeBase64(sv, 'sv'))
-    } catch (err) {
-      if (err instanceof ApiError) throw err
-      throw new ApiError(400, 'invalid_state_vector', 'sv is not a Yjs state vector')
-    }
-    if (!update) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
-    return c.body(update as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
-  })
-
-  app.post(
-    '/:name/update',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, 'body_too_large', `request body is over ${options.maxBodyBytes} bytes`)
-      },
-    }),
-    async (c) => {
-      const name = await allowedDoc(c, 'write')
-      const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()
-      if (contentType !== 'application/octet-stream') {
-        throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
+    .get('/:name/update', queryParams(updateQuery), async (c) => {
+      const name = await allowedDoc(c, 'read')
+      const { sv } = c.req.valid('query')
+      let update: Uint8Array | undefined
+      try {
+        update = docs.readUpdate(name, sv === undefined ? undefined : decodeBase64(sv, 'sv'))
+      } catch (err) {
+        if (err instanceof ApiError) throw err
+        throw new ApiError(400, 'invalid_state_vector', 'sv is not a Yjs state vector')
       }
-      const update = new Uint8Array(await c.req.arrayBuffer())
-      const result = await docs.apply(name, update, 'rest')
-      if (!result.ok) throw new ApiError(statusFor[result.reason], result.reason, result.message)
-      return c.body(null, 204)
-    },
-  )
+      if (!update) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
+      return c.body(update as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
+    })
 
-  app.get('/:name', async (c) => {
-    const name = await allowedDoc(c, 'read')
-    const types = c.req.query('types')
-    const kinds = types === undefined ? {} : parseInput(typesQuery, types, 'invalid_query', 'types')
-    const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))
-    if (!json) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
-    return c.json(json)
-  })
+    .post(
+      '/:name/update',
+      bodyLimit({
+        maxSize: options.maxBodyBytes,
+        onError: () => {
+          throw new ApiError(413, 'body_too_large', `request body is over ${options.maxBodyBytes} bytes`)
+        },
+      }),
+      async (c) => {
+        const name = await allowedDoc(c, 'write')
+        const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()
+        if (contentType !== 'application/octet-stream') {
+          throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
+        }
+        const update = new Uint8Array(await c.req.arrayBuffer())
+        const result = await docs.apply(name, update, 'rest')
+        if (!result.ok) throw new ApiError(statusFor[result.reason], result.reason, result.message)
+        return c.body(null, 204)
+      },
+    )
 
-  return app
+    .get('/:name', queryParams(jsonQuery), async (c) => {
+      const name = await allowedDoc(c, 'read')
+      const kinds = c.req.valid('query').types ?? {}
+      const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))
+      if (!json) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)
+      return c.json(json)
+    })
 }

@@ -46,6 +46,7 @@ export class Replication {
       send: (peer, payload) => peers.send(peer, 'replication', payload),
       connectedPeers: () => peers.connectedPeers(),
     }
+    this.transport = transport
     this.index = new DigestIndex(docs)
     this.fanout = new LiveFanout(docs, transport)
     this.exchange = new DocExchange(docs, options.isDeleted, log)
@@ -57,7 +58,6 @@ export class Replication {
       else if (message.type === 'awareness') this.awarenessListener(message.name, message.update)
       else this.antiEntropy.receive(from, message, payload.byteLength)
     })
-    this.transport = transport
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {
       if (options.selfId < peer) this.antiEntropy.linkUp(peer)

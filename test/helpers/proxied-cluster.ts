@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeProcess } from './node-process.js'
 import { TcpProxy } from './tcp-proxy.js'
-import type { ClusterOverview } from '../../client/cluster-types.js'
+import { createAdminClient, type ClusterOverview } from '../../client/admin-client.js'
 
 const clusterSecret = 'proxied-cluster-secret'
 const adminToken = 'proxied-cluster-admin-token'
@@ -175,15 +175,10 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
 
 /** GET /v1/cluster of the node at `url` with the harness's admin token (any node started with it), or null. */
 export async function clusterView(url: string): Promise<ClusterView | null> {
-  try {
-    const res = await fetch(`${url}/v1/cluster`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-      signal: AbortSignal.timeout(2_000),
-    })
-    return res.ok ? ((await res.json()) as ClusterView) : null
-  } catch {
-    return null
-  }
+  const timed: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(2_000) })
+  return createAdminClient({ url, token: adminToken, fetch: timed })
+    .cluster()
+    .catch(() => null)
 }
 
 /** Every member known, the voters promoted, and one leader everybody names. */

@@ -9,15 +9,17 @@ import { removeTempDirs } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
 const maxMessageBytes = 64 * 1024
+const adminToken = 'admin-token-of-the-bad-input-tests'
 let node: SyncmeshNode
 let bystander: Awaited<ReturnType<typeof connectSynced>>
 let storedBefore: Uint8Array
 
 beforeAll(async () => {
-  node = await startTestNode({ maxMessageBytes })
+  node = await startTestNode({ maxMessageBytes, adminToken })
   bystander = await connectSynced(node.url, 'shared')
   bystander.doc.getText('body').insert(0, 'must survive')
-  await waitFor('the bystander write to be durable', () => node.docs.meta('shared') !== undefined)
+  // Durable and applied to the node's copy: the copy is what readUpdate and the tests' comparisons read.
+  await waitFor('the bystander write to be stored', () => node.docs.withDoc('shared', (d) => d.getText('body').toString()) === 'must survive')
 })
 
 afterAll(async () => {
@@ -145,6 +147,25 @@ describe('bad REST input gets a JSON error', () => {
     await expectError(await fetch(`${node.url}/v1/docs?limit=0`), 400, 'invalid_query')
     await expectError(await fetch(`${node.url}/v1/docs?limit=abc`), 400, 'invalid_query')
     await expectError(await fetch(`${node.url}/v1/docs/shared?types=body:tree`), 400, 'invalid_query')
+    await expectNodeUnharmed()
+  })
+
+  test('bad admin bodies, names and tokens → 400, 401, 403; the metadata stays as it was', async () => {
+    const admin = (method: string, path: string, body: string, token = adminToken) =>
+      fetch(`${node.url}${path}`, { method, body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+    const metadata = async () => (await (await fetch(`${node.url}/v1/namespaces`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as unknown
+    const before = await metadata()
+    await expectError(await admin('POST', '/v1/cluster/members', '{"id":'), 400, 'invalid_json')
+    await expectError(await admin('POST', '/v1/cluster/members', ''), 400, 'invalid_json')
+    await expectError(await admin('POST', '/v1/cluster/members', '{"id":5,"url":"http://x"}'), 400, 'invalid_body')
+    await expectError(await admin('POST', '/v1/cluster/members', '{"id":"n9","url":"ftp://x"}'), 400, 'invalid_body')
+    await expectError(await admin('POST', '/v1/cluster/leader', 'nope'), 400, 'invalid_json')
+    await expectError(await admin('PUT', '/v1/namespaces/notes', '[]'), 400, 'invalid_body')
+    await expectError(await admin('PUT', '/v1/namespaces/notes', '{"schema":{"roots":{"x":"tree"}}}'), 400, 'invalid_body')
+    await expectError(await admin('PUT', `/v1/namespaces/${'n'.repeat(129)}`, '{"schema":{"roots":{}}}'), 400, 'invalid_namespace')
+    await expectError(await fetch(`${node.url}/v1/cluster`), 401, 'unauthorized')
+    await expectError(await admin('PUT', '/v1/namespaces/notes', '{"schema":{"roots":{}}}', 'not-the-admin-token'), 403, 'forbidden')
+    expect(await metadata()).toEqual(before)
     await expectNodeUnharmed()
   })
 

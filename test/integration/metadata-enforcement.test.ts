@@ -41,7 +41,7 @@ test('an update creating a root the namespace does not declare closes the client
   const node = await nodeWithNamespace()
   const writer = await connectSynced(node.url, 'notes/a')
   writer.doc.getText('body').insert(0, 'allowed')
-  await waitFor('the allowed edit to be stored', () => node.docs.meta('notes/a') !== undefined)
+  await waitFor('the allowed edit to be stored', () => node.docs.withDoc('notes/a', (d) => d.getText('body').toString()) === 'allowed')
   const before = node.docs.readUpdate('notes/a')
   const closed = closeEvent(writer)
   writer.doc.getArray('undeclared').push(['x'])

@@ -1,0 +1,52 @@
+import type { InferRequestType } from 'hono/client'
+import { jsonOf, nodeApi, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
+
+export interface AdminClientOptions extends NodeApiOptions {
+  /** The cluster's admin token (`--admin-token`). */
+  token: TokenSource
+}
+
+/** Per write: a retry with the same key is applied once, even across a change of leader. */
+export interface WriteOptions {
+  idempotencyKey?: string
+}
+
+type Api = NodeApiClient['v1']
+export type MemberInput = InferRequestType<Api['cluster']['members']['$post']>['json']
+export type NamespaceSpec = InferRequestType<Api['namespaces'][':ns']['$put']>['json']
+
+const writeInit = (options: WriteOptions) =>
+  options.idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': options.idempotencyKey } }
+
+/**
+ * The admin REST API (cluster membership, leadership, namespaces, deletions), with request and answer types
+ * taken from the node's Hono app. Any node will do: followers forward writes to the leader.
+ * Non-2xx answers throw SyncmeshApiError; `api` is the underlying `hc` client, for every route.
+ */
+export function createAdminClient(options: AdminClientOptions) {
+  const api = nodeApi(options)
+  return {
+    api,
+    /** Members, leader, term and this node's replication state; `consistent` reads through the leader. */
+    cluster: (query: { consistent?: boolean } = {}) =>
+      jsonOf(api.v1.cluster.$get({ query: query.consistent ? { consistent: 'true' } : {} })),
+    /** Adds a replica; `role: 'voter'` asks for one more voter, promoted once it has caught up. */
+    addMember: (member: MemberInput, write: WriteOptions = {}) =>
+      jsonOf(api.v1.cluster.members.$post({ json: member }, writeInit(write))),
+    removeMember: (id: string, write: WriteOptions = {}) =>
+      jsonOf(api.v1.cluster.members[':id'].$delete({ param: { id: encodeURIComponent(id) } }, writeInit(write))),
+    /** Hands leadership to `to`, or to the most caught-up voter. */
+    transferLeadership: (to?: string) => jsonOf(api.v1.cluster.leader.$post({ json: to === undefined ? {} : { to } })),
+    namespaces: () => jsonOf(api.v1.namespaces.$get()),
+    putNamespace: (name: string, spec: NamespaceSpec, write: WriteOptions = {}) =>
+      jsonOf(api.v1.namespaces[':ns'].$put({ param: { ns: encodeURIComponent(name) }, json: spec }, writeInit(write))),
+    deleteNamespace: (name: string, write: WriteOptions = {}) =>
+      jsonOf(api.v1.namespaces[':ns'].$delete({ param: { ns: encodeURIComponent(name) } }, writeInit(write))),
+    /** Deletes a document everywhere, for good: its name is never written again. */
+    deleteDoc: (name: string, write: WriteOptions = {}) =>
+      jsonOf(api.v1.docs[':name'].$delete({ param: { name: encodeURIComponent(name) } }, writeInit(write))),
+  }
+}
+
+export type AdminClient = ReturnType<typeof createAdminClient>
+export type ClusterOverview = Awaited<ReturnType<AdminClient['cluster']>>
