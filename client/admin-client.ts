@@ -1,5 +1,5 @@
 import type { InferRequestType } from 'hono/client'
-import { jsonOf, nodeApi, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
+import { jsonOf, nodeApi, pathParam, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
 
 export interface AdminClientOptions extends NodeApiOptions {
   /** The cluster's admin token (`--admin-token`). */
@@ -34,17 +34,17 @@ export function createAdminClient(options: AdminClientOptions) {
     addMember: (member: MemberInput, write: WriteOptions = {}) =>
       jsonOf(api.v1.cluster.members.$post({ json: member }, writeInit(write))),
     removeMember: (id: string, write: WriteOptions = {}) =>
-      jsonOf(api.v1.cluster.members[':id'].$delete({ param: { id: encodeURIComponent(id) } }, writeInit(write))),
+      jsonOf(api.v1.cluster.members[':id'].$delete({ param: pathParam('id', id) }, writeInit(write))),
     /** Hands leadership to `to`, or to the most caught-up voter. */
     transferLeadership: (to?: string) => jsonOf(api.v1.cluster.leader.$post({ json: to === undefined ? {} : { to } })),
     namespaces: () => jsonOf(api.v1.namespaces.$get()),
     putNamespace: (name: string, spec: NamespaceSpec, write: WriteOptions = {}) =>
-      jsonOf(api.v1.namespaces[':ns'].$put({ param: { ns: encodeURIComponent(name) }, json: spec }, writeInit(write))),
+      jsonOf(api.v1.namespaces[':ns'].$put({ param: pathParam('ns', name), json: spec }, writeInit(write))),
     deleteNamespace: (name: string, write: WriteOptions = {}) =>
-      jsonOf(api.v1.namespaces[':ns'].$delete({ param: { ns: encodeURIComponent(name) } }, writeInit(write))),
+      jsonOf(api.v1.namespaces[':ns'].$delete({ param: pathParam('ns', name) }, writeInit(write))),
     /** Deletes a document everywhere, for good: its name is never written again. */
     deleteDoc: (name: string, write: WriteOptions = {}) =>
-      jsonOf(api.v1.docs[':name'].$delete({ param: { name: encodeURIComponent(name) } }, writeInit(write))),
+      jsonOf(api.v1.docs[':name'].$delete({ param: pathParam('name', name) }, writeInit(write))),
   }
 }
 

@@ -1,6 +1,6 @@
 import type { InferResponseType } from 'hono/client'
 import { okOrThrow } from './api-error.js'
-import { jsonOf, nodeApi, type NodeApiClient, type NodeApiOptions } from './node-api.js'
+import { jsonOf, nodeApi, pathParam, type NodeApiClient, type NodeApiOptions } from './node-api.js'
 
 type DocsApi = NodeApiClient['v1']['docs']
 export type DocPage = InferResponseType<DocsApi['$get']>
@@ -18,7 +18,6 @@ const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
  */
 export function createDocsClient(options: DocsClientOptions) {
   const docs = nodeApi(options).v1.docs
-  const param = (name: string) => ({ name: encodeURIComponent(name) })
 
   return {
     /** One page of document names, in order; only those the token may read. */
@@ -38,7 +37,7 @@ export function createDocsClient(options: DocsClientOptions) {
     /** The document as a Yjs v1 update, or only what `stateVector` lacks. */
     async readUpdate(name: string, stateVector?: Uint8Array): Promise<Uint8Array> {
       const query = stateVector ? { sv: base64(stateVector) } : {}
-      const res = await okOrThrow(await docs[':name'].update.$get({ param: param(name), query }))
+      const res = await okOrThrow(await docs[':name'].update.$get({ param: pathParam('name', name), query }))
       return new Uint8Array(await res.arrayBuffer())
     },
 
@@ -46,7 +45,7 @@ export function createDocsClient(options: DocsClientOptions) {
     async writeUpdate(name: string, update: Uint8Array): Promise<void> {
       await okOrThrow(
         await docs[':name'].update.$post(
-          { param: param(name) },
+          { param: pathParam('name', name) },
           { init: { body: update as Uint8Array<ArrayBuffer> }, headers: { 'content-type': 'application/octet-stream' } },
         ),
       )
@@ -55,7 +54,7 @@ export function createDocsClient(options: DocsClientOptions) {
     /** The document as JSON; `types` names root kinds where inference is not wanted. */
     readJson(name: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
       const entries = Object.entries(types).map(([root, kind]) => `${root}:${kind}`)
-      return jsonOf(docs[':name'].$get({ param: param(name), query: entries.length > 0 ? { types: entries.join(',') } : {} }))
+      return jsonOf(docs[':name'].$get({ param: pathParam('name', name), query: entries.length > 0 ? { types: entries.join(',') } : {} }))
     },
   }
 }

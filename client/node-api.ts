@@ -25,6 +25,9 @@ export function nodeApi(options: NodeApiOptions) {
 
 export type NodeApiClient = ReturnType<typeof nodeApi>
 
+/** A route's path parameter, percent-encoded: `hc` puts `param` values into the path as they are. */
+export const pathParam = <K extends string>(key: K, value: string) => ({ [key]: encodeURIComponent(value) }) as Record<K, string>
+
 /** The JSON body of a 2xx answer, typed as the route declares it; other answers throw SyncmeshApiError. */
 export async function jsonOf<T>(pending: Promise<ClientResponse<T, number, 'json'>>): Promise<T> {
   return (await okOrThrow(await pending)).json()

@@ -1,5 +1,5 @@
 import { createAdminClient } from '../admin-client.js'
-import { nodeApi, jsonOf } from '../node-api.js'
+import { jsonOf } from '../node-api.js'
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
@@ -26,10 +26,9 @@ function fill(tbodyId: string, rows: (string | number)[][]): void {
   }))
 }
 
-const token = () => tokenInput.value
-const admin = createAdminClient({ url: location.origin, token })
+const admin = createAdminClient({ url: location.origin, token: () => tokenInput.value })
 // The admin token opens the document routes too.
-const docsApi = nodeApi({ url: location.origin, token }).v1.docs
+const docsApi = admin.api.v1.docs
 
 async function refresh(): Promise<void> {
   if (!tokenInput.value) return

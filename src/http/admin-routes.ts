@@ -6,7 +6,7 @@ import { z } from 'zod'
 import type { CommandInput, ControlPlane, SubmitFailure } from '../control/control-plane.js'
 import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema } from '../meta/commands.js'
 import type { CommandResult } from '../meta/commands.js'
-import type { PeerReplicationStatus } from '../replication/replication.js'
+import type { PeerReplicationStatus, ReplicationSummary } from '../replication/replication.js'
 import { checkDocName } from '../docs/doc-name.js'
 import { ApiError, parseInput } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
@@ -14,8 +14,7 @@ import { jsonBody, queryParams } from './validate.js'
 
 /** This node's own view of the data plane, as `GET /v1/cluster` shows it beside the Raft view. */
 export interface DataPlaneView {
-  /** This node's documents as anti-entropy sees them. */
-  replication: { documents: number; fingerprint: string; staleDigests: number }
+  replication: ReplicationSummary
   peers: PeerReplicationStatus[]
 }
 

@@ -27,6 +27,13 @@ export interface PeerReplicationStatus {
   lastReconciliation: ReconciliationStats | null
 }
 
+/** This node's documents as anti-entropy sees them (see `Replication.summary`). */
+export interface ReplicationSummary {
+  documents: number
+  fingerprint: string
+  staleDigests: number
+}
+
 /** Replicas of every document across the cluster: live fan-out plus anti-entropy, over the peer link. */
 export class Replication {
   private readonly index: DigestIndex
@@ -79,7 +86,7 @@ export class Replication {
    * This node's documents as anti-entropy sees them: how many, one fingerprint over all their digests, and
    * how many changed documents still wait for their digest (the fingerprint is current when that is 0).
    */
-  summary(): { documents: number; fingerprint: string; staleDigests: number } {
+  summary(): ReplicationSummary {
     return {
       documents: this.index.items.size,
       fingerprint: this.index.items.wholeSetFingerprintHex(),

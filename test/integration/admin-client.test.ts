@@ -16,6 +16,9 @@ function textUpdate(text: string): Uint8Array {
   return Y.encodeStateAsUpdate(doc)
 }
 
+const clientToken = (claims: { sub: string; docs: string[]; access: 'read' | 'write' }) =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(tokenKey))
+
 async function rejection(promise: Promise<unknown>): Promise<SyncmeshApiError> {
   const err = await promise.then(
     () => null,
@@ -81,20 +84,14 @@ describe('the admin client, typed by the node’s Hono app, against one node', (
   test('a wrong admin token, a client token, and no server are errors the caller can tell apart', async () => {
     const wrong = await rejection(createAdminClient({ url: node.url, token: 'not-it' }).cluster())
     expect([wrong.status, wrong.code]).toEqual([403, 'forbidden'])
-    const clientToken = await new SignJWT({ sub: 'u', docs: ['**'], access: 'write' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(tokenKey))
-    const notAdmin = await rejection(createAdminClient({ url: node.url, token: clientToken }).namespaces())
+    const writer = await clientToken({ sub: 'u', docs: ['**'], access: 'write' })
+    const notAdmin = await rejection(createAdminClient({ url: node.url, token: writer }).namespaces())
     expect(notAdmin.status).toBe(403)
     await expect(createAdminClient({ url: 'http://127.0.0.1:1', token: adminToken }).cluster()).rejects.toThrow(TypeError)
   })
 
   test('the docs client sends a client token and lists only what it may read', async () => {
-    const write = await new SignJWT({ sub: 'w', docs: ['open/**'], access: 'write' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(tokenKey))
+    const write = await clientToken({ sub: 'w', docs: ['open/**'], access: 'write' })
     const admin = createDocsClient({ url: node.url, token: adminToken })
     await admin.writeUpdate('closed/x', textUpdate('secret'))
     const docs = createDocsClient({ url: node.url, token: async () => write })
