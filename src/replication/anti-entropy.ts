@@ -170,11 +170,15 @@ export class AntiEntropy {
     this.retries.add(retry)
   }
 
-  /** Whether a session that `match`es had a message within sessionBusyMs. */
+  /**
+   * Whether a session that `match`es had a message within sessionBusyMs, on a link that is still up: one
+   * whose link went down (a partition cutting it mid-way) brings nothing more, and must not hold back others.
+   */
   private atWork(match: (session: Session) => boolean): boolean {
     const now = Date.now()
+    const connected = new Set(this.transport.connectedPeers())
     for (const session of this.sessions.values()) {
-      if (match(session) && now - session.stats.lastMessageAt < sessionBusyMs) return true
+      if (match(session) && connected.has(session.peer) && now - session.stats.lastMessageAt < sessionBusyMs) return true
     }
     return false
   }

@@ -41,3 +41,35 @@ test('a node catching up through a session its peer answers declines a new one w
   await waitFor('an answer to session 1002', () => ofSession(1002).length > 0)
   expect(ofSession(1002)).toEqual([{ type: 'busy', session: 1002 }])
 })
+
+test('a session whose link went down does not make the node decline a session on another link', async () => {
+  const node = await startReplicatingNode()
+  node.network.setPeers(['e', 'f'])
+  const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
+  expect(await e.authenticated).toBe(true)
+  await waitFor('the session a starts with e', () =>
+    e.frames.some((f) => f.channel === PeerChannel.replication && decodeReplicationMessage(f.payload).type === 'range'),
+  )
+  const own = e.frames.map((f) => decodeReplicationMessage(f.payload)).find((m) => m.type === 'range')!
+  if (own.type !== 'range') throw new Error('unreachable')
+  // e answers: a now catches up through this session…
+  const { reply } = new RangeReconciler(new ItemSet()).receive(own.payload)
+  e.ws.send(replicationFrame(encodeReplicationMessage({ type: 'range', session: own.session, payload: reply! })))
+  await waitFor('a to ask e for the document it lacks', () =>
+    e.frames.some((f) => f.channel === PeerChannel.replication && decodeReplicationMessage(f.payload).type === 'doc-request'),
+  )
+  // …until a partition cuts e off mid-way: that session brings nothing more.
+  e.ws.terminate()
+  await waitFor('the link to e to go down', () => !node.network.connectedPeers().includes('e'))
+
+  const f = rawPeer(node.url, { dialerId: 'f', acceptorId: 'a' }, secret)
+  expect(await f.authenticated).toBe(true)
+  f.ws.send(replicationFrame(encodeReplicationMessage({ type: 'range', session: 2001, payload: new RangeReconciler(new ItemSet()).initiate() })))
+  const answers = () =>
+    f.frames
+      .filter((frame) => frame.channel === PeerChannel.replication)
+      .map((frame) => decodeReplicationMessage(frame.payload))
+      .filter((m) => 'session' in m && m.session === 2001)
+  await waitFor('an answer to session 2001', () => answers().length > 0)
+  expect(answers()[0]!.type).toBe('range')
+})
