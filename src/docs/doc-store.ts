@@ -255,14 +255,16 @@ export class DocStore {
 
   /**
    * Drops a deleted document: from memory at once, from storage in the next group commit. The caller
-   * closes its sessions first; the gate refuses any later write.
+   * closes its sessions first; the gate refuses any later write. Listeners hear of it once storage no longer
+   * holds it: the digest index must not drop a document that reads still return, nor compute its digest
+   * again from storage afterwards.
    */
   async delete(name: string): Promise<void> {
     const entry = this.loaded.get(name)
     if (entry) this.evict(name, entry)
     this.summariesDue.delete(name)
-    for (const listener of this.listeners) listener.deleted?.(name)
     await this.storage.transact(() => this.storage.remove(name))
+    for (const listener of this.listeners) listener.deleted?.(name)
   }
 
   meta(name: string): DocMeta | undefined {

@@ -27,6 +27,21 @@ async function applyAll(docs: ReturnType<typeof openStore>['docs'], name: string
 }
 
 describe('DocStore on LMDB', () => {
+  test('listeners hear of a deletion once no read returns the document, loaded or not', async () => {
+    const { docs, close } = openStore(tempDir())
+    await applyAll(docs, 'loaded', edits(3))
+    await applyAll(docs, 'stored', edits(3))
+    const handle = docs.open('loaded')
+    const seenAtDeletion: Record<string, unknown> = {}
+    docs.on({ deleted: (name) => (seenAtDeletion[name] = { update: docs.readUpdate(name), meta: docs.meta(name), digest: docs.digest(name) }) })
+    handle.release()
+    await docs.delete('loaded')
+    await docs.delete('stored')
+    const gone = { update: undefined, meta: undefined, digest: undefined }
+    expect(seenAtDeletion).toEqual({ loaded: gone, stored: gone })
+    await close()
+  })
+
   test('holds: an update the latest summary covers, structs and deletions, even after later changes', async () => {
     const store = openStore(tempDir())
     const doc = new Y.Doc()
