@@ -2,6 +2,9 @@ import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
 import type { DocHandle } from '../docs/doc-store.js'
+import { CloseCode } from './close-codes.js'
+
+export type AwarenessVerdict = { ok: true } | { ok: false; code: number; reason: string }
 
 /** What a room needs of a connection: a way to send it one frame. */
 export interface RoomMember {
@@ -59,6 +62,16 @@ export class Room {
     this.awarenessIds.delete(member)
     if (ids && ids.size > 0) removeAwarenessStates(this.awareness, [...ids], null)
     return this.members.size === 0
+  }
+
+  /** Applies an awareness update a member sent; a refusal says how to close the member's connection. */
+  applyClientAwareness(member: RoomMember, update: Uint8Array): AwarenessVerdict {
+    try {
+      applyAwarenessUpdate(this.awareness, update, member)
+      return { ok: true }
+    } catch {
+      return { ok: false, code: CloseCode.malformedMessage, reason: 'invalid awareness update' }
+    }
   }
 
   /** Applies awareness of clients connected to other nodes, for this node's clients to see. */

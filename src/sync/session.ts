@@ -1,7 +1,6 @@
 import * as Y from 'yjs'
 import type WebSocket from 'ws'
 import type { Logger } from 'pino'
-import { applyAwarenessUpdate } from 'y-protocols/awareness'
 import {
   MalformedMessageError,
   decodeClientMessage,
@@ -170,11 +169,8 @@ export class Session implements RoomMember {
   }
 
   private applyAwareness(update: Uint8Array): void {
-    try {
-      applyAwarenessUpdate(this.room.awareness, update, this)
-    } catch {
-      this.close(CloseCode.malformedMessage, 'invalid awareness update')
-    }
+    const verdict = this.room.applyClientAwareness(this, update)
+    if (!verdict.ok) this.close(verdict.code, verdict.reason)
   }
 }
 
