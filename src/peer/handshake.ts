@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import * as encoding from 'lib0/encoding'
 import { nonceBytes, type HandshakeMessage } from '../protocol/peer-frames.js'
-import { PeerCloseCode } from './close-codes.js'
+import { PeerCloseCode } from '../protocol/close-codes.js'
 
 /**
  * The steps of the mutual challenge–response over the cluster secret, as functions of their inputs; the

@@ -6,7 +6,7 @@ import {
   type ChannelFrame,
   type HandshakeMessage,
 } from '../protocol/peer-frames.js'
-import { PeerCloseCode, closeReason } from './close-codes.js'
+import { PeerCloseCode, closeReason } from '../protocol/close-codes.js'
 import { answerChallenge, checkHello, checkWelcome, createChallenge, type Challenge, type Hello } from './handshake.js'
 
 export interface PeerLinkOptions {

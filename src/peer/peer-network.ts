@@ -9,7 +9,7 @@ import {
   type ChannelFrame,
   type PeerChannelName,
 } from '../protocol/peer-frames.js'
-import { PeerCloseCode, isRefusal } from './close-codes.js'
+import { PeerCloseCode, isPeerRefusal } from '../protocol/close-codes.js'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
 import { peerSocketUrl } from './peer-path.js'
 
@@ -365,7 +365,7 @@ export class PeerNetwork {
   private linkClosed(link: PeerLink, code: number, reason: string): void {
     const peerId = link.peerId
     if (this.pendingAccepts.delete(link)) {
-      const level = isRefusal(code) ? 'warn' : 'debug'
+      const level = isPeerRefusal(code) ? 'warn' : 'debug'
       this.log[level]({ code, reason }, 'inbound peer connection refused or dropped in handshake')
       return
     }
@@ -374,7 +374,7 @@ export class PeerNetwork {
     const description = `${code} ${reason}`
     if (slot.dialing === link) {
       slot.dialing = null
-      this.dialFailed(slot, description, isRefusal(code))
+      this.dialFailed(slot, description, isPeerRefusal(code))
     } else if (slot.link === link) {
       slot.link = null
       slot.lastCloseReason = description

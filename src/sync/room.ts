@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
 import type { DocHandle } from '../docs/doc-store.js'
-import { CloseCode } from './close-codes.js'
+import { CloseCode } from '../protocol/close-codes.js'
 
 export type AwarenessVerdict = { ok: true } | { ok: false; code: number; reason: string }
 

@@ -10,7 +10,7 @@ import {
 } from '../protocol/y-websocket.js'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
-import { CloseCode } from './close-codes.js'
+import { CloseCode, closeReason } from '../protocol/close-codes.js'
 
 export interface SessionOptions {
   /** A connection whose unsent bytes pass this bound is closed; its provider reconnects and resyncs. */
@@ -57,7 +57,7 @@ export class Session implements RoomMember {
   close(code: number, reason: string): void {
     if (this.closed) return
     this.ended()
-    this.ws.close(code, reason)
+    this.ws.close(code, closeReason(reason))
     // A peer that stopped reading may never take the close frame.
     setTimeout(() => this.ws.terminate(), 1_000).unref()
   }
@@ -79,7 +79,7 @@ export class Session implements RoomMember {
       message = decodeClientMessage(data)
     } catch (err) {
       const reason = err instanceof MalformedMessageError ? err.message : 'malformed frame'
-      this.close(CloseCode.malformedMessage, truncateReason(reason))
+      this.close(CloseCode.malformedMessage, reason)
       return
     }
     switch (message.type) {
@@ -126,7 +126,7 @@ export class Session implements RoomMember {
     const result = await this.docs.apply(this.docName, update, this)
     if (result.ok) return
     this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
-    this.close(closeCodeFor[result.reason], truncateReason(result.message))
+    this.close(closeCodeFor[result.reason], result.message)
   }
 
   /**
@@ -184,10 +184,4 @@ const closeCodeFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], number>
   wrong_root_kind: CloseCode.forbidden,
   update_too_large: CloseCode.tooLarge,
   doc_too_large: CloseCode.tooLarge,
-}
-
-/** A close reason must fit a control frame: 123 bytes of UTF-8. */
-export function truncateReason(reason: string): string {
-  const buf = Buffer.from(reason, 'utf8')
-  return buf.byteLength <= 123 ? reason : buf.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...'
 }

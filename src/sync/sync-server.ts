@@ -5,9 +5,9 @@ import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import { docNameFromRequestTarget } from '../docs/doc-name.js'
 import type { Metrics } from '../metrics.js'
-import { CloseCode } from './close-codes.js'
+import { CloseCode, closeReason } from '../protocol/close-codes.js'
 import { Room } from './room.js'
-import { Session, truncateReason } from './session.js'
+import { Session } from './session.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 
 export interface SyncServerOptions {
@@ -76,7 +76,7 @@ export class SyncServer {
   private accept(ws: WebSocket, request: IncomingMessage, access: DocAccess): void {
     const docName = docNameFromRequestTarget(request.url ?? '/')
     if (!docName.ok) {
-      ws.close(CloseCode.invalidDocName, truncateReason(docName.message))
+      ws.close(CloseCode.invalidDocName, closeReason(docName.message))
       return
     }
     const room = this.roomFor(docName.name)
