@@ -14,6 +14,14 @@ export const startFlags = {
     env: 'SYNCMESH_MAX_MESSAGE_BYTES',
     help: `largest WebSocket frame or REST body (default ${defaultNodeConfig.maxMessageBytes})`,
   },
+  'max-client-messages-per-second': {
+    env: 'SYNCMESH_MAX_CLIENT_MESSAGES_PER_SECOND',
+    help: `messages a client connection may send per second, bursts of twice that; 0: no limit (default ${defaultNodeConfig.maxClientMessagesPerSecond})`,
+  },
+  'max-client-bytes-per-second': {
+    env: 'SYNCMESH_MAX_CLIENT_BYTES_PER_SECOND',
+    help: `bytes a client connection may send per second, bursts of twice that; 0: no limit (default ${defaultNodeConfig.maxClientBytesPerSecond})`,
+  },
   'log-level': { env: 'SYNCMESH_LOG_LEVEL', help: 'fatal, error, warn, info, debug or trace (default info)' },
   join: { env: 'SYNCMESH_JOIN', help: 'URL of a cluster member to join through (first start only)' },
   advertise: { env: 'SYNCMESH_ADVERTISE', help: 'URL other nodes use to reach this one (default http://host:port)' },
@@ -83,6 +91,8 @@ const startSchema = z.object({
   data: z.string().min(1).default(defaultNodeConfig.dataDir),
   id: z.string().min(1).default(hostname()),
   'max-message-bytes': positiveInt.default(defaultNodeConfig.maxMessageBytes),
+  'max-client-messages-per-second': z.coerce.number().int().min(0).default(defaultNodeConfig.maxClientMessagesPerSecond),
+  'max-client-bytes-per-second': z.coerce.number().int().min(0).default(defaultNodeConfig.maxClientBytesPerSecond),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   join: httpUrl.optional(),
   advertise: httpUrl.optional(),
@@ -138,6 +148,8 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       port: c.port,
       dataDir: c.data,
       maxMessageBytes: c['max-message-bytes'],
+      maxClientMessagesPerSecond: c['max-client-messages-per-second'],
+      maxClientBytesPerSecond: c['max-client-bytes-per-second'],
       raftTickMs: c['raft-tick-ms'],
       controlTimeoutMs: c['control-timeout-ms'],
       antiEntropyMs: c['anti-entropy-ms'],
@@ -165,7 +177,7 @@ function envValue(name: FlagName, env: NodeJS.ProcessEnv): string | string[] | u
 
 export function startUsage(): string {
   const lines = Object.entries(startFlags).map(
-    ([name, { env, help }]) => `  --${name.padEnd(18)} ${help}\n  ${' '.repeat(20)} env ${env}`,
+    ([name, { env, help }]) => `  --${name.padEnd(30)} ${help}\n  ${' '.repeat(32)} env ${env}`,
   )
   return `usage: syncmesh start [flags]\n\n${lines.join('\n')}\n`
 }

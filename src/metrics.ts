@@ -39,6 +39,12 @@ export function createMetrics() {
       help: 'Connections closed because their send buffer passed the bound',
       registers,
     }),
+    clientCloses: new Counter({
+      name: 'syncmesh_client_closes_total',
+      help: 'Client connections closed for passing a limit or budget, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   }
 }
 

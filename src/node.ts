@@ -1,4 +1,3 @@
-import { createAdaptorServer } from '@hono/node-server'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -16,7 +15,6 @@ import { emptyMetaState } from './meta/state.js'
 import { RaftDriver } from './raft/driver.js'
 import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
 import { PeerNetwork } from './peer/peer-network.js'
-import { isPeerRequestTarget } from './peer/peer-path.js'
 import { ControlPlane, type ClusterView } from './control/control-plane.js'
 import { metadataGate } from './control/doc-gate.js'
 import { loadOrCreateSecret } from './control/secrets.js'
@@ -27,7 +25,11 @@ import { isDeleted, policyFor } from './meta/queries.js'
 import { ClientTokens } from './auth/client-tokens.js'
 import { DocAccessControl } from './auth/doc-access.js'
 import { secretMatcher } from './http/admin-auth.js'
-import { decideUpgrade, refuseUpgrade } from './sync/upgrade-access.js'
+import { errorBody } from './http/api-error.js'
+import { routeUpgrades } from './http/upgrade-router.js'
+import { createHttpServer } from './http/http-server.js'
+import type { SessionBudget } from './sync/session.js'
+import type { Rate } from './sync/rate-limit.js'
 
 export interface NodeConfig {
   id: string
@@ -37,9 +39,13 @@ export interface NodeConfig {
   dataDir: string
   /** Largest WebSocket frame or REST body accepted. */
   maxMessageBytes: number
-  /** A client whose unsent bytes pass this bound is disconnected. */
-  maxBufferedBytes: number
   keepaliveIntervalMs: number
+  /** What one client connection may cost: send buffer, durability queries, pending writes, rates. */
+  clientBudget: Omit<SessionBudget, 'messageRate' | 'byteRate'>
+  /** Messages per second a client connection may send on average (bursts of twice as many); 0 for no limit. */
+  maxClientMessagesPerSecond: number
+  /** Bytes per second likewise (bursts of twice as many, and always one frame of maxMessageBytes); 0 for no limit. */
+  maxClientBytesPerSecond: number
   /** The URL other nodes use to reach this one; default `http://host:port`. */
   advertiseUrl?: string
   /** A member's URL to join through, for a node whose data directory holds no cluster yet. */
@@ -67,8 +73,17 @@ export const defaultNodeConfig = {
   host: '127.0.0.1',
   port: 4000,
   dataDir: './data',
-  maxMessageBytes: 16 * 1024 * 1024,
-  maxBufferedBytes: 64 * 1024 * 1024,
+  // A client that edited a document offline brings all of it in one sync step 2 frame: this is the largest
+  // document such a client can bring at once (see README, Limits and bad input).
+  maxMessageBytes: 64 * 1024 * 1024,
+  clientBudget: {
+    maxBufferedBytes: 128 * 1024 * 1024,
+    maxDurableQueries: 64,
+    maxPendingApplyBytes: 8 * 1024 * 1024,
+    maxMessagesPerFrame: 256,
+  },
+  maxClientMessagesPerSecond: 5_000,
+  maxClientBytesPerSecond: 64 * 1024 * 1024,
   keepaliveIntervalMs: 30_000,
   raftTickMs: 100,
   raftSnapshotEntries: 1_000,
@@ -94,17 +109,19 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const storage = new NodeStorage({ path: config.dataDir })
   const docs = new DocStore(storage.docs, metrics, log, config.docs)
   const sync = new SyncServer(docs, metrics, log, {
+    ...config.clientBudget,
     maxMessageBytes: config.maxMessageBytes,
-    maxBufferedBytes: config.maxBufferedBytes,
     keepaliveIntervalMs: config.keepaliveIntervalMs,
+    messageRate: perSecond(config.maxClientMessagesPerSecond, 0),
+    byteRate: perSecond(config.maxClientBytesPerSecond, config.maxMessageBytes),
   })
 
   // The HTTP port comes first: with --port 0 the URL this node advertises is known only once it listens.
   let handler: Hono | null = null
-  const server = createAdaptorServer({
-    fetch: (request, env) =>
-      handler ? handler.fetch(request, env) : Response.json({ error: { code: 'starting', message: 'starting' } }, { status: 503 }),
-  }) as Server
+  const server = createHttpServer(
+    (request) => (handler ? handler.fetch(request) : Response.json(errorBody('starting', 'the node is starting'), { status: 503 })),
+    log,
+  )
   await listen(server, config.port, config.host)
   const port = (server.address() as AddressInfo).port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -191,20 +208,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       dataPlaneView: () => ({ replication: replication.summary(), peers: replication.peerStatus() }),
     }),
   })
-  server.on('upgrade', (request, socket, head) => {
-    if (isPeerRequestTarget(request.url)) {
-      peers.handleUpgrade(request, socket, head)
-      return
-    }
-    // Until ws takes the socket, a reset from the client must not go unhandled.
-    const dropOnError = () => socket.destroy()
-    socket.on('error', dropOnError)
-    void decideUpgrade(access, request).then((decision) => {
-      socket.off('error', dropOnError)
-      if (decision.ok) sync.handleUpgrade(request, socket, head, decision.access)
-      else refuseUpgrade(socket, decision)
-    })
-  })
+  routeUpgrades(server, { access, peers, sync }, log)
   const joined = joining
     ? joinCluster({
         via: config.join!,
@@ -242,6 +246,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         await storage.close()
       })()),
   }
+}
+
+/** A rate limit of `limit` per second with bursts of twice that, and at least `minBurst`; null for 0 (no limit). */
+function perSecond(limit: number, minBurst: number): Rate | null {
+  return limit === 0 ? null : { perSecond: limit, burst: Math.max(2 * limit, minBurst) }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

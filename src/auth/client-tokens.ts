@@ -10,6 +10,8 @@ export interface ClientGrant {
   sub: string
   docs: string[]
   access: DocAccess
+  /** When the token expires (its `exp`), in epoch ms: a session it opened ends then. */
+  expiresAtMs: number
 }
 
 export type TokenCheck =
@@ -63,8 +65,8 @@ export class ClientTokens {
     if (!claims.success) {
       return { ok: false, reason: 'invalid', message: 'the client token lacks sub, docs, access or exp' }
     }
-    const { sub, docs, access } = claims.data
-    return { ok: true, grant: { sub, docs, access } }
+    const { sub, docs, access, exp } = claims.data
+    return { ok: true, grant: { sub, docs, access, expiresAtMs: exp * 1000 } }
   }
 
   private keyFor(header: JWTHeaderParameters): VerifyKey {

@@ -1,3 +1,4 @@
+import { bearerToken } from './bearer.js'
 import { grantAllows, type ClientGrant, type ClientTokens, type DocAccess } from './client-tokens.js'
 
 /** Who a request comes from, as far as document access goes. */
@@ -50,9 +51,6 @@ export class DocAccessControl {
 }
 
 /** A client token as a stock y-websocket provider sends it (`?token=`), or as `Authorization: Bearer`. */
-export function tokenOf(url: URL, authorization: string | undefined): string | undefined {
-  const query = url.searchParams.get('token')
-  if (query !== null) return query
-  const bearer = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization)
-  return bearer ? bearer[1]!.trim() : undefined
+export function tokenOf(queryToken: string | null | undefined, authorization: string | undefined): string | undefined {
+  return queryToken ?? bearerToken(authorization)
 }

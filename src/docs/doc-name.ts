@@ -16,17 +16,5 @@ export function checkDocName(name: string): DocNameCheck {
   return { ok: true, name }
 }
 
-/**
- * The document name of a WebSocket request target: the path after the first `/`, percent-decoded,
- * without the query string. Parsed by hand: URL parsing would read `//a` as a host.
- */
-export function docNameFromRequestTarget(target: string): DocNameCheck {
-  const path = target.split(/[?#]/, 1)[0]!
-  let name: string
-  try {
-    name = decodeURIComponent(path.slice(1))
-  } catch {
-    return { ok: false, message: 'document name is not valid percent-encoding' }
-  }
-  return checkDocName(name)
-}
+/** The document name of a WebSocket request's (percent-decoded) path: everything after its leading `/`. */
+export const docNameFromPath = (path: string): DocNameCheck => checkDocName(path.slice(1))

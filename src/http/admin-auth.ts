@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { ApiError } from './api-error.js'
+import { bearerToken } from '../auth/bearer.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
@@ -14,10 +15,9 @@ export function secretMatcher(secret: string): (presented: string) => boolean {
 export function requireAdmin(adminToken: string): MiddlewareHandler {
   const isAdminToken = secretMatcher(adminToken)
   return async (c, next) => {
-    const header = c.req.header('authorization')
-    const match = header === undefined ? null : /^Bearer\s+(.+)$/i.exec(header)
-    if (!match) throw new ApiError(401, 'unauthorized', 'send the admin token as Authorization: Bearer <token>')
-    if (!isAdminToken(match[1]!.trim())) throw new ApiError(403, 'forbidden', 'wrong admin token')
+    const token = bearerToken(c.req.header('authorization'))
+    if (token === undefined) throw new ApiError(401, 'unauthorized', 'send the admin token as Authorization: Bearer <token>')
+    if (!isAdminToken(token)) throw new ApiError(403, 'forbidden', 'wrong admin token')
     await next()
   }
 }

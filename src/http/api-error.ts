@@ -7,6 +7,8 @@ export interface ErrorBody {
   error: { code: string; message: string }
 }
 
+export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } })
+
 export class ApiError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
@@ -17,7 +19,7 @@ export class ApiError extends HTTPException {
   }
 
   body(): ErrorBody {
-    return { error: { code: this.code, message: this.message } }
+    return errorBody(this.code, this.message)
   }
 }
 

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { Metrics } from '../metrics.js'
-import { ApiError, type ErrorBody } from './api-error.js'
+import { ApiError, errorBody } from './api-error.js'
 import { docRoutes } from './doc-routes.js'
 import { webRoutes } from './web-routes.js'
 import type { AdminApi } from './admin-routes.js'
@@ -31,7 +31,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     .get('/readyz', (c) =>
       options.isReady()
         ? c.json({ ready: true as const })
-        : c.json<ErrorBody>({ error: { code: 'shutting_down', message: 'the node is shutting down' } }, 503),
+        : c.json(errorBody('shutting_down', 'the node is shutting down'), 503),
     )
     .get('/metrics', async (c) =>
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
@@ -40,16 +40,16 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     .route('/', webRoutes())
 
   app.notFound((c) =>
-    c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+    c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
   )
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status)
     if (err instanceof HTTPException) {
       if (err.res) return err.getResponse()
-      return c.json<ErrorBody>({ error: { code: 'bad_request', message: err.message } }, err.status)
+      return c.json(errorBody('bad_request', err.message), err.status)
     }
-    log.error({ err, path: c.req.path }, 'request failed')
-    return c.json<ErrorBody>({ error: { code: 'internal', message: 'internal server error' } }, 500)
+    log.error({ err, method: c.req.method, path: c.req.path }, 'request failed')
+    return c.json(errorBody('internal', 'internal server error'), 500)
   })
   return app
 }

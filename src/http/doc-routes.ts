@@ -67,7 +67,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
   const { access } = options
 
   async function principal(c: Context): Promise<Principal> {
-    const auth = await access.authenticate(tokenOf(new URL(c.req.url), c.req.header('authorization')))
+    const auth = await access.authenticate(tokenOf(c.req.query('token'), c.req.header('authorization')))
     if (!auth.ok) throw new ApiError(auth.status, auth.code, auth.message)
     return auth.principal
   }

@@ -30,36 +30,55 @@ export class MalformedMessageError extends Error {
 }
 
 /**
- * Decodes one y-websocket frame. Throws MalformedMessageError for a frame that is truncated, has trailing
- * bytes, or carries an unknown sync sub-type; unknown top-level types decode to `unknown` so that callers
- * can ignore them, as the protocol asks.
+ * Decodes one y-websocket message that fills the whole of `frame`. Throws MalformedMessageError for a frame
+ * that is truncated, has trailing bytes, or carries an unknown sync sub-type; unknown top-level types decode
+ * to `unknown` so that callers can ignore them, as the protocol asks.
  */
 export function decodeClientMessage(frame: Uint8Array): ClientMessage {
+  const messages = decodeClientFrame(frame, 1)
+  if (messages.length !== 1) throw new MalformedMessageError('trailing bytes after message')
+  return messages[0]!
+}
+
+/**
+ * Decodes every message of a frame: y-websocket 3.x sends one per frame, later clients may send several.
+ * All or nothing: a malformed message anywhere throws MalformedMessageError and nothing of the frame is
+ * used. An unknown top-level type ends the frame (its length is unknown, so nothing after it can be read).
+ * More than `maxMessages` messages is malformed too: each costs the node work, whatever its size.
+ */
+export function decodeClientFrame(frame: Uint8Array, maxMessages: number): ClientMessage[] {
+  const messages: ClientMessage[] = []
   try {
     const decoder = decoding.createDecoder(frame)
-    const messageType = decoding.readVarUint(decoder)
-    let message: ClientMessage
-    switch (messageType) {
-      case MessageType.sync:
-        message = readSyncMessage(decoder)
-        break
-      case MessageType.awareness:
-        message = { type: 'awareness', update: decoding.readVarUint8Array(decoder) }
-        break
-      case MessageType.queryAwareness:
-        message = { type: 'query-awareness' }
-        break
-      case MessageType.durable:
-        message = { type: 'durable-query', id: decoding.readVarUint(decoder), stateVector: decoding.readVarUint8Array(decoder) }
-        break
-      default:
-        return { type: 'unknown', messageType }
+    while (decoding.hasContent(decoder)) {
+      if (messages.length === maxMessages) {
+        throw new MalformedMessageError(maxMessages === 1 ? 'trailing bytes after message' : `more than ${maxMessages} messages in one frame`)
+      }
+      const message = readClientMessage(decoder)
+      messages.push(message)
+      if (message.type === 'unknown') break
     }
-    if (decoding.hasContent(decoder)) throw new MalformedMessageError('trailing bytes after message')
-    return message
   } catch (err) {
     if (err instanceof MalformedMessageError) throw err
     throw new MalformedMessageError(`malformed frame: ${(err as Error).message}`)
+  }
+  if (messages.length === 0) throw new MalformedMessageError('malformed frame: empty')
+  return messages
+}
+
+function readClientMessage(decoder: decoding.Decoder): ClientMessage {
+  const messageType = decoding.readVarUint(decoder)
+  switch (messageType) {
+    case MessageType.sync:
+      return readSyncMessage(decoder)
+    case MessageType.awareness:
+      return { type: 'awareness', update: decoding.readVarUint8Array(decoder) }
+    case MessageType.queryAwareness:
+      return { type: 'query-awareness' }
+    case MessageType.durable:
+      return { type: 'durable-query', id: decoding.readVarUint(decoder), stateVector: decoding.readVarUint8Array(decoder) }
+    default:
+      return { type: 'unknown', messageType }
   }
 }
 

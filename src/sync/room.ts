@@ -30,6 +30,8 @@ export class Room {
   private readonly members = new Set<RoomMember>()
   /** Awareness client ids each member announced, removed for the others when it leaves. */
   private readonly awarenessIds = new Map<RoomMember, Set<number>>()
+  /** The document's Yjs snapshot, made on demand and dropped at its next update. */
+  private snapshot: Y.Snapshot | null = null
 
   constructor(
     private readonly handle: DocHandle,
@@ -62,6 +64,19 @@ export class Room {
     this.awarenessIds.delete(member)
     if (ids && ids.size > 0) removeAwarenessStates(this.awareness, [...ids], null)
     return this.members.size === 0
+  }
+
+  /**
+   * Whether the document already holds everything in `update` (its structs and its deletions): what a
+   * read-only client may send. One snapshot serves every such question until the document changes.
+   */
+  holds(update: Uint8Array): boolean {
+    try {
+      this.snapshot ??= Y.snapshot(this.handle.doc)
+      return Y.snapshotContainsUpdate(this.snapshot, update)
+    } catch {
+      return false
+    }
   }
 
   /** Applies an awareness update a member sent; a refusal says how to close the member's connection. */
@@ -98,6 +113,7 @@ export class Room {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.snapshot = null
     this.broadcast(encodeSyncUpdate(update), origin)
   }
 

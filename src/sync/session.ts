@@ -3,30 +3,57 @@ import type WebSocket from 'ws'
 import type { Logger } from 'pino'
 import {
   MalformedMessageError,
-  decodeClientMessage,
+  decodeClientFrame,
   encodeDurableAnswer,
   encodeSyncStep1,
   encodeSyncStep2,
+  type ClientMessage,
 } from '../protocol/y-websocket.js'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
+import { TokenBucket, type Rate } from './rate-limit.js'
 
-export interface SessionOptions {
-  /** A connection whose unsent bytes pass this bound is closed; its provider reconnects and resyncs. */
+/** What one connection may cost the node; passing a bound closes it with a code and a reason. */
+export interface SessionBudget {
+  /** A connection whose unsent bytes pass this bound is closed 1013; its provider reconnects and resyncs. */
   maxBufferedBytes: number
+  /** Durability queries (type 64) waiting for their answer; one more closes the connection 1013. */
+  maxDurableQueries: number
+  /** Bytes of updates waiting to be made durable; past it the node stops reading the socket until they are. */
+  maxPendingApplyBytes: number
+  /** Messages in one frame. */
+  maxMessagesPerFrame: number
+  /** Messages and bytes a connection may send; null for no limit. Passing one closes it 1013 "rate limit". */
+  messageRate: Rate | null
+  byteRate: Rate | null
+}
+
+export type SessionCloseReason = 'slow_client' | 'durable_query_budget' | 'rate_limit' | 'token_expired'
+
+export interface SessionOptions extends SessionBudget {
   /** The client may read only: an update that would change the document closes the session with 4403. */
   readOnly: boolean
-  onSlowClient(): void
+  /** When the session's client token expires; the session is closed 4401 then. Null for none. */
+  expiresAtMs: number | null
+  /** Told of every close for one of the reasons above, for the metrics. */
+  onBudgetClose(reason: SessionCloseReason): void
 }
+
+/** Longest delay setTimeout keeps; a longer one fires at once. */
+const maxTimerMs = 2 ** 31 - 1
 
 /** One client connection on one document. */
 export class Session implements RoomMember {
   /** Cleared on every ping and set by the pong; still clear at the next ping means the peer is gone. */
   alive = true
   private closed = false
-  /** Durability queries not answered yet: what each waits for, by client, and how to stop waiting. */
+  /** Durability queries not answered yet: how to stop waiting for each. */
   private readonly durableWaits = new Set<() => void>()
+  private pendingApplyBytes = 0
+  private readonly messages: TokenBucket | null
+  private readonly bytes: TokenBucket | null
+  private expiryTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly ws: WebSocket,
@@ -35,10 +62,15 @@ export class Session implements RoomMember {
     private readonly docs: DocStore,
     private readonly log: Logger,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    const nowMs = Date.now()
+    this.messages = options.messageRate && new TokenBucket(options.messageRate, nowMs)
+    this.bytes = options.byteRate && new TokenBucket(options.byteRate, nowMs)
+  }
 
   /** Greets the client with the stored document's state vector and the room's awareness. */
   start(): void {
+    this.armExpiry()
     this.send(encodeSyncStep1(Y.encodeStateVector(this.room.doc)))
     const awareness = this.room.awarenessSnapshot()
     if (awareness) this.send(awareness)
@@ -47,8 +79,7 @@ export class Session implements RoomMember {
   send(frame: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return
     if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
-      this.options.onSlowClient()
-      this.close(CloseCode.tryAgainLater, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
+      this.budgetClose('slow_client', CloseCode.tryAgainLater, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
       return
     }
     this.ws.send(frame)
@@ -65,6 +96,7 @@ export class Session implements RoomMember {
   /** The socket is closed, by either end: nothing more is sent or awaited. */
   ended(): void {
     this.closed = true
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
     for (const stopWaiting of this.durableWaits) stopWaiting()
   }
 
@@ -74,25 +106,38 @@ export class Session implements RoomMember {
       this.close(CloseCode.malformedMessage, 'text frames are not part of the y-websocket protocol')
       return
     }
-    let message
+    let messages: ClientMessage[]
     try {
-      message = decodeClientMessage(data)
+      messages = decodeClientFrame(data, this.options.maxMessagesPerFrame)
     } catch (err) {
-      const reason = err instanceof MalformedMessageError ? err.message : 'malformed frame'
-      this.close(CloseCode.malformedMessage, reason)
+      this.close(CloseCode.malformedMessage, err instanceof MalformedMessageError ? err.message : 'malformed frame')
       return
     }
+    const nowMs = Date.now()
+    if (this.messages?.take(messages.length, nowMs) === false || this.bytes?.take(data.byteLength, nowMs) === false) {
+      this.budgetClose('rate_limit', CloseCode.tryAgainLater, 'rate limit: too many messages or bytes per second; retry later')
+      return
+    }
+    for (const message of messages) {
+      if (this.closed) return
+      this.handleMessage(message)
+    }
+  }
+
+  private handleMessage(message: ClientMessage): void {
     switch (message.type) {
       case 'sync-step1':
         this.replyToStep1(message.stateVector)
         break
       case 'sync-step2':
       case 'sync-update':
-        void this.applyUpdate(message.update)
+        this.applyUpdate(message.update)
         break
-      case 'awareness':
-        this.applyAwareness(message.update)
+      case 'awareness': {
+        const verdict = this.room.applyClientAwareness(this, message.update)
+        if (!verdict.ok) this.close(verdict.code, verdict.reason)
         break
+      }
       case 'durable-query':
         this.answerWhenDurable(message.id, message.stateVector)
         break
@@ -117,13 +162,30 @@ export class Session implements RoomMember {
     this.send(encodeSyncStep2(update))
   }
 
-  private async applyUpdate(update: Uint8Array): Promise<void> {
+  /**
+   * Hands the update to the store. A client that sends faster than updates become durable is not read
+   * from until they are: the bytes waiting for a commit are bounded per connection, not by memory.
+   */
+  private applyUpdate(update: Uint8Array): void {
     if (this.options.readOnly) {
       // A stock provider sends its state in sync step 2 whatever its access; nothing new in it is no write.
-      if (!this.holdsAlready(update)) this.close(CloseCode.forbidden, 'read-only access: this client may not change the document')
+      if (!this.room.holds(update)) this.close(CloseCode.forbidden, 'read-only access: this client may not change the document')
       return
     }
-    const result = await this.docs.apply(this.docName, update, this)
+    this.pendingApplyBytes += update.byteLength
+    if (this.pendingApplyBytes > this.options.maxPendingApplyBytes) this.ws.pause()
+    this.docs.apply(this.docName, update, this).then(
+      (result) => this.applied(update.byteLength, result),
+      (err: unknown) => {
+        this.log.error({ err, doc: this.docName }, 'applying a client update failed')
+        this.applied(update.byteLength, { ok: false, reason: 'storage_failed', message: 'internal error' })
+      },
+    )
+  }
+
+  private applied(bytes: number, result: ApplyResult): void {
+    this.pendingApplyBytes -= bytes
+    if (this.ws.isPaused && this.pendingApplyBytes <= this.options.maxPendingApplyBytes / 2) this.ws.resume()
     if (result.ok) return
     this.log.warn({ doc: this.docName, reason: result.reason }, 'client update refused')
     this.close(closeCodeFor[result.reason], result.message)
@@ -147,6 +209,11 @@ export class Session implements RoomMember {
       this.send(encodeDurableAnswer(id))
       return
     }
+    if (this.durableWaits.size >= this.options.maxDurableQueries) {
+      const reason = `more than ${this.options.maxDurableQueries} durability queries outstanding; retry later`
+      this.budgetClose('durable_query_budget', CloseCode.tryAgainLater, reason)
+      return
+    }
     const onUpdate = () => {
       if (!covered()) return
       stopWaiting()
@@ -160,17 +227,22 @@ export class Session implements RoomMember {
     this.durableWaits.add(stopWaiting)
   }
 
-  private holdsAlready(update: Uint8Array): boolean {
-    try {
-      return Y.snapshotContainsUpdate(Y.snapshot(this.room.doc), update)
-    } catch {
-      return false
+  /** Closes the session when its client token expires; the client fetches a fresh one and reconnects. */
+  private armExpiry(): void {
+    const { expiresAtMs } = this.options
+    if (expiresAtMs === null) return
+    const remainingMs = expiresAtMs - Date.now()
+    if (remainingMs <= 0) {
+      this.budgetClose('token_expired', CloseCode.tokenExpired, 'token expired')
+      return
     }
+    this.expiryTimer = setTimeout(() => this.armExpiry(), Math.min(remainingMs, maxTimerMs))
+    this.expiryTimer.unref()
   }
 
-  private applyAwareness(update: Uint8Array): void {
-    const verdict = this.room.applyClientAwareness(this, update)
-    if (!verdict.ok) this.close(verdict.code, verdict.reason)
+  private budgetClose(reason: SessionCloseReason, code: number, text: string): void {
+    this.options.onBudgetClose(reason)
+    this.close(code, text)
   }
 }
 

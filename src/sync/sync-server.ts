@@ -3,17 +3,16 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
-import { docNameFromRequestTarget } from '../docs/doc-name.js'
 import type { Metrics } from '../metrics.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
+import type { SessionGrant } from '../http/upgrade-router.js'
+import { ClientSocket } from './client-socket.js'
 import { Room } from './room.js'
-import { Session } from './session.js'
-import type { DocAccess } from '../auth/client-tokens.js'
+import { Session, type SessionBudget } from './session.js'
 
-export interface SyncServerOptions {
-  /** Largest frame accepted from a client; a larger one closes the connection with 1009. */
+export interface SyncServerOptions extends SessionBudget {
+  /** Largest frame accepted from a client; a larger one closes the connection with 4413. */
   maxMessageBytes: number
-  maxBufferedBytes: number
   keepaliveIntervalMs: number
 }
 
@@ -37,6 +36,7 @@ export class SyncServer {
       // Compression costs CPU per message on every connection; Yjs updates are already compact.
       perMessageDeflate: false,
       clientTracking: false,
+      WebSocket: ClientSocket,
     })
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveIntervalMs)
     this.keepaliveTimer.unref()
@@ -46,9 +46,9 @@ export class SyncServer {
     return this.sessions.size
   }
 
-  /** Opens a y-websocket session with `access`: a read-only one receives updates but may not send any. */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, access: DocAccess): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, access))
+  /** Opens a y-websocket session as `grant` allows: a read-only one receives updates but may not send any. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, grant: SessionGrant): void {
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, grant))
   }
 
   /** Awareness changes of this node's clients (cursors, presence), for the other nodes. */
@@ -63,44 +63,65 @@ export class SyncServer {
 
   /** Closes every connection on one document, e.g. when it is deleted. */
   closeDoc(name: string, code: number, reason: string): void {
-    for (const [ws, session] of this.sessions) if (session.docName === name) ws.close(code, reason)
+    for (const session of this.sessions.values()) if (session.docName === name) session.close(code, reason)
   }
 
   /** Closes every connection with 1001. Does not wait for their writes; DocStore.close does. */
   close(): void {
     clearInterval(this.keepaliveTimer)
-    for (const ws of this.sessions.keys()) ws.close(CloseCode.goingAway, 'server shutting down')
+    for (const session of this.sessions.values()) session.close(CloseCode.goingAway, 'server shutting down')
     this.wss.close()
   }
 
-  private accept(ws: WebSocket, request: IncomingMessage, access: DocAccess): void {
-    const docName = docNameFromRequestTarget(request.url ?? '/')
-    if (!docName.ok) {
-      ws.close(CloseCode.invalidDocName, closeReason(docName.message))
+  private accept(ws: WebSocket, grant: SessionGrant): void {
+    const doc = grant.doc
+    // First of all: a protocol error (an unmasked frame, a reserved bit, a frame over the limit) is an
+    // 'error' event, which without a listener would end the process.
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.metrics.clientCloses.inc({ reason: 'frame_too_large' })
+        this.log.warn({ doc: doc.ok ? doc.name : undefined, limit: this.options.maxMessageBytes }, 'client frame over the frame limit; closed 4413')
+      } else {
+        this.log.debug({ err, doc: doc.ok ? doc.name : undefined }, 'client socket error')
+      }
+    })
+    if (!doc.ok) {
+      ws.close(CloseCode.invalidDocName, closeReason(doc.message))
       return
     }
-    const room = this.roomFor(docName.name)
-    const session = new Session(ws, room, docName.name, this.docs, this.log, {
-      maxBufferedBytes: this.options.maxBufferedBytes,
-      readOnly: access === 'read',
-      onSlowClient: () => this.metrics.slowClientsDropped.inc(),
+    const name = doc.name
+    const room = this.roomFor(name)
+    const session = new Session(ws, room, name, this.docs, this.log, {
+      ...this.options,
+      readOnly: grant.access === 'read',
+      expiresAtMs: grant.expiresAtMs,
+      onBudgetClose: (reason) => {
+        this.metrics.clientCloses.inc({ reason })
+        if (reason === 'slow_client') this.metrics.slowClientsDropped.inc()
+      },
     })
     this.sessions.set(ws, session)
     this.metrics.connections.set(this.sessions.size)
     room.join(session)
 
-    ws.on('message', (data: Buffer, isBinary) => session.handleFrame(data, isBinary))
+    ws.on('message', (data: Buffer, isBinary) => {
+      try {
+        session.handleFrame(data, isBinary)
+      } catch (err) {
+        this.log.error({ err, doc: name }, 'handling a client frame failed')
+        session.close(CloseCode.internalError, 'internal error')
+      }
+    })
     ws.on('pong', () => {
       session.alive = true
     })
-    ws.on('error', (err) => this.log.debug({ err, doc: docName.name }, 'client socket error'))
     ws.on('close', () => {
       session.ended()
       this.sessions.delete(ws)
       this.metrics.connections.set(this.sessions.size)
       if (room.leave(session)) {
         room.destroy()
-        this.rooms.delete(docName.name)
+        this.rooms.delete(name)
       }
     })
     session.start()

@@ -78,12 +78,18 @@ describe('bad WebSocket input closes only the offender, with a code and a reason
     await expectNodeUnharmed()
   })
 
-  test('a frame over --max-message-bytes → 1009', async () => {
+  test('a frame over --max-message-bytes → 4413 naming the size and the limit, counted', async () => {
     const doc = new Y.Doc()
     doc.getText('body').insert(0, 'x'.repeat(maxMessageBytes + 1))
     const client = await rawConnect(node.url, '/shared')
-    client.ws.send(encodeSyncUpdate(Y.encodeStateAsUpdate(doc)))
-    expect((await client.closed).code).toBe(1009)
+    const frame = encodeSyncUpdate(Y.encodeStateAsUpdate(doc))
+    client.ws.send(frame)
+    expect(await client.closed).toEqual({
+      code: 4413,
+      reason: `frame of ${frame.byteLength} bytes passes the limit of ${maxMessageBytes} bytes`,
+    })
+    const counted = await node.metrics.clientCloses.get()
+    expect(counted.values.find((v) => v.labels.reason === 'frame_too_large')?.value).toBe(1)
     await expectNodeUnharmed()
   })
 

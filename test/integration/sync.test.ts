@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { encodeQueryAwareness, encodeSyncUpdate, MessageType } from '../../src/protocol/y-websocket.js'
 import { connect, connectSynced, destroyProviders, sameState } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
+import { defaultNodeConfig } from '../../src/node.js'
 import { rawConnect } from '../helpers/raw-client.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
@@ -99,7 +100,7 @@ describe('stock WebsocketProvider clients', () => {
   })
 
   test('a client that stops reading is disconnected at the send-buffer bound, and resyncs when it reconnects', async () => {
-    const node = await startTestNode({ maxBufferedBytes: 256 * 1024 })
+    const node = await startTestNode({ clientBudget: { ...defaultNodeConfig.clientBudget, maxBufferedBytes: 256 * 1024 } })
     const slow = await connectSynced(node.url, 'flood')
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
     socket.pause()
