@@ -95,6 +95,8 @@ export class DocStore {
   /** Sum of `bytes` over loaded documents with no open handle. */
   private idleBytes = 0
   private pending: PendingUpdate[] = []
+  /** Bytes of each document's accepted updates not yet committed, queued or in the commit under way. */
+  private readonly uncommittedBytes = new Map<string, number>()
   private compactionsDue = new Set<string>()
   /** Summaries computed since the last commit, kept with the next one (see `digest`). */
   private summariesDue = new Map<string, DocSummary>()
@@ -140,14 +142,16 @@ export class DocStore {
     }
     if (check.empty) return Promise.resolve({ ok: true })
     if (this.closed) return Promise.resolve({ ok: false, reason: 'shutting_down', message: 'the node is shutting down' })
+    // Updates accepted but not committed yet count too: a limit must hold for a whole group commit.
     const gated = this.gate(name, update, () => {
       const meta = this.storage.getMeta(name)
-      return meta ? meta.baseBytes + meta.logBytes : 0
+      return (meta ? meta.baseBytes + meta.logBytes : 0) + (this.uncommittedBytes.get(name) ?? 0)
     })
     if (!gated.ok) {
       this.metrics.updatesRejected.inc({ reason: gated.reason })
       return Promise.resolve(gated)
     }
+    this.uncommittedBytes.set(name, (this.uncommittedBytes.get(name) ?? 0) + update.byteLength)
     return new Promise((resolve) => {
       this.pending.push({ name, update, origin, resolve })
       this.scheduleFlush()
@@ -355,6 +359,12 @@ export class DocStore {
     })
   }
 
+  private forgetUncommitted({ name, update }: PendingUpdate): void {
+    const bytes = (this.uncommittedBytes.get(name) ?? 0) - update.byteLength
+    if (bytes > 0) this.uncommittedBytes.set(name, bytes)
+    else this.uncommittedBytes.delete(name)
+  }
+
   private hasWritesDue(): boolean {
     return this.pending.length > 0 || this.compactionsDue.size > 0 || this.summariesDue.size > 0
   }
@@ -370,10 +380,14 @@ export class DocStore {
     this.pending = []
     this.compactionsDue = new Set()
     this.summariesDue = new Map()
-    this.flushing = this.commit(batch, compactions, summaries).finally(() => {
-      this.flushing = null
-      if (this.hasWritesDue()) this.scheduleFlush()
-    })
+    // commit() answers every update itself; what throws past it is a bug, logged here, never an unhandled rejection.
+    this.flushing = this.commit(batch, compactions, summaries)
+      .catch((err: unknown) => this.log.error({ err }, 'group commit failed after writing'))
+      .finally(() => {
+        for (const p of batch) this.forgetUncommitted(p)
+        this.flushing = null
+        if (this.hasWritesDue()) this.scheduleFlush()
+      })
     return this.flushing
   }
 
@@ -407,8 +421,14 @@ export class DocStore {
 
     for (const [name, updates] of byDoc) {
       const meta = metas.get(name)!
-      this.publish(name, updates, meta.nextSeq)
-      for (const listener of this.listeners) listener.committed?.(name, updates)
+      // Durable now, whatever a listener or the in-memory copy does with it: one document's failure is logged
+      // and every write of the batch is still answered.
+      try {
+        this.publish(name, updates, meta.nextSeq)
+        for (const listener of this.listeners) listener.committed?.(name, updates)
+      } catch (err) {
+        this.log.error({ err, doc: name }, 'publishing a durable update failed')
+      }
       if (meta.logUpdates >= this.options.compactAfterUpdates || meta.logBytes >= this.options.compactAfterBytes) {
         this.compactionsDue.add(name)
       }

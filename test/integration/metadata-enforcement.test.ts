@@ -130,3 +130,29 @@ test('a write that would take a document past its namespace maxDocBytes is refus
   expect(refused.status).toBe(413)
   expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('doc_too_large')
 })
+
+test('maxDocBytes holds across one group commit: 50 updates of 10 KB sent at once store at most 100 KB', async () => {
+  const node = await startTestNode({ adminToken })
+  await waitFor('the node to lead its one-node cluster', () => node.cluster().leader === 'test')
+  const maxDocBytes = 100 * 1024
+  expect((await admin(node, 'PUT', '/v1/namespaces/capped', { schema: { roots: { blobs: 'array' } }, limits: { maxDocBytes } })).status).toBe(200)
+  const writer = new Y.Doc()
+  const updates: Uint8Array[] = []
+  writer.on('update', (update: Uint8Array) => updates.push(update))
+  for (let i = 0; i < 50; i++) writer.getArray('blobs').push(['x'.repeat(10 * 1024)])
+  const statuses = await Promise.all(
+    updates.map(async (update) => {
+      const res = await fetch(`${node.url}/v1/docs/capped%2Fdoc/update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: update,
+      })
+      return res.status
+    }),
+  )
+  const meta = node.docs.meta('capped/doc')!
+  expect(meta.baseBytes + meta.logBytes).toBeLessThanOrEqual(maxDocBytes)
+  expect(statuses.filter((s) => s === 204).length).toBeGreaterThan(0)
+  expect(statuses.filter((s) => s === 413).length).toBeGreaterThan(40)
+  expect(statuses.every((s) => s === 204 || s === 413)).toBe(true)
+})
