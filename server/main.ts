@@ -18,6 +18,14 @@ async function start(args: string[]): Promise<void> {
   }
   const config = parseStartConfig(args, process.env)
   const log = pino({ level: config.logLevel, base: { node: config.node.id } })
+  // The last resort: every input has an error boundary of its own, so this is a bug. Said loudly (tests
+  // fail on the word), and the process ends, since its state is unknown.
+  const die = (kind: string) => (err: unknown) => {
+    log.fatal({ err }, `${kind}; exiting`)
+    process.exit(70)
+  }
+  process.on('uncaughtException', die('uncaught exception'))
+  process.on('unhandledRejection', die('uncaught promise rejection'))
   const node = await startNode(config.node, log)
 
   let stopping = false

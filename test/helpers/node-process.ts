@@ -7,10 +7,22 @@ const mainJs = fileURLToPath(
   new URL(import.meta.url.includes('/dist/test/') ? '../../server/main.js' : '../../dist/server/main.js', import.meta.url),
 )
 const running = new Set<NodeProcess>()
+/** What went wrong in a node that no test asked for, since the last `takeNodeProcessFailures`. */
+const failures: string[] = []
+
+/**
+ * Failures of child nodes that the current test did not cause on purpose: an exit other than through
+ * `kill`, or a log line at level fatal or saying `uncaught`. test/setup/fail-on-unhandled.ts fails the
+ * test that saw one.
+ */
+export function takeNodeProcessFailures(): string[] {
+  return failures.splice(0)
+}
 
 /** A real `syncmesh start` child process, built from dist/ by `npm test`. */
 export class NodeProcess {
   readonly logLines: string[] = []
+  private killedOnPurpose = false
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 
   private constructor(
@@ -19,7 +31,10 @@ export class NodeProcess {
   ) {
     running.add(this)
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-    void this.exited.then(() => running.delete(this))
+    void this.exited.then(({ code, signal }) => {
+      running.delete(this)
+      if (!this.killedOnPurpose) failures.push(`node ${url} exited by itself (code ${code}, signal ${signal}); last lines:\n${this.logLines.slice(-5).join('\n')}`)
+    })
   }
 
   static async start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
@@ -40,11 +55,15 @@ export class NodeProcess {
     })
     const node = new NodeProcess(child, url)
     node.logLines.push(...lines)
-    createInterface({ input: child.stdout! }).on('line', (line) => node.logLines.push(line))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      node.logLines.push(line)
+      if (line.includes('"level":60') || line.includes('uncaught')) failures.push(`node ${url} logged: ${line.slice(0, 2_000)}`)
+    })
     return node
   }
 
   kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.killedOnPurpose = true
     this.child.kill(signal)
     return this.exited
   }
