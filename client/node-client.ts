@@ -1,3 +1,4 @@
+import WebSocket from 'ws'
 import { LmdbPersistence } from './lmdb-persistence.js'
 import { createSyncClient, type SyncClientOptions, type SyncmeshClient } from './sync-client.js'
 
@@ -6,8 +7,9 @@ export interface ClientOptions extends Omit<SyncClientOptions, 'persistence'> {
   persistenceDir?: string
 }
 
-/** The client for Node: offline copies in an LMDB file when `persistenceDir` is given. */
+/** The client for Node: `ws` as its WebSocket unless told otherwise; offline copies in an LMDB file when `persistenceDir` is given. */
 export function createClient(options: ClientOptions): SyncmeshClient {
   const { persistenceDir, ...rest } = options
-  return createSyncClient(persistenceDir === undefined ? rest : { ...rest, persistence: new LmdbPersistence(persistenceDir) })
+  const withSocket = { WebSocketPolyfill: WebSocket, ...rest }
+  return createSyncClient(persistenceDir === undefined ? withSocket : { ...withSocket, persistence: new LmdbPersistence(persistenceDir) })
 }

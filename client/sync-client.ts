@@ -3,13 +3,17 @@ import { WebsocketProvider } from 'y-websocket'
 import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { MessageType, encodeDurableQuery } from '../src/protocol/y-websocket.js'
+import { CloseCode, isPermanentClose } from '../src/protocol/close-codes.js'
 
-export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline'
+/** `failed`: a node refused this document or this client for good (a 44xx close); the client stops trying. */
+export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline' | 'failed'
 
 export interface ConnectionStatus {
   state: ConnectionState
   /** The node in use (or last tried); null before the first attempt. */
   endpoint: string | null
+  /** Why the state is `failed`: the node's close code and reason. */
+  error?: { code: number; reason: string }
 }
 
 /** Where opened documents are kept for working offline: an LMDB file in Node, IndexedDB in browsers. */
@@ -27,7 +31,7 @@ export interface SyncClientOptions {
   /** A client token, or what fetches a fresh one before every connection. */
   token?: string | (() => Promise<string>)
   persistence?: DocPersistence
-  /** Node 20 has no global WebSocket: pass `ws`'s. */
+  /** The WebSocket class; the Node entry passes `ws`'s by default (Node 20 has none of its own). */
   WebSocketPolyfill?: unknown
   /** Longest wait between two connection attempts (default 5,000 ms); the wait doubles from 100 ms. */
   maxBackoffMs?: number
@@ -52,6 +56,12 @@ export interface SyncmeshClient {
 }
 
 const initialBackoffMs = 100
+/**
+ * Durability queries sent and not answered yet, per document; the node allows 64. More are held back: the
+ * answer to a later query covers every earlier one (a document's state only grows), so the newest held
+ * one is sent when an answer frees room.
+ */
+const maxQueriesInFlight = 16
 
 export function createSyncClient(options: SyncClientOptions): SyncmeshClient {
   if (options.endpoints.length === 0) throw new Error('createClient needs at least one endpoint')
@@ -86,20 +96,34 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
   let closed = false
   let status: ConnectionStatus = { state: 'offline', endpoint: null }
   const listeners = new Set<(status: ConnectionStatus) => void>()
-  const setStatus = (state: ConnectionState, endpoint: string | null) => {
-    status = { state, endpoint }
+  const setStatus = (state: ConnectionState, endpoint: string | null, error?: ConnectionStatus['error']) => {
+    status = error ? { state, endpoint, error } : { state, endpoint }
     for (const listener of listeners) listener(status)
   }
 
   let resolveSynced: () => void = () => {}
   const whenSynced = new Promise<void>((resolve) => (resolveSynced = resolve))
+  // In id order, which is the order of the state vectors they wait for: each covers all before it.
   const durableQueries = new Map<number, { stateVector: Uint8Array; resolve: () => void }>()
+  const queriesInFlight = new Set<number>()
   let nextQuery = 0
-  const ask = (id: number, stateVector: Uint8Array) => provider.ws?.send(encodeDurableQuery(id, stateVector))
+  const askNewest = () => {
+    if (!provider.synced || queriesInFlight.size >= maxQueriesInFlight) return
+    const newest = [...durableQueries.keys()].pop()
+    if (newest === undefined || queriesInFlight.has(newest)) return
+    queriesInFlight.add(newest)
+    provider.ws?.send(encodeDurableQuery(newest, durableQueries.get(newest)!.stateVector))
+  }
   provider.messageHandlers[MessageType.durable] = (_encoder, decoder) => {
-    const id = decoding.readVarUint(decoder)
-    durableQueries.get(id)?.resolve()
-    durableQueries.delete(id)
+    const answered = decoding.readVarUint(decoder)
+    queriesInFlight.delete(answered)
+    for (const [id, query] of durableQueries) {
+      if (id > answered) break
+      query.resolve()
+      durableQueries.delete(id)
+      queriesInFlight.delete(id)
+    }
+    askNewest()
   }
 
   const connect = async () => {
@@ -136,14 +160,21 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
     setStatus('synced', status.endpoint)
     resolveSynced()
     // Asked again on every new connection: the changes reached this node in the sync just done.
-    for (const [id, query] of durableQueries) ask(id, query.stateVector)
+    queriesInFlight.clear()
+    askNewest()
   })
   provider.on('connection-close', (event) => {
     // This client chooses the next node, and fetches a token, itself.
     provider.shouldConnect = false
-    // 4400–4499: the node refused this document or this client; another node would do the same.
-    if (event && event.code >= 4400 && event.code < 4500) {
+    if (event && isPermanentClose(event.code)) {
+      // The node refused this document or this client; another node would do the same.
+      setStatus('failed', status.endpoint, { code: event.code, reason: event.reason })
+      return
+    }
+    if (event?.code === CloseCode.tokenExpired) {
+      // The same node, at once, with a fresh token.
       setStatus('offline', status.endpoint)
+      retry = setTimeout(() => void connect(), 0)
       return
     }
     failOver()
@@ -178,7 +209,7 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
       const stateVector = Y.encodeStateVector(doc)
       return new Promise<void>((resolve) => {
         durableQueries.set(id, { stateVector, resolve })
-        if (provider.synced) ask(id, stateVector)
+        askNewest()
       })
     },
     close() {
