@@ -28,6 +28,7 @@ import { secretMatcher } from './http/admin-auth.js'
 import { errorBody } from './http/api-error.js'
 import { routeUpgrades } from './http/upgrade-router.js'
 import { createHttpServer } from './http/http-server.js'
+import { listCursors } from './http/list-cursor.js'
 import type { SessionBudget } from './sync/session.js'
 import type { Rate } from './sync/rate-limit.js'
 
@@ -201,6 +202,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     maxBodyBytes: config.maxMessageBytes,
     access,
     endpoints: () => control.view().members.map((member) => member.url),
+    listCursors: listCursors(clusterSecret),
     isReady: () => closing === null,
     admin: adminRoutes(control, {
       adminToken: adminToken.value,

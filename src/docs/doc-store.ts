@@ -275,13 +275,31 @@ export class DocStore {
     return this.storage.getMeta(name)
   }
 
-  list(prefix: string, after: string | undefined, limit: number): { name: string; meta: DocMeta }[] {
-    const page: { name: string; meta: DocMeta }[] = []
+  /**
+   * Documents named `prefix…` after `after`, in name order, that `include` keeps: up to `limit` of them,
+   * looking at no more than `scanLimit`. `resumeAfter` is where the next page starts, null when there is none.
+   */
+  scan(
+    prefix: string,
+    after: string | undefined,
+    include: (name: string) => boolean,
+    bounds: { limit: number; scanLimit: number },
+  ): { items: { name: string; meta: DocMeta }[]; resumeAfter: string | null } {
+    const items: { name: string; meta: DocMeta }[] = []
+    let scanned = 0
+    let lastScanned: string | null = null
     for (const item of this.storage.list(prefix, after)) {
-      if (page.length === limit) break
-      page.push(item)
+      if (scanned === bounds.scanLimit) return { items, resumeAfter: lastScanned }
+      scanned++
+      if (!include(item.name)) {
+        lastScanned = item.name
+        continue
+      }
+      if (items.length === bounds.limit) return { items, resumeAfter: items[items.length - 1]!.name }
+      items.push(item)
+      lastScanned = item.name
     }
-    return page
+    return { items, resumeAfter: null }
   }
 
   /** Whether the document is in memory (open by a session, or recently used). */

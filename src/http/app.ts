@@ -8,6 +8,7 @@ import { docRoutes } from './doc-routes.js'
 import { webRoutes } from './web-routes.js'
 import type { AdminApi } from './admin-routes.js'
 import type { DocAccessControl } from '../auth/doc-access.js'
+import type { ListCursors } from './list-cursor.js'
 
 export interface AppOptions {
   maxBodyBytes: number
@@ -19,6 +20,7 @@ export interface AppOptions {
   admin: AdminApi
   /** The URLs clients may connect to: every member's. */
   endpoints(): string[]
+  listCursors: ListCursors
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */

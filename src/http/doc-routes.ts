@@ -9,11 +9,17 @@ import { ApiError } from './api-error.js'
 import { queryParams } from './validate.js'
 import { tokenOf, type DocAccessControl, type Principal } from '../auth/doc-access.js'
 import type { DocAccess } from '../auth/client-tokens.js'
+import type { ListCursors } from './list-cursor.js'
 
 export interface DocRoutesOptions {
   maxBodyBytes: number
   access: DocAccessControl
+  listCursors: ListCursors
 }
+
+/** Documents a listing looks at per page, beyond the page itself, looking for ones the caller may read. */
+const listScanPerItem = 10
+const listScanMin = 1_000
 
 const listQuery = z.object({
   prefix: z.string().default(''),
@@ -59,8 +65,6 @@ function decodeBase64(value: string, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'))
 }
 
-const encodeCursor = (name: string): string => Buffer.from(name, 'utf8').toString('base64url')
-const decodeCursor = (cursor: string): string => Buffer.from(decodeBase64(cursor, 'cursor')).toString('utf8')
 
 /** Document routes under /v1/docs: list, read as update or JSON, write an update. */
 export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
@@ -84,20 +88,23 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
     .get('/', queryParams(listQuery), async (c) => {
       const reader = await principal(c)
       const query = c.req.valid('query')
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      const page = docs.list(query.prefix, after, query.limit + 1)
-      const more = page.length > query.limit
-      const items = more ? page.slice(0, query.limit) : page
+      const after = query.cursor === undefined ? undefined : options.listCursors.open(query.cursor)
+      if (query.cursor !== undefined && after === undefined) throw new ApiError(400, 'invalid_query', 'cursor: not a cursor of this cluster')
+      // Only what the caller may read. A page ends at `limit` documents, or once it has looked at its
+      // share of documents the caller may not read: it may then hold fewer and still have a next one.
+      const page = docs.scan(query.prefix, after, (name) => access.authorize(reader, name, 'read').ok, {
+        limit: query.limit,
+        scanLimit: Math.max(listScanMin, query.limit * listScanPerItem),
+      })
       return c.json({
-        // Only what the caller may read: a page may hold fewer than `limit` entries and still have a next one.
-        docs: items.filter(({ name }) => access.authorize(reader, name, 'read').ok).map(({ name, meta }) => ({
+        docs: page.items.map(({ name, meta }) => ({
           name,
           sizeBytes: meta.baseBytes + meta.logBytes,
           /** ISO 8601 time of the last durable update. */
           updatedAt: new Date(meta.updatedAtMs).toISOString(),
         })),
         /** Pass as `cursor` for the next page; null on the last page. */
-        nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null,
+        nextCursor: page.resumeAfter === null ? null : options.listCursors.seal(page.resumeAfter),
       })
     })
 

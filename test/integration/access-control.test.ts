@@ -198,3 +198,32 @@ test("a read-only session receives others' updates, and its awareness is relayed
     [...writer.awareness.getStates().values()].some((state) => (state as { user?: { name: string } }).user?.name === 'reader'),
   )
 })
+
+test('listing pages never tell a name outside the grant: not in a page, not in a cursor', async () => {
+  const write = (name: string, clientID: number) =>
+    fetch(`${node.url}/v1/docs/${encodeURIComponent(name)}/update`, {
+      method: 'POST',
+      headers: { ...bearer(adminToken), 'content-type': 'application/octet-stream' },
+      body: textUpdate(name, clientID),
+    })
+  for (const [i, name] of ['list/a', 'list/secret-1', 'list/secret-2', 'list/z'].entries()) expect((await write(name, 20 + i)).status).toBe(204)
+  const token = await sign({ sub: 'lister', docs: ['list/a', 'list/z'], access: 'read' })
+  const seen: string[] = []
+  const cursors: string[] = []
+  let cursor: string | null = null
+  do {
+    const query: string = `prefix=list/&limit=1${cursor === null ? '' : `&cursor=${cursor}`}`
+    const page = (await (await fetch(`${node.url}/v1/docs?${query}`, { headers: bearer(token) })).json()) as {
+      docs: { name: string }[]
+      nextCursor: string | null
+    }
+    seen.push(...page.docs.map((d) => d.name))
+    cursor = page.nextCursor
+    if (cursor !== null) cursors.push(cursor)
+  } while (cursor !== null)
+  expect(seen).toEqual(['list/a', 'list/z'])
+  for (const c of cursors) expect(Buffer.from(c, 'base64url').toString('latin1')).not.toMatch(/secret|list/)
+  const forged = await fetch(`${node.url}/v1/docs?cursor=${Buffer.from('list/secret-1').toString('base64url')}`, { headers: bearer(token) })
+  expect(forged.status).toBe(400)
+  expect(await forged.json()).toEqual({ error: { code: 'invalid_query', message: 'cursor: not a cursor of this cluster' } })
+})

@@ -44,7 +44,7 @@ test('metas written before field names were shared still read, and later writes 
   await store.close()
 
   const reopened = openStore(dir)
-  expect(reopened.docs.list('', undefined, 10).map((d) => d.name)).toEqual(['new', 'old'])
+  expect(reopened.docs.scan('', undefined, () => true, { limit: 10, scanLimit: 10 }).items.map((d) => d.name)).toEqual(['new', 'old'])
   expect(readText(reopened.docs.readUpdate('new'))).toBe('written now')
   expect(readText(reopened.docs.readUpdate('old'))).toContain('written long ago')
   expect(reopened.docs.meta('old')).toMatchObject({ nextSeq: 3, logUpdates: 2 })

@@ -200,19 +200,33 @@ describe('DocStore on LMDB', () => {
     const name = '€'.repeat(170) + 'ab'
     expect(Buffer.byteLength(name)).toBe(512)
     await applyAll(store.docs, name, edits(3))
-    expect(store.docs.list('€', undefined, 1)[0]?.name).toBe(name)
+    expect(store.docs.scan('€', undefined, () => true, { limit: 1, scanLimit: 1 }).items[0]?.name).toBe(name)
     expect(store.docs.readUpdate(name)).toBeDefined()
     await store.close()
   })
 
-  test('list pages through names in order, filtered by prefix', async () => {
+  test('scan pages through names in order, filtered by prefix', async () => {
     const store = openStore(tempDir())
     const names = ['a/1', 'a/2', 'a/3', 'b/1', 'c']
     for (const name of names) await store.docs.apply(name, edits(1)[0]!, 'test')
-    expect(store.docs.list('', undefined, 10).map((d) => d.name)).toEqual(names)
-    expect(store.docs.list('a/', undefined, 2).map((d) => d.name)).toEqual(['a/1', 'a/2'])
-    expect(store.docs.list('a/', 'a/2', 2).map((d) => d.name)).toEqual(['a/3'])
-    expect(store.docs.list('b', undefined, 10).map((d) => d.name)).toEqual(['b/1'])
+    const page = (prefix: string, after: string | undefined, limit: number) =>
+      store.docs.scan(prefix, after, () => true, { limit, scanLimit: 100 })
+    expect(page('', undefined, 10)).toMatchObject({ items: names.map((name) => ({ name })), resumeAfter: null })
+    expect(page('a/', undefined, 2)).toMatchObject({ items: [{ name: 'a/1' }, { name: 'a/2' }], resumeAfter: 'a/2' })
+    expect(page('a/', 'a/2', 2)).toMatchObject({ items: [{ name: 'a/3' }], resumeAfter: null })
+    expect(page('b', undefined, 10)).toMatchObject({ items: [{ name: 'b/1' }], resumeAfter: null })
+    await store.close()
+  })
+
+  test('scan keeps only what `include` keeps, and stops after scanLimit documents looked at', async () => {
+    const store = openStore(tempDir())
+    const names = ['p/1', 's/1', 's/2', 's/3', 'v/1']
+    for (const name of names) await store.docs.apply(name, edits(1)[0]!, 'test')
+    const visible = (name: string) => !name.startsWith('s/')
+    expect(store.docs.scan('', undefined, visible, { limit: 1, scanLimit: 100 })).toMatchObject({ items: [{ name: 'p/1' }], resumeAfter: 'p/1' })
+    // The page ends on a document the caller may not see; where it ends is the caller's cursor, sealed.
+    expect(store.docs.scan('', 'p/1', visible, { limit: 5, scanLimit: 2 })).toMatchObject({ items: [], resumeAfter: 's/2' })
+    expect(store.docs.scan('', 's/2', visible, { limit: 5, scanLimit: 2 })).toMatchObject({ items: [{ name: 'v/1' }], resumeAfter: null })
     await store.close()
   })
 
