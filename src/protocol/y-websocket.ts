@@ -97,12 +97,18 @@ function readSyncMessage(decoder: decoding.Decoder): ClientMessage {
   }
 }
 
+/** The frame [type, sub-type?, payload with its length]: the payload is copied once, into the frame. */
 function encodeWith(messageType: number, subType: number | null, payload: Uint8Array | null): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, messageType)
   if (subType !== null) encoding.writeVarUint(encoder, subType)
-  if (payload !== null) encoding.writeVarUint8Array(encoder, payload)
-  return encoding.toUint8Array(encoder)
+  if (payload === null) return encoding.toUint8Array(encoder)
+  encoding.writeVarUint(encoder, payload.byteLength)
+  const header = encoding.toUint8Array(encoder)
+  const frame = new Uint8Array(header.byteLength + payload.byteLength)
+  frame.set(header)
+  frame.set(payload, header.byteLength)
+  return frame
 }
 
 export const encodeSyncStep1 = (stateVector: Uint8Array): Uint8Array =>
