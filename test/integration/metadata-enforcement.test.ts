@@ -156,3 +156,16 @@ test('maxDocBytes holds across one group commit: 50 updates of 10 KB sent at onc
   expect(statuses.filter((s) => s === 413).length).toBeGreaterThan(40)
   expect(statuses.every((s) => s === 204 || s === 413)).toBe(true)
 })
+
+test('a namespace turned read-only applies to sessions already open: their next change closes them 4403', async () => {
+  const node = await nodeWithNamespace()
+  const writer = await connectSynced(node.url, 'notes/live')
+  writer.doc.getText('body').insert(0, 'before')
+  await waitFor('the first edit to be stored', () => node.docs.withDoc('notes/live', (d) => d.getText('body').toString()) === 'before')
+  const frozen = await admin(node, 'PUT', '/v1/namespaces/notes', { schema: { roots: { body: 'text', meta: 'map' } }, readOnly: true })
+  expect(frozen.status).toBe(200)
+  const closed = closeEvent(writer)
+  writer.doc.getText('body').insert(0, 'after ')
+  expect(await closed).toMatchObject({ code: 4403, reason: 'documents in this namespace are read-only' })
+  expect(node.docs.withDoc('notes/live', (d) => d.getText('body').toString())).toBe('before')
+})
