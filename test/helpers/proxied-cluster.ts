@@ -4,6 +4,10 @@ import { join } from 'node:path'
 import { NodeProcess } from './node-process.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { createAdminClient, type ClusterOverview } from '../../client/admin-client.js'
+import { waitForValue, type WaitOptions } from './wait.js'
+
+/** Clusters take longer than one process: elections, joins, anti-entropy rounds. */
+const clusterWait: WaitOptions = { timeoutMs: 30_000, pollMs: 50 }
 
 const clusterSecret = 'proxied-cluster-secret'
 const adminToken = 'proxied-cluster-admin-token'
@@ -51,7 +55,7 @@ export interface ProxiedCluster {
    * Resolves once every node of `ids` holds `documents` documents with up-to-date digests and reports the
    * same whole-set fingerprint: every document identical everywhere.
    */
-  waitForIdenticalDocuments(ids: string[], documents: number, timing?: { timeoutMs?: number; pollMs?: number }): Promise<void>
+  waitForIdenticalDocuments(ids: string[], documents: number, timing?: WaitOptions): Promise<void>
   /** Kills every node, closes the proxies, removes the data directories. */
   close(): Promise<void>
 }
@@ -109,13 +113,13 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
         const leader = vs[0]?.leader
         return leader != null && among.includes(leader) && vs.every((v) => v?.leader === leader)
       }
-      return (await poll(() => views(among), agreed, `one leader among ${among}`))[0]!.leader!
+      return (await waitForValue(`one leader among ${among}`, () => views(among), agreed, clusterWait))[0]!.leader!
     },
     async waitForIdenticalDocuments(ids, documents, timing = {}) {
       const identical = (rs: (ClusterView['replication'] | null)[]) =>
         new Set(rs.map((r) => r?.fingerprint)).size === 1 && rs.every((r) => r?.documents === documents && r.staleDigests === 0)
       const replication = async () => (await views(ids)).map((v) => v?.replication ?? null)
-      await poll(replication, identical, `${documents} identical documents on ${ids}`, timing.timeoutMs, timing.pollMs)
+      await waitForValue(`${documents} identical documents on ${ids}`, replication, identical, { ...clusterWait, ...timing })
     },
     partition(groupA, groupB) {
       for (const a of groupA) {
@@ -165,7 +169,7 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
       nodes.push({ id, dataDir, process: started, url: started.url })
       retarget(id, started.url)
     }
-    await poll(() => views(ids), isFormed(size), 'the cluster to form')
+    await waitForValue('the cluster to form', () => views(ids), isFormed(size), clusterWait)
   } catch (err) {
     await cluster.close()
     throw err
@@ -188,14 +192,4 @@ function isFormed(size: number) {
     v !== null && v.members.length === size && v.members.filter((m) => m.role === 'voter').length === voterTarget
   return (views: (ClusterView | null)[]) =>
     views.every(complete) && views[0]!.leader !== null && views.every((v) => v!.leader === views[0]!.leader)
-}
-
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000, pollMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`)
-    await new Promise((resolve) => setTimeout(resolve, pollMs))
-  }
 }

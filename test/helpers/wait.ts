@@ -14,7 +14,7 @@ export async function waitForValue<T>(
   for (;;) {
     const value = await read()
     if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${typeof value === 'boolean' ? '' : `: ${JSON.stringify(value)?.slice(0, 1_000)}`}`)
     await sleep(pollMs)
   }
 }

@@ -8,7 +8,7 @@ import type { SyncmeshNode } from '../../src/node.js'
 import { connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 const tokenKey = 'the HS256 secret of these tests, 32+ chars'
 const adminToken = 'admin-token-of-these-tests'
@@ -145,7 +145,7 @@ async function expectEventually(check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met within 10 s')
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await sleep(20)
   }
 }
 

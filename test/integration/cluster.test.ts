@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
+import { sleep } from '../helpers/wait.js'
 
 const secret = 'cluster-secret-for-tests'
 const adminToken = 'admin-token-for-tests'
@@ -50,7 +51,7 @@ async function waitForViews(what: string, nodes: NodeProcess[], check: (views: C
     views = (await Promise.all(nodes.map(view))).filter((v): v is ClusterView => v !== null)
     if (views.length === nodes.length && check(views)) return views
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(views)}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
 }
 
@@ -68,7 +69,7 @@ async function waitForNamespaces(node: NodeProcess, expected: string[]): Promise
   const deadline = Date.now() + 20_000
   while ((await namespaces(node)).join() !== expected.join()) {
     if (Date.now() > deadline) throw new Error(`${node.url} has namespaces ${await namespaces(node)}, not ${expected}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
 }
 
@@ -144,7 +145,7 @@ test('a node with a wrong cluster secret never gets in; a removed member can no 
     '--id', 'n4', '--data', tempDir(), '--cluster-secret', 'the-wrong-cluster-secret', '--admin-token', adminToken,
     '--raft-tick-ms', '50', '--join', nodes[0]!.url,
   ])
-  await new Promise((resolve) => setTimeout(resolve, 2_000))
+  await sleep(2_000)
   const intruderView = await view(intruder)
   expect(intruderView?.leader ?? null).toBeNull()
   expect(intruderView?.members ?? []).toEqual([])
@@ -156,7 +157,7 @@ test('a node with a wrong cluster secret never gets in; a removed member can no 
   const deadline = Date.now() + 10_000
   let attempt = await api(nodes[2]!.url, 'GET', '/v1/cluster?consistent=true')
   while (attempt.status !== 503 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     attempt = await api(nodes[2]!.url, 'GET', '/v1/cluster?consistent=true')
   }
   expect(attempt.json.error.code).toBe('removed')
@@ -165,7 +166,7 @@ test('a node with a wrong cluster secret never gets in; a removed member can no 
   expect(write.json.error.code).toBe('removed')
   const fromN1 = await api(nodes[0]!.url, 'PUT', '/v1/namespaces/after', { schema: { roots: {} } })
   expect(fromN1.status).toBe(200)
-  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  await sleep(1_000)
   expect(await namespaces(nodes[2]!)).not.toContain('after')
 })
 

@@ -5,7 +5,7 @@ import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { clusterView, startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { closeAllProxies } from '../helpers/tcp-proxy.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 let cluster: ProxiedCluster | null = null
 
@@ -22,7 +22,7 @@ async function waitForAsync(what: string, check: () => Promise<boolean>, timeout
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
 }
 
@@ -207,7 +207,7 @@ describe('replication across real node processes', () => {
     expect(await writeUpdate(cluster.node('n3').url, 'from-removed', textUpdate('ignored', 3))).toBe(204)
     await cluster.waitForIdenticalDocuments(['n1', 'n2'], 1)
     // Several anti-entropy rounds later, nothing has crossed in either direction.
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await sleep(1_000)
     expect((await readText(cluster.node('n3').url, 'after-removal')).status).toBe(404)
     for (const id of ['n1', 'n2']) expect((await readText(cluster.node(id).url, 'from-removed')).status).toBe(404)
   })

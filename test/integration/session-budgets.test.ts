@@ -13,7 +13,7 @@ import { connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { rawConnect } from '../helpers/raw-client.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 const tokenKey = 'the HS256 secret of the budget tests, 32+ chars'
 const clients: SyncmeshClient[] = []
@@ -132,7 +132,7 @@ test('the SDK stops on a permanent refusal and says why: a frame over the limit 
   await waitFor('the failed state', () => doc.status.state === 'failed')
   expect(doc.status.error?.code).toBe(4413)
   expect(doc.status.error?.reason).toMatch(/passes the limit of 32768 bytes/)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await sleep(300)
   expect(seen.filter((s) => s.state === 'connecting')).toEqual([])
 })
 

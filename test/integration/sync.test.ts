@@ -6,7 +6,7 @@ import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { defaultNodeConfig } from '../../src/node.js'
 import { rawConnect } from '../helpers/raw-client.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 afterEach(async () => {
   destroyProviders()
@@ -45,7 +45,8 @@ describe('stock WebsocketProvider clients', () => {
     const node = await startTestNode()
     const writer = await connectSynced(node.url, 'stored')
     writer.doc.getText('body').insert(0, 'persisted text')
-    await waitFor('the write to be durable', () => node.docs.meta('stored') !== undefined)
+    // The node's copy, not its meta: the meta is visible at the LMDB commit, a moment before the copy has the update.
+    await waitFor('the write to be durable', () => node.docs.withDoc('stored', (d) => d.getText('body').toString()) === 'persisted text')
     writer.destroy()
     // Let the room close, so that the next client finds the document only in LMDB.
     await waitFor('the room to close', () => node.docs.loadedCount <= 1)
@@ -72,7 +73,7 @@ describe('stock WebsocketProvider clients', () => {
     const writerFramesBefore = writer.frames.length
     writer.ws.send(encodeSyncUpdate(update))
     await waitFor('the reader to get the update', () => reader.frames.length >= 2)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
     expect(writer.frames.length).toBe(writerFramesBefore)
   })
 
@@ -109,7 +110,7 @@ describe('stock WebsocketProvider clients', () => {
     const dropped = async () => (await node.metrics.slowClientsDropped.get()).values[0]?.value ?? 0
     for (let i = 0; i < 400 && (await dropped()) === 0; i++) {
       writer.doc.getArray('blobs').push([chunk])
-      await new Promise((resolve) => setTimeout(resolve, 5))
+      await sleep(5)
     }
     expect(await dropped()).toBe(1)
     expect(writer.wsconnected).toBe(true)

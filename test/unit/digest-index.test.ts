@@ -3,7 +3,7 @@ import { afterEach, expect, test } from 'vitest'
 import { DigestIndex } from '../../src/replication/digest-index.js'
 import { openStore } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 afterEach(removeTempDirs)
 
@@ -27,7 +27,7 @@ test('a digest index follows commits while open, and after close ignores the wri
   expect((await pending).ok).toBe(true)
   expect(index.staleCount).toBe(0)
   // A refresh started now would read a closed database; wait past the quiet period to see that none starts.
-  await new Promise((resolve) => setTimeout(resolve, 60))
+  await sleep(60)
   expect(index.items.size).toBe(1)
 })
 
