@@ -64,7 +64,9 @@ function measureCeiling({ updates, expectedText }: PreparedTrace): number {
 }
 
 async function replayAgainst(kind: ServerKind, { updates, expectedText }: PreparedTrace): Promise<ReplayRun> {
-  const server = await startServer(kind)
+  // The writer replays a whole editing session as fast as it can: far past a person's rate, which syncmesh's
+  // default per-connection rate limit is set for.
+  const server = await startServer(kind, { SYNCMESH_MAX_CLIENT_MESSAGES_PER_SECOND: '0', SYNCMESH_MAX_CLIENT_BYTES_PER_SECOND: '0' })
   const clients: SyncClient[] = []
   try {
     const docName = `replay-${Date.now()}`

@@ -34,15 +34,15 @@ interface Child {
 const running = new Map<ChildProcess, Child>()
 let exitHookInstalled = false
 
-/** Starts one server on 127.0.0.1 with an OS-picked port and resolves once it is listening. */
-export async function startServer(kind: ServerKind): Promise<ServerProcess> {
+/** Starts one server on 127.0.0.1 with an OS-picked port and resolves once it is listening; `extraEnv` configures it. */
+export async function startServer(kind: ServerKind, extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   installExitHook()
   const dataDir = kind === 'syncmesh' ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
   const args =
     kind === 'syncmesh'
       ? [join(distDir, 'server/main.js'), 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
       : [join(distDir, `benchmarks/${kind}-server.js`)]
-  const env = { ...process.env }
+  const env = { ...process.env, ...extraEnv }
   // Either would switch the reference server away from its persistence-free default.
   delete env.YPERSISTENCE
   delete env.CALLBACK_URL
