@@ -1,10 +1,8 @@
 import * as Y from 'yjs'
-import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
 import type { DocHandle } from '../docs/doc-store.js'
-import { CloseCode } from '../protocol/close-codes.js'
-
-export type AwarenessVerdict = { ok: true } | { ok: false; code: number; reason: string }
+import { AwarenessGuard, type AwarenessVerdict } from './awareness-guard.js'
 
 /** What a room needs of a connection: a way to send it one frame. */
 export interface RoomMember {
@@ -28,8 +26,7 @@ interface AwarenessChange {
 export class Room {
   readonly awareness: Awareness
   private readonly members = new Set<RoomMember>()
-  /** Awareness client ids each member announced, removed for the others when it leaves. */
-  private readonly awarenessIds = new Map<RoomMember, Set<number>>()
+  private readonly awarenessGuard: AwarenessGuard
   /** The document's Yjs snapshot, made on demand and dropped at its next update. */
   private snapshot: Y.Snapshot | null = null
 
@@ -40,6 +37,7 @@ export class Room {
   ) {
     this.awareness = new Awareness(handle.doc)
     this.awareness.setLocalState(null)
+    this.awarenessGuard = new AwarenessGuard(this.awareness)
     handle.doc.on('update', this.onDocUpdate)
     this.awareness.on('update', this.onAwarenessUpdate)
   }
@@ -54,15 +52,12 @@ export class Room {
 
   join(member: RoomMember): void {
     this.members.add(member)
-    this.awarenessIds.set(member, new Set())
   }
 
   /** Removes the member and its awareness states; returns true when the room is empty afterwards. */
   leave(member: RoomMember): boolean {
     if (!this.members.delete(member)) return this.members.size === 0
-    const ids = this.awarenessIds.get(member)
-    this.awarenessIds.delete(member)
-    if (ids && ids.size > 0) removeAwarenessStates(this.awareness, [...ids], null)
+    removeAwarenessStates(this.awareness, this.awarenessGuard.release(member), null)
     return this.members.size === 0
   }
 
@@ -79,19 +74,17 @@ export class Room {
     }
   }
 
-  /** Applies an awareness update a member sent; a refusal says how to close the member's connection. */
+  /**
+   * Applies what a member may set of an awareness update: states of the client ids it announced, within
+   * the bounds of awareness-guard.ts. A refusal says how to close the member's connection.
+   */
   applyClientAwareness(member: RoomMember, update: Uint8Array): AwarenessVerdict {
-    try {
-      applyAwarenessUpdate(this.awareness, update, member)
-      return { ok: true }
-    } catch {
-      return { ok: false, code: CloseCode.malformedMessage, reason: 'invalid awareness update' }
-    }
+    return this.awarenessGuard.applyFromClient(member, update)
   }
 
   /** Applies awareness of clients connected to other nodes, for this node's clients to see. */
   applyPeerAwareness(update: Uint8Array): void {
-    applyAwarenessUpdate(this.awareness, update, fromPeers)
+    this.awarenessGuard.applyFromPeers(update, fromPeers)
   }
 
   /** The awareness message describing every known client, or null when there is none. */
@@ -118,11 +111,6 @@ export class Room {
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {
-    const ids = this.awarenessIds.get(origin as RoomMember)
-    if (ids) {
-      for (const id of added) ids.add(id)
-      for (const id of removed) ids.delete(id)
-    }
     const changed = [...added, ...updated, ...removed]
     const update = encodeAwarenessUpdate(this.awareness, changed)
     this.broadcast(encodeAwareness(update), null)
