@@ -36,8 +36,8 @@ function open(name: string): void {
     state: EditorState.create({ doc: text.toString(), extensions: [basicSetup, EditorView.lineWrapping, yCollab(text, synced.awareness)] }),
     parent: el('editor'),
   })
-  synced.onStatus(({ state, endpoint }) => {
-    el('status').textContent = state
+  synced.onStatus(({ state, endpoint, error }) => {
+    el('status').textContent = error ? `${state}: ${error.reason || error.code}` : state
     el('status').dataset.state = state
     el('node').textContent = endpoint ?? '–'
   })

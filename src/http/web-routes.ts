@@ -17,7 +17,7 @@ const page = (title: string, body: string, script: string) => `<!doctype html>
   form { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0 }
   input { font: inherit; padding: 4px 6px; min-width: 0; flex: 1 1 160px }
   button { font: inherit; padding: 4px 10px }
-  #status[data-state="synced"] { color: #2a7d2a } #status[data-state="offline"] { color: #b22 }
+  #status[data-state="synced"] { color: #2a7d2a } #status[data-state="offline"], #status[data-state="failed"] { color: #b22 }
   #editor .cm-editor { border: 1px solid #bbb; min-height: 50vh }
   table { border-collapse: collapse; width: 100%; margin-bottom: 16px; font-size: 14px }
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; overflow-wrap: anywhere }
