@@ -194,6 +194,9 @@ export class ControlPlane {
       if (!change) return
       const outcome = await this.submit({ type: change.type, id: change.id })
       this.log.info({ change, outcome }, 'membership change for the voter target')
+    } catch (err) {
+      // A timer's promise: nobody else would hear of it. The next interval plans again.
+      this.log.error({ err }, 'planning a membership change failed')
     } finally {
       this.planning = false
     }
