@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { defaultNodeConfig, type NodeConfig } from '../src/node.js'
+import { minSecretChars } from '../src/control/secrets.js'
 
 /** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
 export const startFlags = {
@@ -64,6 +65,11 @@ const isRepeatable = (name: FlagName) => 'multiple' in startFlags[name]
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
 const httpUrl = z.url({ protocol: /^https?$/ })
+const secretFlag = z
+  .string()
+  .trim()
+  .min(minSecretChars, `at least ${minSecretChars} characters, whitespace around them aside; leave it out to have one made`)
+  .optional()
 
 const peerRoute = z.string().transform((value, ctx) => {
   const equals = value.indexOf('=')
@@ -96,8 +102,8 @@ const startSchema = z.object({
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   join: httpUrl.optional(),
   advertise: httpUrl.optional(),
-  'cluster-secret': z.string().min(16, 'at least 16 characters').optional(),
-  'admin-token': z.string().min(8, 'at least 8 characters').optional(),
+  'cluster-secret': secretFlag,
+  'admin-token': secretFlag,
   'token-key': z.string().min(32, 'at least 32 characters (HS256 wants a 256-bit secret)').optional(),
   'token-public-key': z
     .string()

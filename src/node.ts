@@ -17,7 +17,7 @@ import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
 import { PeerNetwork } from './peer/peer-network.js'
 import { ControlPlane, type ClusterView } from './control/control-plane.js'
 import { metadataGate } from './control/doc-gate.js'
-import { loadOrCreateSecret } from './control/secrets.js'
+import { checkGivenSecret, loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
 import { Replication } from './replication/replication.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
@@ -106,6 +106,15 @@ export interface SyncmeshNode {
 
 /** Composes one node from its parts; the only place that knows them all. */
 export async function startNode(config: NodeConfig, log: Logger): Promise<SyncmeshNode> {
+  // Before anything is opened: a refused secret must leave no port or LMDB environment behind.
+  const adminToken =
+    config.adminToken === undefined
+      ? loadOrCreateSecret(config.dataDir, 'admin-token')
+      : { value: checkGivenSecret(config.adminToken, 'the admin token'), path: null }
+  const clusterSecret =
+    config.clusterSecret === undefined
+      ? loadOrCreateSecret(config.dataDir, 'cluster-secret').value
+      : checkGivenSecret(config.clusterSecret, 'the cluster secret')
   const metrics = createMetrics()
   const storage = new NodeStorage({ path: config.dataDir })
   const docs = new DocStore(storage.docs, metrics, log, config.docs)
@@ -129,8 +138,6 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const url = `http://${host}:${port}`
   const advertiseUrl = config.advertiseUrl ?? url
 
-  const adminToken = config.adminToken ? { value: config.adminToken, path: null } : loadOrCreateSecret(config.dataDir, 'admin-token')
-  const clusterSecret = config.clusterSecret ?? loadOrCreateSecret(config.dataDir, 'cluster-secret').value
 
   const meta = new MetaStateMachine()
   const joining = storage.raft.isEmpty() && config.join !== undefined

@@ -11,7 +11,8 @@ import { checkRequest } from './request-target.js'
  */
 export function createHttpServer(fetch: (request: Request) => Response | Promise<Response>, log: Logger): Server {
   const listener = getRequestListener(fetch)
-  return createServer((request, response) => {
+  // A socket that never finishes its request headers holds a file descriptor until this passes (60 s by default).
+  return createServer({ headersTimeout: 10_000, requestTimeout: 60_000 }, (request, response) => {
     const target = checkRequest(request)
     if (!target.ok) return sendError(response, 400, 'invalid_request_target', target.message)
     listener(request, response).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import * as encoding from 'lib0/encoding'
-import { nonceBytes, type HandshakeMessage } from '../protocol/peer-frames.js'
+import { maxPeerIdBytes, nonceBytes, type HandshakeMessage } from '../protocol/peer-frames.js'
 import { PeerCloseCode } from '../protocol/close-codes.js'
 
 /**
@@ -10,6 +10,9 @@ import { PeerCloseCode } from '../protocol/close-codes.js'
  *   acceptor → dialer    challenge { acceptor nonce }
  *   dialer   → acceptor  hello     { dialer id, acceptor id, dialer nonce, proof of the dialer }
  *   acceptor → dialer    welcome   { proof of the acceptor }
+ *
+ * Before them, the dialer's upgrade request carries a ticket (see createTicket), which decides only where
+ * its handshake may wait: among members' dials or among anonymous sockets.
  *
  * Both proofs are HMAC-SHA256 over the whole transcript (both nonces and both ids), each under its own
  * role label, so that neither proof can be replayed in the other direction or on another connection. A
@@ -33,6 +36,7 @@ const proofLabel = {
   dialer: 'syncmesh-peer-v1 dialer',
   acceptor: 'syncmesh-peer-v1 acceptor',
 } as const
+const ticketLabel = 'syncmesh-peer-v1 ticket'
 
 function proofOf(secret: Uint8Array, role: keyof typeof proofLabel, transcript: Transcript): Uint8Array {
   // Length-prefixed fields, so that no two different transcripts hash the same bytes.
@@ -137,4 +141,43 @@ export function checkWelcome(options: {
     }
   }
   return { ok: true }
+}
+
+/** The upgrade request header that carries a dialer's admission ticket. */
+export const ticketHeader = 'syncmesh-peer-ticket'
+/** How far a ticket's issue time may be from the acceptor's clock, either way. */
+export const ticketLifetimeMs = 60_000
+
+/**
+ * A dialer's admission ticket, sent with its upgrade request: proof, before any challenge, that it holds the
+ * cluster secret and means to reach `acceptorId`, so that the acceptor can tell a member's dial from an
+ * anonymous socket before the upgrade (see PeerNetwork.handleUpgrade). It authenticates nothing: the
+ * challenge–response still follows. Seen on an unencrypted link, a ticket can be replayed to the same node
+ * within ticketLifetimeMs; that takes the member's pending-handshake slot, nothing more.
+ */
+export function createTicket(options: { secret: Uint8Array; dialerId: string; acceptorId: string; issuedAtMs: number }): string {
+  const { dialerId, issuedAtMs } = options
+  const mac = ticketMac(options.secret, dialerId, options.acceptorId, issuedAtMs)
+  return `${issuedAtMs}.${Buffer.from(dialerId, 'utf8').toString('base64url')}.${Buffer.from(mac).toString('base64url')}`
+}
+
+/** The dialer id a ticket proves, or null for anything but a current ticket made for this node. */
+export function checkTicket(options: { secret: Uint8Array; acceptorId: string; ticket: string; nowMs: number }): string | null {
+  const parts = options.ticket.split('.')
+  if (parts.length !== 3 || !/^\d{1,15}$/.test(parts[0]!)) return null
+  const issuedAtMs = Number(parts[0])
+  if (Math.abs(options.nowMs - issuedAtMs) > ticketLifetimeMs) return null
+  const dialerId = Buffer.from(parts[1]!, 'base64url').toString('utf8')
+  if (dialerId.length === 0 || Buffer.byteLength(dialerId, 'utf8') > maxPeerIdBytes) return null
+  const mac = Buffer.from(parts[2]!, 'base64url')
+  return proofMatches(mac, ticketMac(options.secret, dialerId, options.acceptorId, issuedAtMs)) ? dialerId : null
+}
+
+function ticketMac(secret: Uint8Array, dialerId: string, acceptorId: string, issuedAtMs: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, ticketLabel)
+  encoding.writeVarString(encoder, dialerId)
+  encoding.writeVarString(encoder, acceptorId)
+  encoding.writeVarString(encoder, String(issuedAtMs))
+  return createHmac('sha256', secret).update(encoding.toUint8Array(encoder)).digest()
 }

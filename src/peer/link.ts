@@ -12,8 +12,16 @@ import { answerChallenge, checkHello, checkWelcome, createChallenge, type Challe
 export interface PeerLinkOptions {
   selfId: string
   secret: Uint8Array
-  /** From the socket's creation: covers connecting, the upgrade and the handshake. */
+  /** A dial's, from the socket's creation: covers connecting, the upgrade and the handshake. */
   handshakeTimeoutMs: number
+  /**
+   * An inbound handshake's, from the challenge to the hello: a real dialer answers within a round trip, and
+   * the slot an unauthenticated socket holds should be free again soon. Never longer than handshakeTimeoutMs,
+   * which covers more.
+   */
+  inboundHandshakeTimeoutMs: number
+  /** How long the other end has to answer a close; ws would wait 30 s, holding the socket that long. */
+  closeGraceMs: number
   /** A ping goes out every interval; a link that answered nothing since the previous one is dead. */
   keepaliveIntervalMs: number
   /** Bound on bytes sent but not yet taken by the kernel; a send past it is dropped. */
@@ -86,7 +94,8 @@ export class PeerLink {
     this.currentPeerId = peerId
     this.phase = phase
     this.socketClosed = new Promise((resolve) => ws.once('close', () => resolve()))
-    const timeoutMs = options.handshakeTimeoutMs
+    const timeoutMs =
+      role === 'dialer' ? options.handshakeTimeoutMs : Math.min(options.handshakeTimeoutMs, options.inboundHandshakeTimeoutMs)
     this.handshakeTimer = setTimeout(
       () => this.close(PeerCloseCode.handshakeTimeout, `handshake did not finish within ${timeoutMs} ms`),
       timeoutMs,
@@ -124,7 +133,7 @@ export class PeerLink {
 
   close(code: number, reason: string): void {
     if (this.phase.name === 'closed') return
-    this.ws.close(code, closeReason(reason))
+    this.closeSocket(code, reason)
     this.finish(code, reason)
   }
 
@@ -135,13 +144,21 @@ export class PeerLink {
   retire(reason: string): void {
     if (this.phase.name !== 'open') return
     this.phase = { name: 'draining' }
-    this.ws.close(PeerCloseCode.duplicateLink, closeReason(reason))
+    this.closeSocket(PeerCloseCode.duplicateLink, reason)
   }
 
   /** Drops the connection without a closing handshake. */
-  terminate(reason: string): void {
+  private terminate(reason: string): void {
     this.ws.terminate()
     this.finish(1006, reason)
+  }
+
+  /** Starts the closing handshake, and cuts the socket if the other end does not answer it in time. */
+  private closeSocket(code: number, reason: string): void {
+    this.ws.close(code, closeReason(reason))
+    const cut = setTimeout(() => this.ws.terminate(), this.options.closeGraceMs)
+    cut.unref()
+    void this.socketClosed.then(() => clearTimeout(cut))
   }
 
   private receive(data: Buffer, isBinary: boolean): void {

@@ -10,6 +10,9 @@ import {
   type PeerChannelName,
 } from '../protocol/peer-frames.js'
 import { PeerCloseCode, isPeerRefusal } from '../protocol/close-codes.js'
+import { errorBody } from '../http/api-error.js'
+import { checkTicket, createTicket, ticketHeader } from './handshake.js'
+import { HandshakeSlots, addressKey, type HandshakeSource } from './handshake-slots.js'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
 import { peerSocketUrl } from './peer-path.js'
 
@@ -28,15 +31,22 @@ export const defaultPeerTuning = {
   /** Largest frame sent or accepted; must cover the largest message of any channel. */
   maxFrameBytes: 16 * 1024 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
+  /** A dial's whole handshake, connecting included. */
   handshakeTimeoutMs: 5_000,
+  /** An inbound handshake, from the challenge to the hello. */
+  inboundHandshakeTimeoutMs: 1_000,
   keepaliveIntervalMs: 5_000,
   redialMinMs: 100,
   // Low, so that a healed partition is noticed within a tenth of a second: a failed dial costs next to
   // nothing, and a cluster has tens of members, not thousands.
   redialMaxMs: 100,
-  /** Inbound connections still in their handshake; more are answered 503 before the upgrade. */
+  /**
+   * Inbound connections without a member's ticket still in their handshake, in all and from one address;
+   * more are answered 503 before the upgrade (see HandshakeSlots).
+   */
   maxPendingHandshakes: 64,
-  /** How long close() waits for closing handshakes before it drops the remaining sockets. */
+  maxPendingHandshakesPerAddress: 8,
+  /** How long a closed link's socket waits for the other end to answer the close before it is dropped. */
   closeGraceMs: 1_000,
 }
 
@@ -94,8 +104,9 @@ export class PeerNetwork {
   private readonly wss: WebSocketServer
   private readonly slots = new Map<string, PeerSlot>()
   private readonly handlers = new Map<number, { name: PeerChannelName; handle: ChannelHandler }>()
-  /** Inbound links whose dialer has not authenticated yet. */
-  private readonly pendingAccepts = new Set<PeerLink>()
+  /** Inbound links whose dialer has not authenticated yet, with the socket that holds their handshake slot. */
+  private readonly pendingAccepts = new Map<PeerLink, Duplex>()
+  private readonly handshakeSlots: HandshakeSlots<Duplex>
   /** Every link whose socket is not closed yet, including retired ones. */
   private readonly liveLinks = new Set<PeerLink>()
   private readonly linkEvents: PeerLinkEvents
@@ -116,9 +127,12 @@ export class PeerNetwork {
       selfId: options.selfId,
       secret: Buffer.from(options.clusterSecret, 'utf8'),
       handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
+      inboundHandshakeTimeoutMs: this.tuning.inboundHandshakeTimeoutMs,
+      closeGraceMs: this.tuning.closeGraceMs,
       keepaliveIntervalMs: this.tuning.keepaliveIntervalMs,
       maxQueuedBytes: this.tuning.maxQueuedBytes,
     }
+    this.handshakeSlots = new HandshakeSlots(this.tuning)
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.tuning.maxFrameBytes,
@@ -207,16 +221,29 @@ export class PeerNetwork {
     return false
   }
 
+  /**
+   * Closes the peer's link with 4400, as when a channel's consumer throws: for a consumer that finds a message
+   * unusable only later (after a timer or an await).
+   */
+  refuseMessage(peer: string, channel: PeerChannelName, reason: string): void {
+    this.slots.get(peer)?.link?.close(PeerCloseCode.malformedFrame, badMessage(channel, reason))
+  }
+
   /** Takes over an HTTP upgrade of a request to the peer path. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.closing || this.pendingAccepts.size >= this.tuning.maxPendingHandshakes) {
-      socket.on('error', () => {})
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    const grant = this.closing
+      ? ({ ok: false, reason: 'node shutting down' } as const)
+      : this.handshakeSlots.take(socket, this.sourceOf(request))
+    if (!grant.ok) {
+      refuseUpgrade(socket, grant.reason)
       return
     }
+    grant.replaces?.destroy()
+    // Also frees the slot when ws refuses the upgrade itself and no link is made.
+    socket.once('close', () => this.handshakeSlots.release(socket))
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const link = PeerLink.accept(ws, (id) => this.slots.has(id), this.linkOptions, this.linkEvents)
-      this.pendingAccepts.add(link)
+      this.pendingAccepts.set(link, socket)
       this.track(link)
     })
   }
@@ -236,7 +263,10 @@ export class PeerNetwork {
     return states
   }
 
-  /** Closes every link with 1001 and stops dialing; resolves when every socket has closed. */
+  /**
+   * Closes every link with 1001 and stops dialing; resolves when every socket has closed (a link drops a socket
+   * whose other end does not answer within closeGraceMs).
+   */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       for (const slot of this.slots.values()) {
@@ -245,9 +275,6 @@ export class PeerNetwork {
       this.slots.clear()
       const links = [...this.liveLinks]
       for (const link of links) link.close(PeerCloseCode.goingAway, 'node shutting down')
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, this.tuning.closeGraceMs).unref())
-      await Promise.race([Promise.all(links.map((link) => link.socketClosed)), grace])
-      for (const link of this.liveLinks) link.terminate('node shutting down')
       await Promise.all(links.map((link) => link.socketClosed))
       this.wss.close()
     })())
@@ -259,10 +286,17 @@ export class PeerNetwork {
     let ws: WebSocket
     try {
       if (nodeUrl === undefined) throw new Error('no URL known for this peer')
+      const ticket = createTicket({
+        secret: this.linkOptions.secret,
+        dialerId: this.options.selfId,
+        acceptorId: slot.id,
+        issuedAtMs: Date.now(),
+      })
       ws = new WebSocket(peerSocketUrl(nodeUrl), {
         perMessageDeflate: false,
         maxPayload: this.tuning.maxFrameBytes,
         followRedirects: false,
+        headers: { [ticketHeader]: ticket },
       })
     } catch (err) {
       this.dialFailed(slot, (err as Error).message)
@@ -272,6 +306,22 @@ export class PeerNetwork {
     slot.dialing = link
     this.track(link)
     this.updateState(slot)
+  }
+
+  private sourceOf(request: IncomingMessage): HandshakeSource {
+    const ticket = request.headers[ticketHeader]
+    const { secret, selfId } = this.linkOptions
+    const member = typeof ticket === 'string' ? checkTicket({ secret, acceptorId: selfId, ticket, nowMs: Date.now() }) : null
+    return member !== null && this.slots.has(member) ? { member } : { address: addressKey(request.socket.remoteAddress) }
+  }
+
+  /** Whether `link` was an inbound link still in its handshake; it no longer is, and its slot is free. */
+  private endHandshake(link: PeerLink): boolean {
+    const socket = this.pendingAccepts.get(link)
+    if (!socket) return false
+    this.pendingAccepts.delete(link)
+    this.handshakeSlots.release(socket)
+    return true
   }
 
   private track(link: PeerLink): void {
@@ -302,7 +352,7 @@ export class PeerNetwork {
   }
 
   private linkAuthenticated(link: PeerLink): void {
-    this.pendingAccepts.delete(link)
+    this.endHandshake(link)
     const slot = this.slotOf(link)
     if (slot.dialing === link) slot.dialing = null
     const current = slot.link
@@ -358,13 +408,13 @@ export class PeerNetwork {
       handler.handle(slot.id, frame.payload)
     } catch (err) {
       // A consumer that cannot use a message from an authenticated peer treats it as malformed.
-      link.close(PeerCloseCode.malformedFrame, `bad ${handler.name} message: ${(err as Error).message}`)
+      link.close(PeerCloseCode.malformedFrame, badMessage(handler.name, (err as Error).message))
     }
   }
 
   private linkClosed(link: PeerLink, code: number, reason: string): void {
     const peerId = link.peerId
-    if (this.pendingAccepts.delete(link)) {
+    if (this.endHandshake(link)) {
       const level = isPeerRefusal(code) ? 'warn' : 'debug'
       this.log[level]({ code, reason }, 'inbound peer connection refused or dropped in handshake')
       return
@@ -393,6 +443,16 @@ export class PeerNetwork {
     slot.state = state
     slot.since = Date.now()
   }
+}
+
+const badMessage = (channel: PeerChannelName, reason: string) => `bad ${channel} message: ${reason}`
+
+/** Answers an upgrade that is not taken: 503 before the upgrade, so that it costs no WebSocket. */
+function refuseUpgrade(socket: Duplex, reason: string): void {
+  socket.on('error', () => {})
+  const body = JSON.stringify(errorBody('unavailable', reason))
+  const head = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}`
+  socket.end(`${head}\r\n\r\n${body}`)
 }
 
 /** Exponential backoff with jitter, so that the two ends of a pair do not keep dialing in lockstep. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { ReplicationMessage } from '../protocol/replication-codec.js'
+import { guarded, refuseFromPeer } from './boundaries.js'
 import type { DigestIndex } from './digest-index.js'
 import type { DocExchange } from './doc-exchange.js'
 import { RangeReconciler } from './range-reconciler.js'
@@ -59,7 +60,7 @@ export class AntiEntropy {
     intervalMs: number,
     private readonly log: Logger,
   ) {
-    this.timer = setInterval(() => this.tick(), intervalMs)
+    this.timer = setInterval(() => guarded(log, 'anti-entropy tick', () => this.tick()), intervalMs)
     this.timer.unref()
   }
 
@@ -93,7 +94,12 @@ export class AntiEntropy {
       this.starting.delete(peer)
       if (!this.transport.connectedPeers().includes(peer)) return
       const session = this.openSession(peer, this.nextSession++, true)
-      this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
+      try {
+        this.send(session, { type: 'range', session: session.stats.session, payload: session.reconciler.initiate() })
+      } catch (err) {
+        this.sessions.delete(sessionKey(peer, session.stats.session))
+        this.log.error({ peer, session: session.stats.session, err }, 'starting a reconciliation failed')
+      }
     })
   }
 
@@ -107,7 +113,7 @@ export class AntiEntropy {
     }
     const work: SessionMessage = message
     if (session) {
-      this.handle(session, work, bytes)
+      this.handleOrRefuse(session, work, bytes)
       return
     }
     // While this node catches up through a session of its own that its peer answers, a second one would mostly
@@ -118,7 +124,7 @@ export class AntiEntropy {
     }
     // A peer's new session is answered from digests brought up to date first, as reconcileWith starts one.
     this.index.whenFresh(() => {
-      this.handle(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes)
+      this.handleOrRefuse(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes)
     })
   }
 
@@ -126,6 +132,19 @@ export class AntiEntropy {
     clearInterval(this.timer)
     for (const retry of this.retries) clearTimeout(retry)
     this.sessions.clear()
+  }
+
+  /**
+   * The boundary of every session message, which may be handled in a later turn than it came in (once digests
+   * are fresh). A message that fails ends its session, so that nothing of it holds back the next one.
+   */
+  private handleOrRefuse(session: Session, message: SessionMessage, bytes: number): void {
+    try {
+      this.handle(session, message, bytes)
+    } catch (err) {
+      this.sessions.delete(sessionKey(session.peer, session.stats.session))
+      refuseFromPeer(this.transport, this.log, session.peer, err, session.stats.session)
+    }
   }
 
   private handle(session: Session, message: SessionMessage, bytes: number): void {
@@ -164,7 +183,9 @@ export class AntiEntropy {
     this.sessions.delete(key)
     const retry = setTimeout(() => {
       this.retries.delete(retry)
-      if (this.transport.connectedPeers().includes(session.peer)) this.reconcileWith(session.peer)
+      guarded(this.log, 'anti-entropy retry', () => {
+        if (this.transport.connectedPeers().includes(session.peer)) this.reconcileWith(session.peer)
+      })
     }, sessionBusyMs)
     retry.unref()
     this.retries.add(retry)

@@ -1,4 +1,6 @@
+import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
+import { guarded } from './boundaries.js'
 import { ItemSet, compareNames } from './item-set.js'
 
 /**
@@ -28,7 +30,10 @@ export class DigestIndex {
   private waiters: { passesLeft: number; then: () => void }[] = []
   private readonly stopListening: () => void
 
-  constructor(private readonly docs: DocStore) {
+  constructor(
+    private readonly docs: DocStore,
+    private readonly log: Logger,
+  ) {
     for (const { name, digest } of docs.storedDigests()) {
       if (digest) this.items.set(name, digest)
       else this.stale.add(name)
@@ -93,38 +98,46 @@ export class DigestIndex {
         break
       }
       const name = this.queue.pop()!
-      if (notLoaded && this.docs.isLoaded(name)) {
-        skipped.push(name)
-      } else {
-        const digest = this.docs.digest(name)
-        if (digest) this.items.set(name, digest)
-        else this.items.delete(name)
-      }
+      if (notLoaded && this.docs.isLoaded(name)) skipped.push(name)
+      else this.recompute(name)
       if (this.queue.length === 0) this.passEnded()
     }
     for (const name of skipped) this.stale.add(name)
+  }
+
+  private recompute(name: string): void {
+    try {
+      const digest = this.docs.digest(name)
+      if (digest) this.items.set(name, digest)
+      else this.items.delete(name)
+    } catch (err) {
+      // Until it changes again, peers see it as absent here and send what they hold of it; the refresh goes on.
+      this.items.delete(name)
+      this.log.error({ doc: name, err }, 'computing a digest failed; the document is left out of reconciliation')
+    }
   }
 
   private continueLater(notLoaded: boolean): void {
     this.continuation ??= setImmediate(() => {
       this.continuation = null
       // Someone waits for every digest, documents in memory included.
-      this.refresh(notLoaded && this.waiters.length === 0)
+      guarded(this.log, 'digest refresh', () => this.refresh(notLoaded && this.waiters.length === 0))
     })
   }
 
+  /** Calls every waiter whose passes are done; one that throws keeps none of the others waiting. */
   private passEnded(): void {
     if (this.waiters.length === 0) return
     const done = this.waiters.filter((waiter) => --waiter.passesLeft <= 0)
     this.waiters = this.waiters.filter((waiter) => waiter.passesLeft > 0)
-    for (const waiter of done) waiter.then()
+    for (const waiter of done) guarded(this.log, 'a callback waiting for fresh digests', waiter.then)
   }
 
   private refreshWhenQuiet(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer)
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null
-      this.refresh(true)
+      guarded(this.log, 'digest refresh', () => this.refresh(true))
     }, quietMs)
     this.quietTimer.unref()
   }

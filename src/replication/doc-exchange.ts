@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import { checkDocName } from '../docs/doc-name.js'
 import type { DocReply, NamedUpdate, ReplicationMessage } from '../protocol/replication-codec.js'
+import { forDoc } from './boundaries.js'
 import { PeerOrigin } from './peer-origin.js'
 import { chunkBySize } from './transport.js'
 
@@ -37,14 +38,17 @@ export class DocExchange {
     private readonly log: Logger,
   ) {}
 
-  /** The doc-requests for `names`, skipping documents deleted here (the peer will learn of it from Raft). */
+  /**
+   * The doc-requests for `names`, skipping documents deleted here (the peer will learn of it from Raft) and
+   * names no document can have (the peer listed them).
+   */
   requests(session: number, names: readonly string[]): Level2Message[] {
-    const wanted = names.filter((name) => !this.isDeleted(name))
+    const wanted = names.filter((name) => checkDocName(name).ok && !this.isDeleted(name))
     const messages: Level2Message[] = []
     for (let i = 0; i < wanted.length; i += maxNamesPerRequest) {
       const docs = wanted
         .slice(i, i + maxNamesPerRequest)
-        .map((name) => ({ name, stateVector: this.docs.stateVector(name) ?? emptyStateVector }))
+        .map((name) => ({ name, stateVector: forDoc(name, () => this.docs.stateVector(name)) ?? emptyStateVector }))
       messages.push({ type: 'doc-request', session, docs })
     }
     return messages
@@ -71,7 +75,7 @@ export class DocExchange {
         replies.push({ name, holding: 'deleted' })
         continue
       }
-      const delta = this.docs.readDelta(name, stateVector)
+      const delta = forDoc(name, () => this.docs.readDelta(name, stateVector))
       replies.push(delta ? { name, holding: 'present', ...delta } : { name, holding: 'absent' })
     }
     const sizeOf = (reply: DocReply) => reply.name.length + (reply.holding === 'present' ? reply.update.byteLength : 0)
@@ -82,8 +86,9 @@ export class DocExchange {
     const theirs: NamedUpdate[] = []
     const missing: NamedUpdate[] = []
     for (const reply of replies) {
-      if (reply.holding === 'deleted' || this.isDeleted(reply.name)) continue
-      const update = this.docs.readUpdate(reply.name, reply.holding === 'present' ? reply.stateVector : undefined)
+      if (!checkDocName(reply.name).ok || reply.holding === 'deleted' || this.isDeleted(reply.name)) continue
+      const theirStateVector = reply.holding === 'present' ? reply.stateVector : undefined
+      const update = forDoc(reply.name, () => this.docs.readUpdate(reply.name, theirStateVector))
       if (update) missing.push({ name: reply.name, update })
       if (reply.holding === 'present') theirs.push({ name: reply.name, update: reply.update })
     }
@@ -97,15 +102,28 @@ export class DocExchange {
     const origin = new PeerOrigin(peer, relay)
     for (const { name, update } of updates) {
       if (!checkDocName(name).ok) continue
-      if (this.docs.holds(name, update)) {
+      if (this.holdsAlready(name, update)) {
         this.alreadyHeld.set(peer, (this.alreadyHeld.get(peer) ?? 0) + 1)
         continue
       }
-      void this.docs.apply(name, update, origin).then((result) => {
-        if (!result.ok && result.reason !== 'deleted') {
-          this.log.warn({ peer, doc: name, reason: result.reason }, 'update from a peer refused')
-        }
-      })
+      void this.docs.apply(name, update, origin).then(
+        (result) => {
+          if (!result.ok && result.reason !== 'deleted') {
+            this.log.warn({ peer, doc: name, reason: result.reason }, 'update from a peer refused')
+          }
+        },
+        // apply answers an update it cannot use with a reason: a rejection is this node's failure, not the peer's.
+        (err: unknown) => this.log.error({ peer, doc: name, err }, 'applying an update from a peer failed'),
+      )
+    }
+  }
+
+  /** Whether the document holds all of `update` already; one that does not decode is not, and `apply` refuses it. */
+  private holdsAlready(name: string, update: Uint8Array): boolean {
+    try {
+      return this.docs.holds(name, update)
+    } catch {
+      return false
     }
   }
 }

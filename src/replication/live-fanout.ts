@@ -1,5 +1,7 @@
+import type { Logger } from 'pino'
 import type { CommittedUpdates, DocStore } from '../docs/doc-store.js'
 import { encodeReplicationMessage, type NamedUpdate } from '../protocol/replication-codec.js'
+import { guarded } from './boundaries.js'
 import { PeerOrigin } from './peer-origin.js'
 import { chunkBySize, type ReplicationTransport } from './transport.js'
 
@@ -22,6 +24,7 @@ export class LiveFanout {
   constructor(
     docs: DocStore,
     private readonly transport: ReplicationTransport,
+    private readonly log: Logger,
   ) {
     this.stopListening = docs.on({ committed: (name, updates) => this.enqueue(name, updates) })
   }
@@ -40,7 +43,7 @@ export class LiveFanout {
     }
     if (this.queued.size === 0 || this.scheduled) return
     this.scheduled = true
-    setImmediate(() => this.flush())
+    setImmediate(() => guarded(this.log, 'live fan-out', () => this.flush()))
   }
 
   private flush(): void {

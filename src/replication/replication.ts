@@ -3,6 +3,7 @@ import type { DocStore } from '../docs/doc-store.js'
 import type { LinkState, PeerNetwork } from '../peer/peer-network.js'
 import { decodeReplicationMessage, encodeReplicationMessage } from '../protocol/replication-codec.js'
 import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
+import { forDoc, refuseFromPeer } from './boundaries.js'
 import { DigestIndex } from './digest-index.js'
 import { DocExchange } from './doc-exchange.js'
 import { LiveFanout } from './live-fanout.js'
@@ -47,24 +48,19 @@ export class Replication {
     docs: DocStore,
     private readonly peers: PeerNetwork,
     options: ReplicationOptions,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     const transport: ReplicationTransport = {
       send: (peer, payload) => peers.send(peer, 'replication', payload),
       connectedPeers: () => peers.connectedPeers(),
+      refuse: (peer, reason) => peers.refuseMessage(peer, 'replication', reason),
     }
     this.transport = transport
-    this.index = new DigestIndex(docs)
-    this.fanout = new LiveFanout(docs, transport)
+    this.index = new DigestIndex(docs, log)
+    this.fanout = new LiveFanout(docs, transport, log)
     this.exchange = new DocExchange(docs, options.isDeleted, log)
     this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, log)
-    // A malformed message throws, and the peer network closes that peer's link with the reason.
-    peers.on('replication', (from, payload) => {
-      const message = decodeReplicationMessage(payload)
-      if (message.type === 'updates') this.exchange.applyFromPeer(from, message.updates, false)
-      else if (message.type === 'awareness') this.awarenessListener(message.name, message.update)
-      else this.antiEntropy.receive(from, message, payload.byteLength)
-    })
+    peers.on('replication', (from, payload) => this.receive(from, payload))
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {
       if (options.selfId < peer) this.antiEntropy.linkUp(peer)
@@ -115,5 +111,17 @@ export class Replication {
     this.antiEntropy.close()
     this.index.close()
     this.fanout.close()
+  }
+
+  /** The boundary of every message from a peer; reconciliation messages have one of their own in AntiEntropy. */
+  private receive(peer: string, payload: Uint8Array): void {
+    try {
+      const message = decodeReplicationMessage(payload)
+      if (message.type === 'updates') this.exchange.applyFromPeer(peer, message.updates, false)
+      else if (message.type === 'awareness') forDoc(message.name, () => this.awarenessListener(message.name, message.update))
+      else this.antiEntropy.receive(peer, message, payload.byteLength)
+    } catch (err) {
+      refuseFromPeer(this.transport, this.log, peer, err)
+    }
   }
 }

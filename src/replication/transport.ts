@@ -5,6 +5,8 @@ export interface ReplicationTransport {
   /** False when the message was dropped (no link, or the link's queue is full). */
   send(peer: string, payload: Uint8Array): boolean
   connectedPeers(): string[]
+  /** Closes the peer's link with 4400 and `reason`: it sent a message this node cannot use. */
+  refuse(peer: string, reason: string): void
 }
 
 /** Encodes `message`, sends it, and returns its size in bytes (0 if it was dropped). */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
@@ -91,4 +91,22 @@ test('a bad flag or value exits with status 2 and says what is wrong', () => {
   expect(badPort.stderr).toMatch(/--port/)
   const badCommand = spawnSync(process.execPath, [mainJs, 'stop'], { encoding: 'utf8' })
   expect(badCommand.status).toBe(2)
+})
+
+test('an empty or short --admin-token or --cluster-secret exits with status 2', () => {
+  for (const args of [['--admin-token', ''], ['--cluster-secret', 'short']]) {
+    const out = spawnSync(process.execPath, [mainJs, 'start', ...args], { encoding: 'utf8' })
+    expect(out.status).toBe(2)
+    expect(out.stderr).toContain(`${args[0]}: at least 16 characters`)
+  }
+})
+
+test('an empty admin-token file in the data directory is refused at start, naming the file', () => {
+  const data = tempDir()
+  const path = join(data, 'admin-token')
+  writeFileSync(path, '\n')
+  const out = spawnSync(process.execPath, [mainJs, 'start', '--port', '0', '--data', data], { encoding: 'utf8', timeout: 20_000 })
+  expect(out.status).toBe(1)
+  expect(out.stderr).toContain(`${path} is empty; a secret needs at least 16.`)
+  expect(readFileSync(path, 'utf8')).toBe('\n')
 })

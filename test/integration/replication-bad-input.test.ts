@@ -1,9 +1,17 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pino } from 'pino'
 import * as Y from 'yjs'
-import { afterEach, expect, test } from 'vitest'
-import { encodeReplicationMessage } from '../../src/protocol/replication-codec.js'
+import { afterEach, describe, expect, test } from 'vitest'
+import { PeerNetwork } from '../../src/peer/peer-network.js'
+import { PeerChannel } from '../../src/protocol/peer-frames.js'
+import { encodeReconcileMessage } from '../../src/protocol/range-codec.js'
+import { decodeReplicationMessage, encodeReplicationMessage, type ReplicationMessage } from '../../src/protocol/replication-codec.js'
+import { Replication } from '../../src/replication/replication.js'
 import { rawPeer, terminateRawPeers } from '../helpers/raw-peer.js'
 import { replicationFrame, secret, startReplicatingNode, stopReplicatingNodes } from '../helpers/replicating-node.js'
-import { removeTempDirs } from '../helpers/temp-dir.js'
+import { openStore, silentLog } from '../helpers/store.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
 afterEach(async () => {
@@ -55,3 +63,158 @@ test('updates that are not valid Yjs, or for invalid names, are refused one by o
   expect(await node.store.metrics.updatesRejected.get()).toMatchObject({ values: [{ labels: { reason: 'invalid_update' }, value: 1 }] })
   expect(node.network.linkStates()['e']?.state).toBe('connected')
 })
+
+describe('well-framed messages this node cannot use', () => {
+  interface LoggedNode {
+    url: string
+    store: ReturnType<typeof openStore>
+    network: PeerNetwork
+    replication: Replication
+    errors: () => Record<string, unknown>[]
+  }
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    terminateRawPeers()
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  /** Node `a`, as startReplicatingNode makes it, with its log kept; `x` is stored and digested before it returns. */
+  async function startLoggedNode(): Promise<LoggedNode> {
+    const lines: Record<string, unknown>[] = []
+    const log = pino({ base: { node: 'a' } }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+    const store = openStore(tempDir())
+    const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, log)
+    const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, log)
+    network.setPeers(['e'])
+    const server = createServer((_request, response) => response.writeHead(404).end())
+    server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      replication.close()
+      await network.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+    })
+    expect((await store.docs.apply('x', textUpdate('stored before'), 'test')).ok).toBe(true)
+    await waitFor('the digest of x', () => replication.summary().staleDigests === 0 && replication.summary().documents === 1)
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    return { url, store, network, replication, errors: () => lines.filter((line) => line['level'] === 50) }
+  }
+
+  /** A well-behaved peer `e`, with a store of its own, that dials `a`; `a` reconciles with it as the link comes up. */
+  async function startHealthyPeer(aUrl: string) {
+    const store = openStore(tempDir())
+    const network = new PeerNetwork({ selfId: 'e', clusterSecret: secret, urlOf: (id) => (id === 'a' ? aUrl : undefined) }, silentLog)
+    const replication = new Replication(store.docs, network, { selfId: 'e', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
+    network.setPeers(['a'])
+    cleanups.push(async () => {
+      replication.close()
+      await network.close()
+      await store.close()
+    })
+    return { store, replication }
+  }
+
+  async function authenticatedRawPeer(url: string) {
+    const e = rawPeer(url, { dialerId: 'e', acceptorId: 'a' }, secret)
+    expect(await e.authenticated).toBe(true)
+    return e
+  }
+
+  /**
+   * Stale digests that take a refresh more than one turn of the event loop: a message that waits for fresh digests is
+   * then handled from a setImmediate, where a throw would end the process.
+   */
+  async function makeDigestsSlow(node: LoggedNode): Promise<void> {
+    const heavy = new Y.Doc()
+    for (let i = 0; i < 100_000; i++) heavy.getText('body').insert(0, 'h')
+    const written = await Promise.all([
+      node.store.docs.apply('a-heavy', Y.encodeStateAsUpdate(heavy), 'test'),
+      node.store.docs.apply('b', textUpdate('b'), 'test'),
+    ])
+    expect(written.every((result) => result.ok)).toBe(true)
+  }
+
+  const send = (e: ReturnType<typeof rawPeer>, message: ReplicationMessage) =>
+    e.ws.send(replicationFrame(encodeReplicationMessage(message)))
+  const garbage = Uint8Array.of(5, 1)
+
+  test.each<[string, Extract<ReplicationMessage, { type: 'doc-request' | 'doc-reply' }>, RegExp]>([
+    [
+      'a doc-request with a state vector that does not decode',
+      { type: 'doc-request', session: 7, docs: [{ name: 'x', stateVector: garbage }] },
+      /^bad replication message: x: /,
+    ],
+    [
+      'a doc-reply with a state vector that does not decode, for a session that never existed',
+      { type: 'doc-reply', session: 8, docs: [{ name: 'x', holding: 'present', update: textUpdate('e'), stateVector: garbage }] },
+      /^bad replication message: x: /,
+    ],
+  ])('%s, handled once digests are fresh, closes the link with 4400 and is logged once; the node goes on', async (_what, message, reason) => {
+    const node = await startLoggedNode()
+    const before = node.store.docs.readUpdate('x')
+    const e = await authenticatedRawPeer(node.url)
+    await makeDigestsSlow(node)
+    send(e, message)
+    const closed = await e.closed
+    expect(closed.code).toBe(4400)
+    expect(closed.reason).toMatch(reason)
+    expect(node.errors()).toEqual([
+      expect.objectContaining({
+        node: 'a',
+        peer: 'e',
+        doc: 'x',
+        session: message.session,
+        msg: 'replication message from a peer refused; its link is closed',
+      }),
+    ])
+    expect(node.store.docs.readUpdate('x')).toEqual(before)
+
+    const healthy = await startHealthyPeer(node.url)
+    const holds = (name: string) => healthy.store.docs.readUpdate(name) !== undefined
+    await waitFor('the healthy peer to be reconciled with', () => holds('x') && holds('a-heavy') && holds('b'))
+    await waitFor('both to report the same documents', () => healthy.replication.summary().fingerprint === node.replication.summary().fingerprint)
+  })
+
+  test('a doc-fill of updates Yjs cannot apply, for documents with and without a digest, is refused update by update', async () => {
+    const node = await startLoggedNode()
+    const before = node.store.docs.readUpdate('x')
+    const e = await authenticatedRawPeer(node.url)
+    await makeDigestsSlow(node)
+    send(e, { type: 'doc-fill', session: 9, docs: [{ name: 'x', update: Uint8Array.of(1, 2, 3, 4, 5) }, { name: 'new', update: garbage }] })
+    await expect.poll(async () => (await node.store.metrics.updatesRejected.get()).values).toEqual([
+      expect.objectContaining({ labels: { reason: 'invalid_update' }, value: 2 }),
+    ])
+    expect(node.network.linkStates()['e']?.state).toBe('connected')
+    expect(node.store.docs.readUpdate('x')).toEqual(before)
+    expect(node.store.docs.readUpdate('new')).toBeUndefined()
+    expect(node.errors()).toEqual([])
+  })
+
+  test('a reconciliation listing documents that do not exist, some under names no document can have, asks only for possible ones', async () => {
+    const node = await startLoggedNode()
+    const e = await authenticatedRawPeer(node.url)
+    const digest = new Uint8Array(16).fill(7)
+    const items = ['', '_peer', 'ghost', 'x', 'y'.repeat(1_000)].map((name) => ({ name, digest }))
+    send(e, { type: 'range', session: 10, payload: encodeReconcileMessage([{ mode: 'list', upper: null, items }]) })
+    await waitFor('a doc-request from a', () => replicationMessages(e).some((m) => m.type === 'doc-request' && m.session === 10))
+    const request = replicationMessages(e).find((m) => m.type === 'doc-request' && m.session === 10)
+    expect(request?.type === 'doc-request' && request.docs.map((doc) => doc.name)).toEqual(['ghost', 'x'])
+    expect(node.errors()).toEqual([])
+
+    terminateRawPeers()
+    const healthy = await startHealthyPeer(node.url)
+    await waitFor('the healthy peer to be reconciled with', () => healthy.store.docs.readUpdate('x') !== undefined)
+  })
+})
+
+function textUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+function replicationMessages(peer: ReturnType<typeof rawPeer>): ReplicationMessage[] {
+  return peer.frames.filter((frame) => frame.channel === PeerChannel.replication).map((frame) => decodeReplicationMessage(frame.payload))
+}

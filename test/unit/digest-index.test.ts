@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { DigestIndex } from '../../src/replication/digest-index.js'
-import { openStore } from '../helpers/store.js'
+import { openStore, silentLog } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { sleep, waitFor } from '../helpers/wait.js'
 
@@ -15,7 +15,7 @@ function textUpdate(text: string): Uint8Array {
 
 test('a digest index follows commits while open, and after close ignores the writes a closing store still makes', async () => {
   const store = openStore(tempDir())
-  const index = new DigestIndex(store.docs)
+  const index = new DigestIndex(store.docs, silentLog)
   expect((await store.docs.apply('a', textUpdate('one'), 'test')).ok).toBe(true)
   await waitFor('the digest of a', () => index.items.size === 1 && index.staleCount === 0)
   expect(index.items.get('a')).toEqual(store.docs.digest('a'))
@@ -33,7 +33,7 @@ test('a digest index follows commits while open, and after close ignores the wri
 
 test('whenFresh runs at once when no digest is stale, and otherwise once the stale ones are computed', async () => {
   const store = openStore(tempDir())
-  const index = new DigestIndex(store.docs)
+  const index = new DigestIndex(store.docs, silentLog)
   let ran = false
   index.whenFresh(() => (ran = true))
   expect(ran).toBe(true)

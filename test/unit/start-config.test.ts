@@ -83,3 +83,27 @@ describe('client token keys', () => {
     expect(() => parse(['--token-public-key', '/nonexistent/ed25519.pem'])).toThrow(new UsageError('--token-public-key: no such file'))
   })
 })
+
+describe('--admin-token and --cluster-secret', () => {
+  const secret = 'sixteen or more characters'
+
+  test.each([
+    ['--admin-token', 'SYNCMESH_ADMIN_TOKEN', 'adminToken'],
+    ['--cluster-secret', 'SYNCMESH_CLUSTER_SECRET', 'clusterSecret'],
+  ] as const)('%s or %s sets it, without the whitespace around it; absent, the node makes one', (flag, env, field) => {
+    expect(parse([flag, secret])[field]).toBe(secret)
+    expect(parse([], { [env]: ` ${secret}\n` })[field]).toBe(secret)
+    expect(parse([])[field]).toBeUndefined()
+  })
+
+  test.each([
+    ['--admin-token', 'SYNCMESH_ADMIN_TOKEN'],
+    ['--cluster-secret', 'SYNCMESH_CLUSTER_SECRET'],
+  ])('an empty or short %s (or %s) is a usage error: it would guard nothing', (flag, env) => {
+    const error = new UsageError(`${flag}: at least 16 characters, whitespace around them aside; leave it out to have one made`)
+    for (const value of ['', '   ', 'fifteen-chars-x', `  ${'x'.repeat(15)}  `]) {
+      expect(() => parse([flag, value])).toThrow(error)
+      expect(() => parse([], { [env]: value })).toThrow(error)
+    }
+  })
+})
