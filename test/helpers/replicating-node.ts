@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { PeerNetwork } from '../../src/peer/peer-network.js'
 import { PeerChannel, encodeChannelFrame } from '../../src/protocol/peer-frames.js'
@@ -14,10 +15,10 @@ const cleanups: (() => Promise<void>)[] = []
  * Node `a`: a real DocStore on LMDB holding document `x`, replication on a real peer network on 127.0.0.1
  * that lets peer `e` in (a raw peer, see raw-peer.ts). Anti-entropy runs only when the link comes up.
  */
-export async function startReplicatingNode() {
+export async function startReplicatingNode({ log = silentLog }: { log?: Logger } = {}) {
   const store = openStore(tempDir())
-  const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, silentLog)
-  const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
+  const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, log)
+  const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, log)
   network.setPeers(['e'])
   const server = createServer((_request, response) => response.writeHead(404).end())
   server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))
@@ -33,7 +34,7 @@ export async function startReplicatingNode() {
   doc.getText('body').insert(0, 'stored before')
   const stored = await store.docs.apply('x', Y.encodeStateAsUpdate(doc), 'test')
   if (!stored.ok) throw new Error(`could not store x: ${stored.reason}`)
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, network }
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, network, replication }
 }
 
 export async function stopReplicatingNodes(): Promise<void> {

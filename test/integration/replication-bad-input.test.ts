@@ -1,5 +1,3 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -82,24 +80,10 @@ describe('well-framed messages this node cannot use', () => {
   async function startLoggedNode(): Promise<LoggedNode> {
     const lines: Record<string, unknown>[] = []
     const log = pino({ base: { node: 'a' } }, { write: (line: string) => void lines.push(JSON.parse(line)) })
-    const store = openStore(tempDir())
-    const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, log)
-    const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, log)
-    network.setPeers(['e'])
-    const server = createServer((_request, response) => response.writeHead(404).end())
-    server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    cleanups.push(async () => {
-      replication.close()
-      await network.close()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await store.close()
-    })
-    expect((await store.docs.apply('x', textUpdate('stored before'), 'test')).ok).toBe(true)
+    const node = await startReplicatingNode({ log })
+    const { replication } = node
     await waitFor('the digest of x', () => replication.summary().staleDigests === 0 && replication.summary().documents === 1)
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    return { url, store, network, replication, errors: () => lines.filter((line) => line['level'] === 50) }
+    return { ...node, errors: () => lines.filter((line) => line['level'] === 50) }
   }
 
   /** A well-behaved peer `e`, with a store of its own, that dials `a`; `a` reconciles with it as the link comes up. */
