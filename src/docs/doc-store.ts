@@ -343,7 +343,15 @@ export class DocStore {
     const stored = this.storage.read(name)
     if (!stored) return undefined
     const updates = stored.base ? [stored.base, ...stored.log] : stored.log
-    if (updates.length <= maxUpdatesToMerge) return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    if (updates.length === 1) return updates[0]!
+    if (updates.length <= maxUpdatesToMerge) {
+      try {
+        return Y.mergeUpdates(updates)
+      } catch (err) {
+        // A damaged record (one stored before validation read the structs): building a doc skips it.
+        this.log.error({ err, doc: name }, 'stored updates could not be merged; reading them one by one')
+      }
+    }
     const doc = this.buildDoc(name, updates)
     try {
       return Y.encodeStateAsUpdate(doc)
