@@ -3,8 +3,11 @@ export const maxDocNameBytes = 512
 
 export type DocNameCheck = { ok: true; name: string } | { ok: false; message: string }
 
-/** Paths of the node's own WebSocket endpoints, which no document may shadow. */
-const reservedNames = new Set(['_peer'])
+/**
+ * Names no document may have: the node's own WebSocket endpoint, and the dot segments, which URL parsers
+ * resolve away (`/v1/docs/%2E%2E` is `/v1/`), so such a document could be written but never read or deleted.
+ */
+const reservedNames = new Set(['_peer', '.', '..'])
 
 export function checkDocName(name: string): DocNameCheck {
   if (name.length === 0) return { ok: false, message: 'document name is empty' }

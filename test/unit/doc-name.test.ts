@@ -5,6 +5,9 @@ test('the name is the path after its leading slash', () => {
   expect(docNameFromPath('/notes/a b')).toEqual({ ok: true, name: 'notes/a b' })
   expect(docNameFromPath('/').ok).toBe(false)
   expect(docNameFromPath('/_peer')).toEqual({ ok: false, message: 'document name "_peer" is reserved' })
+  expect(docNameFromPath('/..')).toEqual({ ok: false, message: 'document name ".." is reserved' })
+  expect(docNameFromPath('/.').ok).toBe(false)
+  expect(docNameFromPath('/a/../b')).toEqual({ ok: true, name: 'a/../b' })
 })
 
 test('empty names and names over 512 bytes are refused', () => {
