@@ -6,7 +6,7 @@ import { tokenOf } from '../auth/doc-access.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 import { docNameFromPath, type DocNameCheck } from '../docs/doc-name.js'
 import { peerPath } from '../peer/peer-path.js'
-import { errorBody } from './api-error.js'
+import { answerUpgrade } from './answer-upgrade.js'
 import { checkRequest } from './request-target.js'
 
 /** What a client session is opened with, decided before the socket opens. */
@@ -38,16 +38,16 @@ export function routeUpgrades(server: Server, targets: UpgradeTargets, log: Logg
     socket.on('error', () => socket.destroy())
     const failed = (err: unknown) => {
       log.error({ err, route: 'upgrade', target: request.url?.slice(0, 200) }, 'upgrade failed')
-      answer(socket, 500, 'internal', 'internal server error')
+      answerUpgrade(socket, 500, 'internal', 'internal server error')
     }
     try {
       const target = checkRequest(request)
-      if (!target.ok) return answer(socket, 400, 'invalid_request_target', target.message)
+      if (!target.ok) return answerUpgrade(socket, 400, 'invalid_request_target', target.message)
       if (target.path === peerPath) return targets.peers.handleUpgrade(request, socket, head)
       const doc = docNameFromPath(target.path)
       decide(targets.access, tokenOf(target.query.get('token'), request.headers.authorization), doc)
         .then((decision) => {
-          if (!decision.ok) return answer(socket, decision.status, decision.code, decision.message)
+          if (!decision.ok) return answerUpgrade(socket, decision.status, decision.code, decision.message)
           targets.sync.handleUpgrade(request, socket, head, { doc, access: decision.access, expiresAtMs: decision.expiresAtMs })
         })
         .catch(failed)
@@ -68,23 +68,4 @@ async function decide(
   if (!doc.ok) return { ok: true, access: 'read', expiresAtMs }
   const decision = access.authorize(auth.principal, doc.name, 'read')
   return decision.ok ? { ...decision, expiresAtMs } : decision
-}
-
-const statusLine: Record<number, string> = {
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  500: '500 Internal Server Error',
-}
-
-/** Answers an upgrade that is not taken as the REST API answers errors: a status and a JSON body. */
-function answer(socket: Duplex, status: keyof typeof statusLine, code: string, message: string): void {
-  if (!socket.writable) {
-    socket.destroy()
-    return
-  }
-  const body = JSON.stringify(errorBody(code, message))
-  socket.end(
-    `HTTP/1.1 ${statusLine[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
 }

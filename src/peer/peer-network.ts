@@ -10,7 +10,7 @@ import {
   type PeerChannelName,
 } from '../protocol/peer-frames.js'
 import { PeerCloseCode, isPeerRefusal } from '../protocol/close-codes.js'
-import { errorBody } from '../http/api-error.js'
+import { answerUpgrade } from '../http/answer-upgrade.js'
 import { checkTicket, createTicket, ticketHeader } from './handshake.js'
 import { HandshakeSlots, addressKey, type HandshakeSource } from './handshake-slots.js'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
@@ -235,7 +235,8 @@ export class PeerNetwork {
       ? ({ ok: false, reason: 'node shutting down' } as const)
       : this.handshakeSlots.take(socket, this.sourceOf(request))
     if (!grant.ok) {
-      refuseUpgrade(socket, grant.reason)
+      // 503 before the upgrade, so that a refusal costs no WebSocket.
+      answerUpgrade(socket, 503, 'unavailable', grant.reason)
       return
     }
     grant.replaces?.destroy()
@@ -446,14 +447,6 @@ export class PeerNetwork {
 }
 
 const badMessage = (channel: PeerChannelName, reason: string) => `bad ${channel} message: ${reason}`
-
-/** Answers an upgrade that is not taken: 503 before the upgrade, so that it costs no WebSocket. */
-function refuseUpgrade(socket: Duplex, reason: string): void {
-  socket.on('error', () => {})
-  const body = JSON.stringify(errorBody('unavailable', reason))
-  const head = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}`
-  socket.end(`${head}\r\n\r\n${body}`)
-}
 
 /** Exponential backoff with jitter, so that the two ends of a pair do not keep dialing in lockstep. */
 function redialDelayMs(failedDials: number, tuning: PeerTuning): number {
