@@ -15,6 +15,8 @@ import { checkTicket, createTicket, ticketHeader } from './handshake.js'
 import { HandshakeSlots, addressKey, type HandshakeSource } from './handshake-slots.js'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
 import { peerSocketUrl } from './peer-path.js'
+import { defaultPeerTuning, redialDelayMs, type PeerTuning } from './peer-tuning.js'
+import type { LinkState, LinkStateName } from './link-state.js'
 
 export interface PeerNetworkOptions {
   selfId: string
@@ -25,52 +27,6 @@ export interface PeerNetworkOptions {
    * now; the peer may still dial this node.
    */
   urlOf(id: string): string | undefined
-}
-
-export const defaultPeerTuning = {
-  /** Largest frame sent or accepted; must cover the largest message of any channel. */
-  maxFrameBytes: 16 * 1024 * 1024,
-  maxQueuedBytes: 64 * 1024 * 1024,
-  /** A dial's whole handshake, connecting included. */
-  handshakeTimeoutMs: 5_000,
-  /** An inbound handshake, from the challenge to the hello. */
-  inboundHandshakeTimeoutMs: 1_000,
-  keepaliveIntervalMs: 5_000,
-  redialMinMs: 100,
-  // Low, so that a healed partition is noticed within a tenth of a second: a failed dial costs next to
-  // nothing, and a cluster has tens of members, not thousands.
-  redialMaxMs: 100,
-  /**
-   * Inbound connections without a member's ticket still in their handshake, in all and from one address;
-   * more are answered 503 before the upgrade (see HandshakeSlots).
-   */
-  maxPendingHandshakes: 64,
-  maxPendingHandshakesPerAddress: 8,
-  /** How long a closed link's socket waits for the other end to answer the close before it is dropped. */
-  closeGraceMs: 1_000,
-}
-
-export type PeerTuning = typeof defaultPeerTuning
-
-export type LinkStateName = 'connected' | 'connecting' | 'down'
-
-export interface LinkState {
-  state: LinkStateName
-  /** Epoch ms of the last change of `state`. */
-  since: number
-  /** Payload bytes sent and received on this peer's links, since it joined the peer set. */
-  sentBytes: number
-  receivedBytes: number
-  /** Sends refused: no link, the queue bound, or a frame over maxFrameBytes. */
-  droppedMessages: number
-  /** Times a link came up after none was; one that keeps growing is a flapping link. */
-  linksEstablished: number
-  /** Bytes sent on the current link that the kernel has not taken yet. */
-  queuedBytes: number
-  /** Why the last established link to this peer closed. */
-  lastCloseReason: string | null
-  /** Why the last dial to this peer failed, until a link comes up. */
-  lastDialError: string | null
 }
 
 export type ChannelHandler = (from: string, payload: Uint8Array) => void
@@ -447,9 +403,3 @@ export class PeerNetwork {
 }
 
 const badMessage = (channel: PeerChannelName, reason: string) => `bad ${channel} message: ${reason}`
-
-/** Exponential backoff with jitter, so that the two ends of a pair do not keep dialing in lockstep. */
-function redialDelayMs(failedDials: number, tuning: PeerTuning): number {
-  const ceilingMs = Math.min(tuning.redialMaxMs, tuning.redialMinMs * 2 ** failedDials)
-  return ceilingMs / 2 + Math.random() * (ceilingMs / 2)
-}

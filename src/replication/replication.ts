@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
-import type { LinkState, PeerNetwork } from '../peer/peer-network.js'
+import type { PeerNetwork } from '../peer/peer-network.js'
+import type { LinkState } from '../peer/link-state.js'
 import { decodeReplicationMessage, encodeReplicationMessage } from '../protocol/replication-codec.js'
 import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
 import { forDoc, refuseFromPeer } from './boundaries.js'
