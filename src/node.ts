@@ -185,6 +185,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     }
   })
   docs.setGate(metadataGate(meta))
+  docs.setTombstones((name) => isDeleted(meta.state, name))
   const replication = new Replication(
     docs,
     peers,
@@ -210,6 +211,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     access,
     endpoints: () => control.view().members.map((member) => member.url),
     listCursors: listCursors(clusterSecret),
+    isDeleted: (name) => isDeleted(meta.state, name),
     isReady: () => closing === null,
     admin: adminRoutes(control, {
       adminToken: adminToken.value,

@@ -107,6 +107,7 @@ export class DocStore {
   private readonly sweepTimer: NodeJS.Timeout
 
   private gate: UpdateGate = () => ({ ok: true })
+  private isDeleted: (name: string) => boolean = () => false
 
   constructor(
     private readonly storage: DocStorage,
@@ -121,6 +122,14 @@ export class DocStore {
 
   setGate(gate: UpdateGate): void {
     this.gate = gate
+  }
+
+  /**
+   * Which documents are deleted (tombstoned), asked again inside every group commit: an update that passed
+   * the gate before its document's tombstone committed must not be written after it.
+   */
+  setTombstones(isDeleted: (name: string) => boolean): void {
+    this.isDeleted = isDeleted
   }
 
   /** Listens to durable changes: `committed` after every group commit that wrote the document, `deleted` when it is dropped. */
@@ -429,9 +438,11 @@ export class DocStore {
       metas = await this.storage.transact(() => {
         const nowMs = Date.now()
         const written = new Map<string, DocMeta>()
+        // Deletions are final: tombstones are read here, in the transaction, not when the updates were queued.
+        for (const name of byDoc.keys()) if (this.isDeleted(name)) refuseDeleted(byDoc, name)
         // Compaction first: the in-memory state it encodes holds exactly the log committed before this batch.
-        for (const name of compactions) this.compactInTransaction(name)
-        for (const [name, summary] of summaries) this.storage.setSummary(name, summary)
+        for (const name of compactions) if (!this.isDeleted(name)) this.compactInTransaction(name)
+        for (const [name, summary] of summaries) if (!this.isDeleted(name)) this.storage.setSummary(name, summary)
         for (const [name, updates] of byDoc) {
           written.set(name, this.storage.appendLog(name, updates.map((p) => p.update), nowMs))
         }
@@ -459,12 +470,16 @@ export class DocStore {
         this.compactionsDue.add(name)
       }
     }
+    let count = 0
     let bytes = 0
-    for (const p of batch) {
-      bytes += p.update.byteLength
-      p.resolve({ ok: true })
+    for (const updates of byDoc.values()) {
+      for (const p of updates) {
+        count++
+        bytes += p.update.byteLength
+        p.resolve({ ok: true })
+      }
     }
-    this.metrics.updatesApplied.inc(batch.length)
+    this.metrics.updatesApplied.inc(count)
     this.metrics.bytesApplied.inc(bytes)
   }
 
@@ -561,6 +576,12 @@ export class DocStore {
  */
 function serverDoc(name: string): Y.Doc {
   return new Y.Doc({ guid: name })
+}
+
+/** Answers the document's updates of the batch as refused, and takes them out of it. */
+function refuseDeleted(byDoc: Map<string, PendingUpdate[]>, name: string): void {
+  for (const p of byDoc.get(name) ?? []) p.resolve({ ok: false, reason: 'deleted', message: 'document deleted' })
+  byDoc.delete(name)
 }
 
 function groupByDoc(batch: PendingUpdate[]): Map<string, PendingUpdate[]> {

@@ -21,6 +21,7 @@ export interface AppOptions {
   /** The URLs clients may connect to: every member's. */
   endpoints(): string[]
   listCursors: ListCursors
+  isDeleted(name: string): boolean
 }
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */

@@ -15,6 +15,8 @@ export interface DocRoutesOptions {
   maxBodyBytes: number
   access: DocAccessControl
   listCursors: ListCursors
+  /** Whether the document was deleted: its routes answer 410, as its WebSocket closes 4410. */
+  isDeleted(name: string): boolean
 }
 
 /** Documents a listing looks at per page, beyond the page itself, looking for ones the caller may read. */
@@ -81,6 +83,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
     const name = docName(c)
     const decision = access.authorize(await principal(c), name, wanted)
     if (!decision.ok) throw new ApiError(decision.status, decision.code, decision.message)
+    if (options.isDeleted(name)) throw new ApiError(410, 'deleted', 'document deleted')
     return name
   }
 

@@ -4,7 +4,7 @@ import type { SyncmeshNode } from '../../src/node.js'
 import { connect, connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 const adminToken = 'test-admin-token'
 
@@ -83,7 +83,11 @@ test('deleting a document closes its sessions with 4410, drops its data and refu
   expect(res.status).toBe(200)
   expect(await closed).toMatchObject({ code: 4410, reason: 'document deleted' })
   await waitFor('the data to be dropped', () => node.docs.meta('notes/doomed') === undefined)
-  expect((await fetch(`${node.url}/v1/docs/notes%2Fdoomed`)).status).toBe(404)
+  for (const route of ['', '/update']) {
+    const read = await fetch(`${node.url}/v1/docs/notes%2Fdoomed${route}`)
+    expect(read.status).toBe(410)
+    expect(await read.json()).toEqual({ error: { code: 'deleted', message: 'document deleted' } })
+  }
 
   const doc = new Y.Doc()
   doc.getText('body').insert(0, 'resurrect?')
@@ -168,4 +172,33 @@ test('a namespace turned read-only applies to sessions already open: their next 
   writer.doc.getText('body').insert(0, 'after ')
   expect(await closed).toMatchObject({ code: 4403, reason: 'documents in this namespace are read-only' })
   expect(node.docs.withDoc('notes/live', (d) => d.getText('body').toString())).toBe('before')
+})
+
+test('writes racing a deletion never bring the document back: 64 REST writes and a client typing during DELETE', async () => {
+  const node = await nodeWithNamespace()
+  const name = 'notes/raced'
+  const writer = await connectSynced(node.url, name)
+  writer.doc.getText('body').insert(0, 'first')
+  await waitFor('the first edit to be stored', () => node.docs.meta(name) !== undefined)
+  const typing = setInterval(() => writer.doc.getText('body').insert(0, 'k'), 1)
+  const posts = Array.from({ length: 64 }, (_, i) => {
+    const doc = new Y.Doc()
+    doc.getText('body').insert(0, `post ${i}`)
+    return fetch(`${node.url}/v1/docs/notes%2Fraced/update`, {
+      method: 'POST',
+      body: Y.encodeStateAsUpdate(doc),
+      headers: { 'content-type': 'application/octet-stream' },
+    }).then((res) => res.status)
+  })
+  const deleted = admin(node, 'DELETE', '/v1/docs/notes%2Fraced')
+  const statuses = await Promise.all(posts)
+  expect((await deleted).status).toBe(200)
+  clearInterval(typing)
+  expect(statuses.every((status) => status === 204 || status === 410)).toBe(true)
+  await waitFor('the data to be dropped', () => node.docs.meta(name) === undefined)
+  // Long enough for any write queued before the tombstone to have been committed, or refused.
+  await sleep(200)
+  expect(node.docs.meta(name)).toBeUndefined()
+  const listed = (await (await admin(node, 'GET', '/v1/docs?prefix=notes/')).json()) as { docs: { name: string }[] }
+  expect(listed.docs.map((d) => d.name)).not.toContain(name)
 })
