@@ -118,12 +118,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const metrics = createMetrics()
   const storage = new NodeStorage({ path: config.dataDir })
   const docs = new DocStore(storage.docs, metrics, log, config.docs)
+  const meta = new MetaStateMachine()
   const sync = new SyncServer(docs, metrics, log, {
     ...config.clientBudget,
     maxMessageBytes: config.maxMessageBytes,
     keepaliveIntervalMs: config.keepaliveIntervalMs,
     messageRate: perSecond(config.maxClientMessagesPerSecond, 0),
     byteRate: perSecond(config.maxClientBytesPerSecond, config.maxMessageBytes),
+    isDeleted: (name) => isDeleted(meta.state, name),
   })
 
   // The HTTP port comes first: with --port 0 the URL this node advertises is known only once it listens.
@@ -139,7 +141,6 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const advertiseUrl = config.advertiseUrl ?? url
 
 
-  const meta = new MetaStateMachine()
   const joining = storage.raft.isEmpty() && config.join !== undefined
   if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl)
 
@@ -175,17 +176,27 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     peers.setPeers(members.filter((id) => id !== config.id))
   }
   updatePeers()
-  meta.onRestored(updatePeers)
+  const dropDeleted = (name: string) => {
+    sync.closeDoc(name, CloseCode.deleted, 'document deleted')
+    docs.delete(name).catch((err: unknown) => log.error({ err, doc: name }, 'dropping a deleted document failed'))
+  }
+  // Tombstones that came in a snapshot (a node that was behind), or that a crash left with their data still
+  // stored, drop that data as a committed deletion does.
+  const dropAllDeleted = () => {
+    for (const name of meta.state.tombstones.keys()) if (docs.meta(name) !== undefined || sync.hasDoc(name)) dropDeleted(name)
+  }
+  meta.onRestored(() => {
+    updatePeers()
+    dropAllDeleted()
+  })
   meta.onApplied((command, result) => {
     if (!result.ok) return
     if (command.type === 'add-member' || command.type === 'remove-member') updatePeers()
-    if (command.type === 'delete-doc') {
-      sync.closeDoc(command.name, CloseCode.deleted, 'document deleted')
-      docs.delete(command.name).catch((err: unknown) => log.error({ err, doc: command.name }, 'dropping a deleted document failed'))
-    }
+    if (command.type === 'delete-doc') dropDeleted(command.name)
   })
   docs.setGate(metadataGate(meta))
   docs.setTombstones((name) => isDeleted(meta.state, name))
+  dropAllDeleted()
   const replication = new Replication(
     docs,
     peers,

@@ -14,6 +14,8 @@ export interface SyncServerOptions extends SessionBudget {
   /** Largest frame accepted from a client; a larger one closes the connection with 4413. */
   maxMessageBytes: number
   keepaliveIntervalMs: number
+  /** Whether the document was deleted: a connection to it is closed 4410 at once, before it is served anything. */
+  isDeleted(name: string): boolean
 }
 
 /** Accepts y-websocket connections at `/<doc-name>` and keeps one Room per document with connections. */
@@ -61,8 +63,20 @@ export class SyncServer {
     this.rooms.get(doc)?.applyPeerAwareness(update)
   }
 
-  /** Closes every connection on one document, e.g. when it is deleted. */
+  /** Whether any connection is open on the document. */
+  hasDoc(name: string): boolean {
+    return this.rooms.has(name)
+  }
+
+  /**
+   * Closes every connection on one document, e.g. when it is deleted. The room is dropped at once, not when
+   * its last socket has closed: a connection that comes meanwhile opens the document anew instead of being
+   * served the old copy.
+   */
   closeDoc(name: string, code: number, reason: string): void {
+    const room = this.rooms.get(name)
+    if (!room) return
+    this.rooms.delete(name)
     for (const session of this.sessions.values()) if (session.docName === name) session.close(code, reason)
   }
 
@@ -90,6 +104,10 @@ export class SyncServer {
       return
     }
     const name = doc.name
+    if (this.options.isDeleted(name)) {
+      ws.close(CloseCode.deleted, 'document deleted')
+      return
+    }
     const room = this.roomFor(name)
     const session = new Session(ws, room, name, this.docs, this.log, {
       ...this.options,
@@ -121,7 +139,8 @@ export class SyncServer {
       this.metrics.connections.set(this.sessions.size)
       if (room.leave(session)) {
         room.destroy()
-        this.rooms.delete(name)
+        // A room closeDoc dropped may have a successor under the same name by now.
+        if (this.rooms.get(name) === room) this.rooms.delete(name)
       }
     })
     session.start()

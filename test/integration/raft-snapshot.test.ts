@@ -1,11 +1,14 @@
+import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
+import { connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
-import { removeTempDirs } from '../helpers/temp-dir.js'
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
 const common = { adminToken: 'snapshot-test-token', clusterSecret: 'snapshot-test-cluster-secret', raftTickMs: 20 }
 
 afterEach(async () => {
+  destroyProviders()
   await closeTestNodes()
   removeTempDirs()
 })
@@ -27,4 +30,36 @@ test('a node that joins after the log was compacted receives the metadata as a s
   const names = ((await namespaces.json()) as { namespaces: { name: string }[] }).namespaces.map((n) => n.name)
   expect(names).toHaveLength(12)
   expect(n2.cluster().commitIndex).toBe(n1.cluster().commitIndex)
+})
+
+test('a node that missed a deletion and learns of it in a snapshot drops the document and closes its sessions', async () => {
+  const admin = (node: { url: string }, method: string, path: string, body?: unknown) =>
+    fetch(`${node.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${common.adminToken}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+  const n1 = await startTestNode({ ...common, id: 'n1', raftSnapshotEntries: 5 })
+  await waitFor('n1 to lead', () => n1.cluster().leader === 'n1')
+  const n2 = await startTestNode({ ...common, id: 'n2', join: n1.url, raftSnapshotEntries: 5 })
+  const n3Dir = tempDir()
+  let n3 = await startTestNode({ ...common, id: 'n3', join: n1.url, dataDir: n3Dir, raftSnapshotEntries: 5 })
+  await waitFor('three voters', () => n1.cluster().members.filter((m) => m.role === 'voter').length === 3, 30_000)
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, 'to be deleted')
+  expect((await fetch(`${n1.url}/v1/docs/doomed/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })).status).toBe(204)
+  await waitFor('n3 to hold the document', () => n3.docs.meta('doomed') !== undefined)
+
+  await n3.close()
+  expect((await admin(n1, 'DELETE', '/v1/docs/doomed')).status).toBe(200)
+  for (let i = 0; i < 12; i++) expect((await admin(n1, 'PUT', `/v1/namespaces/after${i}`, { schema: { roots: { body: 'text' } } })).status).toBe(200)
+
+  n3 = await startTestNode({ ...common, id: 'n3', dataDir: n3Dir, raftSnapshotEntries: 5 })
+  expect(n3.docs.meta('doomed')).toBeDefined()
+  const reader = await connectSynced(n3.url, 'doomed')
+  const closed = new Promise<{ code: number }>((resolve) => reader.on('connection-close', (event: { code: number } | null) => event && resolve(event)))
+  await waitFor('n3 to catch up from a snapshot', () => n3.cluster().commitIndex >= n1.cluster().commitIndex, 30_000)
+  expect((await closed).code).toBe(4410)
+  await waitFor('n3 to drop the deleted document', () => n3.docs.meta('doomed') === undefined)
+  expect(n2.docs.meta('doomed')).toBeUndefined()
 })

@@ -18,14 +18,6 @@ afterEach(async () => {
   removeTempDirs()
 })
 
-async function waitForAsync(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
 async function writeUpdate(url: string, name: string, update: Uint8Array): Promise<number> {
   const res = await fetch(`${url}/v1/docs/${encodeURIComponent(name)}/update`, {
     method: 'POST',
@@ -70,7 +62,7 @@ describe('replication across real node processes', () => {
       ...['--id', 'n4', '--data', tempDir(), '--cluster-secret', cluster.clusterSecret, '--admin-token', cluster.adminToken],
       ...['--raft-tick-ms', '20', '--anti-entropy-ms', '200', '--join', cluster.node('n1').url],
     ])
-    await waitForAsync('n4 to hold every document', async () => (await clusterView(n4.url))?.replication.documents === 50)
+    await waitFor('n4 to hold every document', async () => (await clusterView(n4.url))?.replication.documents === 50)
     expect(await readText(n4.url, 'old/42')).toEqual({ status: 200, text: 'doc 42' })
   })
 
@@ -116,7 +108,7 @@ describe('replication across real node processes', () => {
     expect(await writeUpdate(cluster.node('n1').url, 'relayed', textUpdate('written while cut off', 1))).toBe(204)
     // n1 comes back to n2 only; n1 and n3 stay cut off from each other.
     for (const [from, to] of [['n1', 'n2'], ['n2', 'n1']] as const) cluster.proxy(from, to).heal()
-    await waitForAsync('the document on n3', async () => (await readText(cluster!.node('n3').url, 'relayed')).text === 'written while cut off')
+    await waitFor('the document on n3', async () => (await readText(cluster!.node('n3').url, 'relayed')).text === 'written while cut off')
   })
 
   test('a divergence made only of a deletion is found and repaired', async () => {
@@ -125,14 +117,14 @@ describe('replication across real node processes', () => {
     writer.doc.getText('body').insert(0, 'keep this, drop that')
     await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 1)
     for (const id of ['n2', 'n3']) {
-      await waitForAsync(`the text on ${id}`, async () => (await readText(cluster!.node(id).url, 'del/only')).text === 'keep this, drop that')
+      await waitFor(`the text on ${id}`, async () => (await readText(cluster!.node(id).url, 'del/only')).text === 'keep this, drop that')
     }
     destroyProviders()
 
     cluster.partition(['n1'], ['n2', 'n3'])
     const deleter = await connectSynced(cluster.node('n2').url, 'del/only')
     deleter.doc.getText('body').delete(9, 11)
-    await waitForAsync('the deletion to be durable on n2', async () => (await readText(cluster!.node('n2').url, 'del/only')).text === 'keep this')
+    await waitFor('the deletion to be durable on n2', async () => (await readText(cluster!.node('n2').url, 'del/only')).text === 'keep this')
     cluster.heal()
     await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 1)
     expect(await readText(cluster.node('n1').url, 'del/only')).toEqual({ status: 200, text: 'keep this' })
@@ -187,7 +179,7 @@ describe('replication across real node processes', () => {
     cluster.heal()
     await cluster.waitForIdenticalDocuments(['n1', 'n2', 'n3'], 0)
     for (const id of ['n1', 'n2', 'n3']) {
-      expect((await readText(cluster.node(id).url, 'doomed')).status).toBe(404)
+      expect((await readText(cluster.node(id).url, 'doomed')).status).toBe(410)
       expect(await writeUpdate(cluster.node(id).url, 'doomed', textUpdate('again', 9))).toBe(410)
     }
   })
@@ -201,7 +193,7 @@ describe('replication across real node processes', () => {
     expect(removed.status).toBe(200)
     for (const id of ['n1', 'n2']) {
       const peersOf = async () => (await cluster!.view(id))?.peers.map((p) => p.id)
-      await waitForAsync(`${id} to drop n3 from its peers`, async () => JSON.stringify(await peersOf()) === JSON.stringify([id === 'n1' ? 'n2' : 'n1']))
+      await waitFor(`${id} to drop n3 from its peers`, async () => JSON.stringify(await peersOf()) === JSON.stringify([id === 'n1' ? 'n2' : 'n1']))
     }
     expect(await writeUpdate(cluster.node('n1').url, 'after-removal', textUpdate('secret', 1))).toBe(204)
     expect(await writeUpdate(cluster.node('n3').url, 'from-removed', textUpdate('ignored', 3))).toBe(204)
