@@ -20,6 +20,7 @@ import { metadataGate } from './control/doc-gate.js'
 import { checkGivenSecret, loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
 import { Replication } from './replication/replication.js'
+import { PeerOrigin } from './replication/peer-origin.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
 import { isDeleted, policyFor } from './meta/queries.js'
 import { ClientTokens } from './auth/client-tokens.js'
@@ -194,7 +195,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     if (command.type === 'add-member' || command.type === 'remove-member') updatePeers()
     if (command.type === 'delete-doc') dropDeleted(command.name)
   })
-  docs.setGate(metadataGate(meta))
+  docs.setGate(metadataGate(meta, (origin) => origin instanceof PeerOrigin))
   docs.setTombstones((name) => isDeleted(meta.state, name))
   dropAllDeleted()
   const replication = new Replication(

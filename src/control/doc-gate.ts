@@ -3,11 +3,17 @@ import { checkUpdateAgainstPolicy, wouldExceedDocLimit } from '../docs/schema-ch
 import { isDeleted, policyFor } from '../meta/queries.js'
 import type { MetaStateMachine } from '../meta/state-machine.js'
 
-/** What the committed metadata allows to be written: nothing to a deleted document, and what its namespace permits. */
-export function metadataGate(meta: MetaStateMachine): UpdateGate {
-  return (name, update, storedBytes) => {
+/**
+ * What the committed metadata allows to be written: nothing to a deleted document, and what its namespace
+ * permits. A namespace's schema, limits and read-only flag are checked where a client writes; an update from
+ * a peer passes them, because the node that accepted it from its client was the authority on that (with the
+ * metadata it had then), and every replica must end with the same state. Only a tombstone stops it.
+ */
+export function metadataGate(meta: MetaStateMachine, isFromPeer: (origin: unknown) => boolean): UpdateGate {
+  return (name, update, storedBytes, origin) => {
     const state = meta.state
     if (isDeleted(state, name)) return { ok: false, reason: 'deleted', message: 'document deleted' }
+    if (isFromPeer(origin)) return { ok: true }
     const policy = policyFor(state, name)
     if (!policy) return { ok: true }
     const check = checkUpdateAgainstPolicy(policy, update)

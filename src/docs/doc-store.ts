@@ -28,6 +28,8 @@ export type UpdateGate = (
   name: string,
   update: Uint8Array,
   storedBytes: () => number,
+  /** Who sends it, as given to `apply`. */
+  origin: unknown,
 ) => { ok: true } | { ok: false; reason: GateRefusal; message: string }
 
 export interface DocStoreOptions {
@@ -152,10 +154,15 @@ export class DocStore {
     if (check.empty) return Promise.resolve({ ok: true })
     if (this.closed) return Promise.resolve({ ok: false, reason: 'shutting_down', message: 'the node is shutting down' })
     // Updates accepted but not committed yet count too: a limit must hold for a whole group commit.
-    const gated = this.gate(name, update, () => {
-      const meta = this.storage.getMeta(name)
-      return (meta ? meta.baseBytes + meta.logBytes : 0) + (this.uncommittedBytes.get(name) ?? 0)
-    })
+    const gated = this.gate(
+      name,
+      update,
+      () => {
+        const meta = this.storage.getMeta(name)
+        return (meta ? meta.baseBytes + meta.logBytes : 0) + (this.uncommittedBytes.get(name) ?? 0)
+      },
+      origin,
+    )
     if (!gated.ok) {
       this.metrics.updatesRejected.inc({ reason: gated.reason })
       return Promise.resolve(gated)

@@ -63,3 +63,4 @@ test('a node that missed a deletion and learns of it in a snapshot drops the doc
   await waitFor('n3 to drop the deleted document', () => n3.docs.meta('doomed') === undefined)
   expect(n2.docs.meta('doomed')).toBeUndefined()
 })
+
