@@ -116,7 +116,6 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
   }
   provider.messageHandlers[MessageType.durable] = (_encoder, decoder) => {
     const answered = decoding.readVarUint(decoder)
-    queriesInFlight.delete(answered)
     for (const [id, query] of durableQueries) {
       if (id > answered) break
       query.resolve()

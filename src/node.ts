@@ -120,13 +120,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const storage = new NodeStorage({ path: config.dataDir })
   const docs = new DocStore(storage.docs, metrics, log, config.docs)
   const meta = new MetaStateMachine()
+  const deleted = (name: string) => isDeleted(meta.state, name)
   const sync = new SyncServer(docs, metrics, log, {
     ...config.clientBudget,
     maxMessageBytes: config.maxMessageBytes,
     keepaliveIntervalMs: config.keepaliveIntervalMs,
     messageRate: perSecond(config.maxClientMessagesPerSecond, 0),
     byteRate: perSecond(config.maxClientBytesPerSecond, config.maxMessageBytes),
-    isDeleted: (name) => isDeleted(meta.state, name),
+    isDeleted: deleted,
   })
 
   // The HTTP port comes first: with --port 0 the URL this node advertises is known only once it listens.
@@ -140,7 +141,6 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   const advertiseUrl = config.advertiseUrl ?? url
-
 
   const joining = storage.raft.isEmpty() && config.join !== undefined
   if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl)
@@ -196,12 +196,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     if (command.type === 'delete-doc') dropDeleted(command.name)
   })
   docs.setGate(metadataGate(meta, (origin) => origin instanceof PeerOrigin))
-  docs.setTombstones((name) => isDeleted(meta.state, name))
+  docs.setTombstones(deleted)
   dropAllDeleted()
   const replication = new Replication(
     docs,
     peers,
-    { selfId: config.id, antiEntropyMs: config.antiEntropyMs, isDeleted: (name) => isDeleted(meta.state, name) },
+    { selfId: config.id, antiEntropyMs: config.antiEntropyMs, isDeleted: deleted },
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
@@ -223,7 +223,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     access,
     endpoints: () => control.view().members.map((member) => member.url),
     listCursors: listCursors(clusterSecret),
-    isDeleted: (name) => isDeleted(meta.state, name),
+    isDeleted: deleted,
     isReady: () => closing === null,
     admin: adminRoutes(control, {
       adminToken: adminToken.value,

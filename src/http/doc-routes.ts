@@ -55,7 +55,6 @@ const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], Contentful
   shutting_down: 503,
 }
 
-
 function docName(c: Context): string {
   const checked = checkDocName(c.req.param('name') ?? '')
   if (!checked.ok) throw new ApiError(400, 'invalid_doc_name', checked.message)
@@ -66,7 +65,6 @@ function decodeBase64(value: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) throw new ApiError(400, 'invalid_query', `${what} is not base64`)
   return new Uint8Array(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'))
 }
-
 
 /** Document routes under /v1/docs: list, read as update or JSON, write an update. */
 export function docRoutes(docs: DocStore, options: DocRoutesOptions) {

@@ -5,19 +5,10 @@ import type { AccessDecision, DocAccessControl } from '../auth/doc-access.js'
 import { tokenOf } from '../auth/doc-access.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 import { docNameFromPath, type DocNameCheck } from '../docs/doc-name.js'
+import type { SessionGrant } from '../sync/sync-server.js'
 import { peerPath } from '../peer/peer-path.js'
 import { answerUpgrade } from './answer-upgrade.js'
 import { checkRequest } from './request-target.js'
-
-/** What a client session is opened with, decided before the socket opens. */
-export interface SessionGrant {
-  /** An invalid name passes: the sync server closes that connection with its own code. */
-  doc: DocNameCheck
-  /** A read-only session receives updates but may not send any. */
-  access: DocAccess
-  /** When the client token that opened it expires; null for a session without one. */
-  expiresAtMs: number | null
-}
 
 export interface UpgradeTargets {
   access: DocAccessControl

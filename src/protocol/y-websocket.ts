@@ -35,9 +35,8 @@ export class MalformedMessageError extends Error {
  * to `unknown` so that callers can ignore them, as the protocol asks.
  */
 export function decodeClientMessage(frame: Uint8Array): ClientMessage {
-  const messages = decodeClientFrame(frame, 1)
-  if (messages.length !== 1) throw new MalformedMessageError('trailing bytes after message')
-  return messages[0]!
+  // One at most, and an empty frame throws: exactly one.
+  return decodeClientFrame(frame, 1)[0]!
 }
 
 /**

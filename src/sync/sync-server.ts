@@ -5,10 +5,21 @@ import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { Metrics } from '../metrics.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
-import type { SessionGrant } from '../http/upgrade-router.js'
+import type { DocNameCheck } from '../docs/doc-name.js'
+import type { DocAccess } from '../auth/client-tokens.js'
 import { ClientSocket } from './client-socket.js'
 import { Room } from './room.js'
 import { Session, type SessionBudget } from './session.js'
+
+/** What a client session is opened with, decided before the socket opens. */
+export interface SessionGrant {
+  /** An invalid name passes: the sync server closes that connection with its own code. */
+  doc: DocNameCheck
+  /** A read-only session receives updates but may not send any. */
+  access: DocAccess
+  /** When the client token that opened it expires; null for a session without one. */
+  expiresAtMs: number | null
+}
 
 export interface SyncServerOptions extends SessionBudget {
   /** Largest frame accepted from a client; a larger one closes the connection with 4413. */
