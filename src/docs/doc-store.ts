@@ -243,11 +243,17 @@ export class DocStore {
    * Whether the document already holds everything in `update` — its structs and its deletions — as far as
    * its latest summary tells; applying such an update would change nothing. A summary made before the latest
    * changes still answers: a Yjs document only ever gains structs and deletions, so what an earlier state
-   * held, the current one holds too. False when there is no summary.
+   * held, the current one holds too. False when there is no summary, and for an update that does not decode
+   * (`apply` refuses that one).
    */
   holds(name: string, update: Uint8Array): boolean {
     const snapshot = (this.summariesDue.get(name) ?? this.storage.getMeta(name)?.summary)?.snapshot
-    return snapshot !== undefined && Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
+    if (snapshot === undefined) return false
+    try {
+      return Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
+    } catch {
+      return false
+    }
   }
 
   /** Every stored document's name and its kept digest, if still valid, in name order. */

@@ -102,7 +102,7 @@ export class DocExchange {
     const origin = new PeerOrigin(peer, relay)
     for (const { name, update } of updates) {
       if (!checkDocName(name).ok) continue
-      if (this.holdsAlready(name, update)) {
+      if (this.docs.holds(name, update)) {
         this.alreadyHeld.set(peer, (this.alreadyHeld.get(peer) ?? 0) + 1)
         continue
       }
@@ -115,15 +115,6 @@ export class DocExchange {
         // apply answers an update it cannot use with a reason: a rejection is this node's failure, not the peer's.
         (err: unknown) => this.log.error({ peer, doc: name, err }, 'applying an update from a peer failed'),
       )
-    }
-  }
-
-  /** Whether the document holds all of `update` already; one that does not decode is not, and `apply` refuses it. */
-  private holdsAlready(name: string, update: Uint8Array): boolean {
-    try {
-      return this.docs.holds(name, update)
-    } catch {
-      return false
     }
   }
 }
