@@ -29,6 +29,17 @@ export function readAwarenessEntry(decoder: decoding.Decoder): AwarenessEntry {
   return { clientId, clock, state: decoding.readVarUint8Array(decoder) }
 }
 
+/**
+ * The entries of an awareness update, read one at a time as they are asked for: a caller that stops early
+ * reads no further. Throws for a malformed update, including bytes after the last entry.
+ */
+function* readAwarenessEntries(update: Uint8Array): Generator<AwarenessEntry> {
+  const decoder = decoding.createDecoder(update)
+  const count = decoding.readVarUint(decoder)
+  for (let i = 0; i < count; i++) yield readAwarenessEntry(decoder)
+  if (decoding.hasContent(decoder)) throw new Error('bytes after the last entry')
+}
+
 export function writeAwarenessEntry(encoder: encoding.Encoder, entry: AwarenessEntry): void {
   encoding.writeVarUint(encoder, entry.clientId)
   encoding.writeVarUint(encoder, entry.clock)
@@ -63,10 +74,7 @@ export class AwarenessGuard {
     const claims = new Set<number>()
     const accepted = new Map<number, AwarenessEntry>()
     try {
-      const decoder = decoding.createDecoder(update)
-      const count = decoding.readVarUint(decoder)
-      for (let i = 0; i < count; i++) {
-        const entry = readAwarenessEntry(decoder)
+      for (const entry of readAwarenessEntries(update)) {
         const { clientId } = entry
         if (entry.state.byteLength > maxAwarenessStateBytes) return tooLarge(entry)
         if (mine.has(clientId) || claims.has(clientId)) {
@@ -83,7 +91,6 @@ export class AwarenessGuard {
         }
         // What is left is a removal of an id nobody holds, or a stale claim: it stores nothing.
       }
-      if (decoding.hasContent(decoder)) return malformed('bytes after the last entry')
     } catch (err) {
       return malformed((err as Error).message)
     }
@@ -118,10 +125,7 @@ export class AwarenessGuard {
   applyFromPeers(update: Uint8Array, origin: unknown): void {
     const accepted = new Map<number, AwarenessEntry>()
     try {
-      const decoder = decoding.createDecoder(update)
-      const count = decoding.readVarUint(decoder)
-      for (let i = 0; i < count; i++) {
-        const entry = readAwarenessEntry(decoder)
+      for (const entry of readAwarenessEntries(update)) {
         const { clientId } = entry
         if (entry.state.byteLength > maxAwarenessStateBytes) continue
         if (this.ownerOf.has(clientId) || clientId === this.awareness.clientID) continue
@@ -129,7 +133,6 @@ export class AwarenessGuard {
         if (!known && !this.awareness.states.has(clientId) && isNullJson(entry.state)) continue
         if (this.supersedes(entry, known)) accepted.set(clientId, entry)
       }
-      if (decoding.hasContent(decoder)) return
     } catch {
       return
     }
