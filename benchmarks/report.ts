@@ -92,6 +92,19 @@ export function replaceSection(markdown: string, section: string): string {
   return [...lines.slice(0, start), ...section.trimEnd().split('\n'), ...after].join('\n').trimEnd() + '\n'
 }
 
+/**
+ * `next` with every section of `previous` that it lacks appended: sections written by hand (before/after checks,
+ * the chaos runs' figures) survive a full run, which renders the rest anew.
+ */
+export function keepOtherSections(next: string, previous: string): string {
+  const headings = new Set(next.split('\n').filter((line) => line.startsWith('## ')))
+  const kept = previous
+    .split(/\n(?=## )/)
+    .slice(1)
+    .filter((section) => !headings.has(section.slice(0, section.indexOf('\n'))))
+  return [next.trimEnd(), ...kept.map((section) => section.trimEnd())].join('\n\n') + '\n'
+}
+
 export function renderSummary(results: RunResults): string {
   const lines: string[] = []
   const { replay, manyDocs, fanout } = results

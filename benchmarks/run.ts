@@ -13,7 +13,7 @@ import { runManyDocs, type ManyDocsOptions } from './many-docs.js'
 import { runReplay } from './replay.js'
 import { formatReconciliationSection, runReconciliationBenchmark } from './reconciliation.js'
 import { formatReplicationSection, runReplicationBenchmark } from './replication.js'
-import { renderMarkdown, renderSummary, replaceSection, type RunResults } from './report.js'
+import { keepOtherSections, renderMarkdown, renderSummary, replaceSection, type RunResults } from './report.js'
 import { stopAllServers } from './servers.js'
 import { stopEverything } from './cluster-processes.js'
 import { runControlPlaneBenchmark } from './control-plane.js'
@@ -108,9 +108,10 @@ async function main(): Promise<void> {
     results.reconcile && formatReconciliationSection(results.reconcile),
     results.replication && formatReplicationSection(results.replication),
   ].filter((section): section is string => Boolean(section))
+  const previous = readFileSync(resultsPath, 'utf8')
   const markdown = [...only].every((b) => b === 'reconcile' || b === 'replication')
-    ? ownSections.reduce(replaceSection, readFileSync(resultsPath, 'utf8'))
-    : renderMarkdown(results)
+    ? ownSections.reduce(replaceSection, previous)
+    : keepOtherSections(renderMarkdown(results), previous)
   writeFileSync(resultsPath, markdown)
   step(`done; wrote ${resultsPath}\n`)
   process.stdout.write(renderSummary(results))

@@ -2,7 +2,8 @@ import * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
 import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { MessageType, encodeDurableQuery } from '../src/protocol/y-websocket.js'
+import { MessageType, encodeDurableQuery, maxDurableQueryDeletionBytes } from '../src/protocol/y-websocket.js'
+import { deleteSetDifference, splitDeleteSet, type DeleteSet } from '../src/protocol/delete-set.js'
 import { CloseCode, isPermanentClose } from '../src/protocol/close-codes.js'
 
 /** `failed`: a node refused this document or this client for good (a 44xx close); the client stops trying. */
@@ -44,7 +45,7 @@ export interface SyncedDoc {
   onStatus(listener: (status: ConnectionStatus) => void): () => void
   /** Resolves once the document first synced with a node. */
   readonly whenSynced: Promise<void>
-  /** Resolves once a node has made durable every change this document held when it was called. */
+  /** Resolves once a node has made durable every change this document held when it was called, deletions included. */
   whenDurable(): Promise<void>
   close(): void
 }
@@ -58,10 +59,17 @@ export interface SyncmeshClient {
 const initialBackoffMs = 100
 /**
  * Durability queries sent and not answered yet, per document; the node allows 64. More are held back: the
- * answer to a later query covers every earlier one (a document's state only grows), so the newest held
- * one is sent when an answer frees room.
+ * answers to a later call cover every earlier one (a document's state only grows), so only the newest
+ * call's queries are sent, as answers free room.
  */
 const maxQueriesInFlight = 16
+
+/** One call of whenDurable: its queries, one or (for a large delete set) several, all to be answered. */
+interface DurableCall {
+  resolve(): void
+  /** By query id. `deleteSet` is the part of the call's deletions the query asks for; null for none. */
+  unanswered: Map<number, { frame: Uint8Array; deleteSet: DeleteSet | null }>
+}
 
 export function createSyncClient(options: SyncClientOptions): SyncmeshClient {
   if (options.endpoints.length === 0) throw new Error('createClient needs at least one endpoint')
@@ -103,24 +111,35 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
 
   let resolveSynced: () => void = () => {}
   const whenSynced = new Promise<void>((resolve) => (resolveSynced = resolve))
-  // In id order, which is the order of the state vectors they wait for: each covers all before it.
-  const durableQueries = new Map<number, { stateVector: Uint8Array; resolve: () => void }>()
+  /*
+   * A call asks for the document's state vector and for the deletions not confirmed yet: those of `confirmed`
+   * are durable already, so its answers make the call's whole state durable. It is answered once all its
+   * queries are, or once a later call is, whose state holds its own.
+   */
+  const calls: DurableCall[] = []
+  /** Every deletion in an answered query. */
+  let confirmed: DeleteSet = Y.createDeleteSet()
   const queriesInFlight = new Set<number>()
   let nextQuery = 0
   const askNewest = () => {
-    if (!provider.synced || queriesInFlight.size >= maxQueriesInFlight) return
-    const newest = [...durableQueries.keys()].pop()
-    if (newest === undefined || queriesInFlight.has(newest)) return
-    queriesInFlight.add(newest)
-    provider.ws?.send(encodeDurableQuery(newest, durableQueries.get(newest)!.stateVector))
+    const newest = calls.at(-1)
+    if (!provider.synced || !newest) return
+    for (const [id, query] of newest.unanswered) {
+      if (queriesInFlight.size >= maxQueriesInFlight) return
+      if (queriesInFlight.has(id)) continue
+      queriesInFlight.add(id)
+      provider.ws?.send(query.frame)
+    }
   }
   provider.messageHandlers[MessageType.durable] = (_encoder, decoder) => {
     const answered = decoding.readVarUint(decoder)
-    for (const [id, query] of durableQueries) {
-      if (id > answered) break
-      query.resolve()
-      durableQueries.delete(id)
-      queriesInFlight.delete(id)
+    queriesInFlight.delete(answered)
+    const at = calls.findIndex((call) => call.unanswered.has(answered))
+    if (at !== -1) {
+      const { deleteSet } = calls[at]!.unanswered.get(answered)!
+      if (deleteSet) confirmed = Y.mergeDeleteSets([confirmed, deleteSet])
+      calls[at]!.unanswered.delete(answered)
+      if (calls[at]!.unanswered.size === 0) for (const call of calls.splice(0, at + 1)) call.resolve()
     }
     askNewest()
   }
@@ -204,10 +223,17 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
     },
     whenSynced,
     whenDurable() {
-      const id = nextQuery++
       const stateVector = Y.encodeStateVector(doc)
+      // The deletions too: a change that only deletes leaves the state vector where it was.
+      const deletions = deleteSetDifference(Y.createDeleteSetFromStructStore(doc.store), confirmed)
+      const parts = splitDeleteSet(deletions, maxDurableQueryDeletionBytes)
+      // With every deletion confirmed, the state vector alone, in a query of the first form.
+      const queries = (parts.length > 0 ? parts : [null]).map((deleteSet) => {
+        const id = nextQuery++
+        return [id, { frame: encodeDurableQuery(id, stateVector, deleteSet ?? undefined), deleteSet }] as const
+      })
       return new Promise<void>((resolve) => {
-        durableQueries.set(id, { stateVector, resolve })
+        calls.push({ resolve, unanswered: new Map(queries) })
         askNewest()
       })
     },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { pino } from 'pino'
 import { startNode } from '../src/node.js'
+import { DataDirError } from '../src/control/data-dir-error.js'
 import { UsageError, parseStartConfig, startUsage } from './config.js'
 import { runClusterCommand } from './cluster-cli.js'
 
@@ -73,6 +74,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`syncmesh: ${err.message}\n\n${usage}`)
     process.exit(2)
+  }
+  if (err instanceof DataDirError) {
+    process.stderr.write(`syncmesh: ${err.message}\n`)
+    process.exit(1)
   }
   process.stderr.write(`syncmesh: ${(err as Error).stack ?? String(err)}\n`)
   process.exit(1)

@@ -16,9 +16,15 @@ import { RaftDriver } from './raft/driver.js'
 import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
 import { PeerNetwork } from './peer/peer-network.js'
 import { ControlPlane, type ClusterView } from './control/control-plane.js'
-import { metadataGate } from './control/doc-gate.js'
+import { metadataGate, removedMessage } from './control/doc-gate.js'
 import { checkGivenSecret, loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
+import { loadJoinAnswer, saveJoinAnswer } from './control/join-answer.js'
+import { recordRemoval, wasToldRemoved } from './control/removal-record.js'
+import { decodeMembershipNotice, encodeMembershipNotice } from './protocol/membership-notice.js'
+import { loadOrCreateNodeKey } from './control/node-key.js'
+import { recordMemberKeys } from './control/key-recorder.js'
+import { keyFingerprint } from './peer/node-identity.js'
 import { Replication } from './replication/replication.js'
 import { PeerOrigin } from './replication/peer-origin.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
@@ -116,11 +122,20 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     config.clusterSecret === undefined
       ? loadOrCreateSecret(config.dataDir, 'cluster-secret').value
       : checkGivenSecret(config.clusterSecret, 'the cluster secret')
+  const { identity } = loadOrCreateNodeKey(config.dataDir)
   const metrics = createMetrics()
   const storage = new NodeStorage({ path: config.dataDir })
-  const docs = new DocStore(storage.docs, metrics, log, config.docs)
   const meta = new MetaStateMachine()
   const deleted = (name: string) => isDeleted(meta.state, name)
+  const docs = new DocStore(
+    storage.docs,
+    metrics,
+    log,
+    { gate: metadataGate(meta, () => removedHere(), (origin) => origin instanceof PeerOrigin), isDeleted: deleted },
+    config.docs,
+  )
+  let toldRemoved = wasToldRemoved(config.dataDir)
+  const removedHere = () => toldRemoved || meta.state.removedMembers.has(config.id)
   const sync = new SyncServer(docs, metrics, log, {
     ...config.clientBudget,
     maxMessageBytes: config.maxMessageBytes,
@@ -143,15 +158,20 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const advertiseUrl = config.advertiseUrl ?? url
 
   const joining = storage.raft.isEmpty() && config.join !== undefined
-  if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl)
+  if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl, identity.publicKey)
 
-  // Until a joining node has received the metadata, it knows the members from its join answer.
-  let joinedMembers = new Map<string, string>()
+  let joinedMembers = new Map(loadJoinAnswer(config.dataDir).map((member) => [member.id, member]))
+  // Until its metadata names it, a joining node is replaying metadata older than its join: it knows today's
+  // members, and their keys, from its join answer as well.
+  const caughtUp = () => meta.state.members.has(config.id) || removedHere()
+  const knownMember = (id: string) => meta.state.members.get(id) ?? (caughtUp() ? undefined : joinedMembers.get(id))
   const peers = new PeerNetwork(
     {
       selfId: config.id,
       clusterSecret,
-      urlOf: (id) => config.peerRoutes?.[id] ?? meta.state.members.get(id)?.url ?? joinedMembers.get(id),
+      identity,
+      keyOf: (id) => knownMember(id)?.publicKey,
+      urlOf: (id) => config.peerRoutes?.[id] ?? knownMember(id)?.url,
     },
     log,
   )
@@ -172,9 +192,28 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       log.warn({ err, from }, 'unreadable raft message')
     }
   })
+  // Members removed less than departureWindowMs ago stay linked, so that each can hand off what only it holds.
+  const departing = new Map<string, NodeJS.Timeout>()
+  let handedOff = false
   const updatePeers = () => {
-    const members = meta.state.members.size > 0 ? [...meta.state.members.keys()] : [...joinedMembers.keys()]
-    peers.setPeers(members.filter((id) => id !== config.id))
+    const members = new Set([...meta.state.members.keys(), ...(caughtUp() ? [] : joinedMembers.keys())])
+    peers.setPeers(handedOff ? [] : [...members, ...departing.keys()].filter((id) => id !== config.id))
+  }
+  // A removed node that missed its removal (cut off or stopped when it committed) hears it from any member
+  // it links with during the window.
+  const tellRemoved = (id: string) => peers.send(id, 'membership', encodeMembershipNotice({ type: 'removed' }))
+  peers.onLinkUp((peer) => {
+    if (departing.has(peer)) tellRemoved(peer)
+  })
+  const linkWhileDeparting = (id: string) => {
+    tellRemoved(id)
+    clearTimeout(departing.get(id))
+    const timer = setTimeout(() => {
+      departing.delete(id)
+      updatePeers()
+    }, departureWindowMs)
+    timer.unref()
+    departing.set(id, timer)
   }
   updatePeers()
   const dropDeleted = (name: string) => {
@@ -186,17 +225,29 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const dropAllDeleted = () => {
     for (const name of meta.state.tombstones.keys()) if (docs.meta(name) !== undefined || sync.hasDoc(name)) dropDeleted(name)
   }
+  const checkOwnKey = () => {
+    const onRecord = meta.state.members.get(config.id)?.publicKey
+    if (onRecord === undefined || onRecord === identity.publicKey) return
+    log.error(
+      { key: keyFingerprint(identity.publicKey), onRecord: keyFingerprint(onRecord) },
+      "this node's key (node-key in its data directory) is not the one the cluster holds for it: every peer will refuse it",
+    )
+  }
   meta.onRestored(() => {
     updatePeers()
+    peers.recheckKeys()
+    checkOwnKey()
     dropAllDeleted()
+    if (removedHere()) leave()
   })
   meta.onApplied((command, result) => {
     if (!result.ok) return
+    if (command.type === 'remove-member' && command.id !== config.id) linkWhileDeparting(command.id)
     if (command.type === 'add-member' || command.type === 'remove-member') updatePeers()
+    if (command.type === 'set-member-key') peers.recheckKeys()
+    if (command.type === 'remove-member' && command.id === config.id) leave()
     if (command.type === 'delete-doc') dropDeleted(command.name)
   })
-  docs.setGate(metadataGate(meta, (origin) => origin instanceof PeerOrigin))
-  docs.setTombstones(deleted)
   dropAllDeleted()
   const replication = new Replication(
     docs,
@@ -205,10 +256,46 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
+  // A removed node learns it from its metadata: the committed removal, or a snapshot (this start's, or one
+  // received) that no longer lists it. Its clients' writes are refused from then on (the gate reads the same
+  // metadata); it refuses new sessions, hands what it holds to a remaining member, and only then closes its
+  // sessions, which fail over to another node.
+  let leaving: Promise<void> | null = null
+  const leave = () => {
+    leaving ??= (async () => {
+      log.warn('this node was removed from the cluster; handing its documents to a remaining member')
+      sync.refuseNew(CloseCode.nodeRemoved, removedMessage)
+      await docs.whenWritten()
+      const remaining = [...meta.state.members.keys()].filter((id) => id !== config.id)
+      const to = await replication.handOff(remaining, handOffTimeoutMs)
+      if (closing) return
+      if (to) log.info({ to }, 'documents handed off; closing client sessions')
+      else log.error({ remaining, timeoutMs: handOffTimeoutMs }, 'no remaining member was found holding all documents of this node')
+      sync.closeAll(CloseCode.nodeRemoved, removedMessage)
+      handedOff = true
+      updatePeers()
+    })()
+  }
+  if (removedHere()) leave()
+  peers.on('membership', (from, payload) => {
+    const notice = decodeMembershipNotice(payload)
+    if (notice.type !== 'removed' || removedHere() || knownMember(from) === undefined) return
+    log.warn({ from }, 'a member says this node was removed from the cluster')
+    recordRemoval(config.dataDir, from)
+    toldRemoved = true
+    leave()
+  })
   sync.onLocalAwareness((doc, update) => replication.broadcastAwareness(doc, update))
   replication.onAwareness((doc, update) => sync.applyPeerAwareness(doc, update))
 
   const control = new ControlPlane(driver, meta, { id: config.id, timeoutMs: config.controlTimeoutMs, planIntervalMs: 500 }, log)
+  checkOwnKey()
+  const keyRecorder = recordMemberKeys(
+    control,
+    meta,
+    { selfId: config.id, selfKey: identity.publicKey, dialedKeyOf: (id) => peers.dialedKeyOf(id), intervalMs: 500 },
+    log,
+  )
   let closing: Promise<void> | null = null
   const access = new DocAccessControl(
     await ClientTokens.load({
@@ -224,7 +311,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     endpoints: () => control.view().members.map((member) => member.url),
     listCursors: listCursors(clusterSecret),
     isDeleted: deleted,
-    isReady: () => closing === null,
+    notReady: () => {
+      if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
+      if (removedHere()) return { code: 'not_a_member', message: removedMessage }
+      if (driver.failure) return { code: 'metadata_unavailable', message: driver.failure.reason }
+      return null
+    },
     admin: adminRoutes(control, {
       adminToken: adminToken.value,
       timeoutMs: config.controlTimeoutMs,
@@ -237,10 +329,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         via: config.join!,
         id: config.id,
         url: advertiseUrl,
+        publicKey: identity.publicKey,
         adminToken: adminToken.value,
         log,
         onJoined: (members) => {
-          joinedMembers = new Map(members.map((m) => [m.id, m.url]))
+          saveJoinAnswer(config.dataDir, members)
+          joinedMembers = new Map(members.map((member) => [member.id, member]))
           updatePeers()
         },
       })
@@ -257,8 +351,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     close: () =>
       (closing ??= (async () => {
         joined?.cancel()
+        for (const timer of departing.values()) clearTimeout(timer)
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         control.close()
+        keyRecorder.close()
         replication.close()
         sync.close()
         driver.close()
@@ -270,6 +366,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       })()),
   }
 }
+
+/**
+ * How long the remaining members keep linking with a removed one, and how long the removed one tries to hand
+ * off its documents: less, because they started counting when they applied its removal, before it learned.
+ */
+const departureWindowMs = 30_000
+const handOffTimeoutMs = 20_000
 
 /** A rate limit of `limit` per second with bursts of twice that, and at least `minBurst`; null for 0 (no limit). */
 function perSecond(limit: number, minBurst: number): Rate | null {
@@ -287,8 +390,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** A brand-new cluster of one: this node is its only voter, from a snapshot at index 1. */
-function bootstrap(storage: NodeStorage, id: string, url: string): void {
+function bootstrap(storage: NodeStorage, id: string, url: string, publicKey: string): void {
   const state = emptyMetaState()
-  state.members.set(id, { id, url, role: 'voter' })
+  state.members.set(id, { id, url, role: 'voter', publicKey })
   storage.raft.bootstrap({ index: 1, term: 1, config: { voters: [id], replicas: [] }, data: encodeMetaState(state) })
 }

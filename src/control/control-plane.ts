@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { applyCommand } from '../meta/apply.js'
-import { decodeMetaState, encodeMetaState } from '../meta/codec.js'
-import type { CommandResult, MetaCommand } from '../meta/commands.js'
+import type { CommandResult } from '../meta/commands.js'
 import { nextMembershipChange } from '../meta/membership.js'
 import { compareStrings } from '../meta/queries.js'
 import type { MetaStateMachine } from '../meta/state-machine.js'
 import type { Namespace } from '../meta/state.js'
 import type { RaftDriver } from '../raft/driver.js'
-import type { ConfChange, NodeId } from '../raft/types.js'
+import type { NodeId } from '../raft/types.js'
+import { planProposal, type CommandInput } from './proposal.js'
 
 export interface ClusterMember {
   id: string
   url: string
   role: 'voter' | 'replica'
+  /** Its node key; absent for a member from before node keys whose key is not recorded yet. */
+  publicKey?: string
 }
 
 export interface ClusterView {
@@ -27,12 +28,10 @@ export interface ClusterView {
 /** Why this node could not carry out a metadata operation. */
 export type SubmitFailure =
   | { ok: false; reason: 'not_leader'; leaderUrl: string | null }
-  | { ok: false; reason: 'no_quorum' | 'removed'; message: string }
+  | { ok: false; reason: 'no_quorum' | 'removed' | 'metadata_unavailable'; message: string }
 
 /** How a write to the metadata ended, from the point of view of the node that took it. */
 export type SubmitOutcome = { ok: true; result: CommandResult } | SubmitFailure
-
-export type CommandInput = MetaCommand extends infer C ? (C extends MetaCommand ? Omit<C, 'requestId'> : never) : never
 
 export interface ControlPlaneOptions {
   id: NodeId
@@ -40,21 +39,6 @@ export interface ControlPlaneOptions {
   timeoutMs: number
   /** How often the leader looks for a membership change due (promotions to reach the voter target). */
   planIntervalMs: number
-}
-
-const confChangeOf = (command: MetaCommand): ConfChange | undefined => {
-  switch (command.type) {
-    case 'add-member':
-      return { op: 'add-replica', id: command.id }
-    case 'promote':
-      return { op: 'promote', id: command.id }
-    case 'demote':
-      return { op: 'demote', id: command.id }
-    case 'remove-member':
-      return { op: 'remove', id: command.id }
-    default:
-      return undefined
-  }
 }
 
 /**
@@ -84,17 +68,18 @@ export class ControlPlane {
       term: status.term,
       commitIndex: status.commit,
       members: [...this.meta.state.members.values()]
-        .map(({ id, url, role }) => ({ id, url, role }))
+        .map(({ id, url, role, publicKey }) => ({ id, url, role, ...(publicKey !== undefined && { publicKey }) }))
         .sort((a, b) => compareStrings(a.id, b.id)),
     }
   }
 
   /** The view after a ReadIndex round: no write committed before the call is missing from it. */
   async consistentView(): Promise<{ ok: true; view: ClusterView } | SubmitFailure> {
+    if (this.driver.failure) return this.unavailable()
     if (this.driver.status().removed) return this.removed()
     const read = await withTimeout(this.driver.readIndex(), this.options.timeoutMs)
     if (read === 'timeout') return this.noQuorum()
-    if (!read.ok) return read.reason === 'not-leader' ? this.notLeader() : this.noQuorum()
+    if (!read.ok) return read.reason === 'not-leader' ? this.notLeader() : read.reason === 'failed' ? this.unavailable() : this.noQuorum()
     return { ok: true, view: this.view() }
   }
 
@@ -115,32 +100,31 @@ export class ControlPlane {
     return this.driver.status().role === 'leader'
   }
 
-  /** Proposes a command and waits until it is applied here (or the timeout passes). */
-  async submit(input: CommandInput, requestId: string = randomUUID()): Promise<SubmitOutcome> {
+  /**
+   * Proposes a command and waits until it is applied here (or the timeout passes). `requestKey` names the
+   * caller's request: a retry with the same key (here or on another node) is applied once.
+   */
+  async submit(input: CommandInput, requestKey: string = randomUUID()): Promise<SubmitOutcome> {
+    if (this.driver.failure) return this.unavailable()
     if (this.driver.status().removed) return this.removed()
-    const command = { ...input, requestId } as MetaCommand
-    const change = confChangeOf(command)
-    if (change && this.isLeader()) {
-      // Raft applies a membership change unconditionally; refuse here what the metadata would refuse,
-      // so that Raft's configuration and the members' roles never disagree.
-      const refusal = this.dryRun(command)
-      if (refusal) return { ok: true, result: refusal }
-    }
     const deadline = Date.now() + this.options.timeoutMs
     for (;;) {
-      const outcome = await withTimeout(this.driver.propose(command, change), deadline - Date.now())
+      if (!this.isLeader()) return this.notLeader()
+      // Planned again before every attempt: a membership change applied meanwhile may have answered or
+      // ruled out this one.
+      const plan = planProposal(this.meta.state, input, requestKey)
+      if (!plan.propose) return { ok: true, result: plan.result }
+      const outcome = await withTimeout(this.driver.propose(plan.command, plan.change), deadline - Date.now())
       if (outcome === 'timeout') return this.noQuorum()
       if (outcome.ok) return { ok: true, result: outcome.result as CommandResult }
       if (outcome.reason === 'not-leader') return this.notLeader()
       if (outcome.reason === 'invalid') {
-        // A retried membership change that was already made: Raft refuses it again, the request memory has its result.
-        const earlier = this.meta.state.recentResults.get(requestId)
-        if (earlier) return { ok: true, result: earlier }
         return { ok: true, result: { ok: false, code: 'conflict', message: 'the cluster configuration does not allow this change' } }
       }
       if (outcome.reason === 'removed') return this.removed()
       if (outcome.reason === 'closed') return this.noQuorum()
-      // 'lost', 'transferring', 'conf-change-pending': retry with the same request id until the deadline.
+      if (outcome.reason === 'failed') return this.unavailable()
+      // 'lost', 'transferring', 'conf-change-pending': retry with the same request key until the deadline.
       if (Date.now() >= deadline) return this.noQuorum()
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -149,6 +133,7 @@ export class ControlPlane {
   /** Hands leadership to `to`, or to the most caught-up other voter; resolves when someone else leads. */
   async transferLeadership(to?: string): Promise<SubmitOutcome> {
     const status = this.driver.status()
+    if (this.driver.failure) return this.unavailable()
     if (status.removed) return this.removed()
     if (status.role !== 'leader') return this.notLeader()
     const target = to ?? this.bestSuccessor()
@@ -177,13 +162,6 @@ export class ControlPlane {
       .sort((a, b) => (status.followers[b]?.match ?? 0) - (status.followers[a]?.match ?? 0))[0]
   }
 
-  private dryRun(command: MetaCommand): CommandResult | null {
-    const decoded = decodeMetaState(encodeMetaState(this.meta.state))
-    if (!decoded.ok) return null
-    const result = applyCommand(decoded.state, command, { index: 0, term: 0 })
-    return result.ok ? null : result
-  }
-
   private async planMembership(): Promise<void> {
     if (this.planning || !this.isLeader()) return
     this.planning = true
@@ -208,6 +186,10 @@ export class ControlPlane {
 
   private removed(): SubmitFailure {
     return { ok: false, reason: 'removed', message: 'this node was removed from the cluster' }
+  }
+
+  private unavailable(): SubmitFailure {
+    return { ok: false, reason: 'metadata_unavailable', message: this.driver.failure!.reason }
   }
 
   private noQuorum(): SubmitFailure {

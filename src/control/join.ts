@@ -7,16 +7,19 @@ export interface JoinOptions {
   via: string
   id: string
   url: string
+  /** This node's key, recorded in its member entry with it, so that no other node can take its id. */
+  publicKey: string
   adminToken: string
   log: Logger
   /** Called once the cluster has added this node, with its members as the cluster reported them. */
-  onJoined(members: { id: string; url: string }[]): void
+  onJoined(members: { id: string; url: string; publicKey?: string }[]): void
 }
 
 /**
  * Asks the cluster to add this node as a replica, retrying until a member answers. Once added, the leader
  * reaches this node over the peer link and sends it the log; the leader promotes it when the voter
- * target calls for it.
+ * target calls for it. Until the log arrives, the members and their node keys in the answer (over the admin
+ * API, which the admin token guards) are what this node checks its peers against.
  */
 export function joinCluster(options: JoinOptions): { cancel(): void } {
   let cancelled = false
@@ -25,7 +28,7 @@ export function joinCluster(options: JoinOptions): { cancel(): void } {
   const attempt = async (delayMs: number): Promise<void> => {
     if (cancelled) return
     try {
-      await admin.addMember({ id: options.id, url: options.url }).catch((err: unknown) => {
+      await admin.addMember({ id: options.id, url: options.url, publicKey: options.publicKey }).catch((err: unknown) => {
         const alreadyAdded = err instanceof SyncmeshApiError && err.status === 409 && err.message.includes(`"${options.id}" already exists`)
         if (!alreadyAdded) throw err
       })

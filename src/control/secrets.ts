@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DataDirError } from './data-dir-error.js'
 
 /** Shortest secret accepted, in characters without the whitespace around it: a guessable token guards nothing. */
 export const minSecretChars = 16
@@ -20,7 +21,7 @@ export function loadOrCreateSecret(dataDir: string, fileName: string): { value: 
   return { value, path }
 }
 
-function readIfPresent(path: string): string | undefined {
+export function readIfPresent(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
   } catch (err) {
@@ -32,7 +33,7 @@ function readIfPresent(path: string): string | undefined {
 function checkStored(value: string, path: string): string {
   if (value.length >= minSecretChars) return value
   const holds = value.length === 0 ? 'is empty' : `holds only ${value.length} characters`
-  throw new Error(
+  throw new DataDirError(
     `${path} ${holds}; a secret needs at least ${minSecretChars}. Write a longer one into it, or delete the file ` +
       'to have a new one made (a cluster secret must be the same on every node).',
   )
@@ -46,11 +47,12 @@ export function checkGivenSecret(value: string, what: string): string {
 }
 
 /**
- * Writes `contents` to `path` so that the path only ever holds all of it: into a file of its own first, made
- * durable, then renamed to the path, and the rename made durable too. A crash before the rename leaves the path
- * absent, so the next start makes a secret again, and removes the temporary file such a crash left.
+ * Writes `contents` to `path` so that the path only ever holds all of it: into a file of its own first (readable
+ * by the owner only), made durable, then renamed to the path, and the rename made durable too. A crash before the
+ * rename leaves the path absent, so the next start makes the file again, and removes the temporary file such a
+ * crash left.
  */
-function writeAtomically(dir: string, path: string, contents: string): void {
+export function writeAtomically(dir: string, path: string, contents: string): void {
   const temporary = `${path}.tmp`
   rmSync(temporary, { force: true })
   try {

@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
-import type { CommandInput, ControlPlane, SubmitFailure } from '../control/control-plane.js'
-import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema } from '../meta/commands.js'
+import type { ControlPlane, SubmitFailure } from '../control/control-plane.js'
+import type { CommandInput } from '../control/proposal.js'
+import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema, publicKeySchema } from '../meta/commands.js'
 import type { CommandResult } from '../meta/commands.js'
 import type { PeerReplicationStatus, ReplicationSummary } from '../replication/replication.js'
 import { checkDocName } from '../docs/doc-name.js'
 import { ApiError, parseInput } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
+import { requestKey, type RequestKeyEnv } from './idempotency-key.js'
 import { jsonBody, queryParams } from './validate.js'
 
 /** This node's own view of the data plane, as `GET /v1/cluster` shows it beside the Raft view. */
@@ -28,7 +29,16 @@ export interface AdminRoutesOptions {
 const forwardedHeader = 'x-syncmesh-forwarded'
 
 const clusterQuery = z.object({ consistent: z.string().optional() })
-const addMemberBody = z.object({ id: memberIdSchema, url: memberUrlSchema, role: z.enum(['voter', 'replica']).optional() })
+/**
+ * `publicKey`: the node key of the node to be added (one started with --join sends its own). Without it, the
+ * leader records the key the node proves once the leader has dialed it.
+ */
+const addMemberBody = z.object({
+  id: memberIdSchema,
+  url: memberUrlSchema,
+  role: z.enum(['voter', 'replica']).optional(),
+  publicKey: publicKeySchema.optional(),
+})
 const transferBody = z.object({ to: memberIdSchema.optional() }).default({})
 
 const statusOfRefusal: Record<Exclude<CommandResult, { ok: true }>['code'], ContentfulStatusCode> = {
@@ -66,7 +76,7 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
   async function atLeader<T extends { ok: true }>(
     c: Context,
     attempt: () => Promise<T | SubmitFailure>,
-    requestId: string | null,
+    key: string | null,
   ): Promise<T> {
     const deadline = Date.now() + options.timeoutMs
     for (;;) {
@@ -74,7 +84,7 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
       if (outcome.ok) return outcome
       if (outcome.reason !== 'not_leader') throw new ApiError(503, outcome.reason, outcome.message)
       if (outcome.leaderUrl && !c.req.header(forwardedHeader)) {
-        const answer = await forward(c, outcome.leaderUrl, requestId).catch(() => null)
+        const answer = await forward(c, outcome.leaderUrl, key).catch(() => null)
         if (answer) throw new LeaderAnswered(answer)
       }
       if (Date.now() >= deadline) {
@@ -85,22 +95,21 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
   }
 
   /**
-   * Commits `input` here or at the leader; a refused command is an ApiError. `step` tells apart the
-   * commands of one request, which share its idempotency key.
+   * Commits `input` here or at the leader; a refused command is an ApiError. The commands of one request
+   * share its key (the control plane tells them apart by their type); a forward carries the key itself.
    */
-  async function commit(c: Context, input: CommandInput, step = ''): Promise<void> {
-    const key = c.req.header('idempotency-key')
-    const requestId = key === undefined ? randomUUID() : `${key}${step}`
-    refused((await atLeader(c, () => control.submit(input, requestId), requestId)).result)
+  async function commit(c: Context<RequestKeyEnv>, input: CommandInput): Promise<void> {
+    const key = c.get('requestKey')
+    refused((await atLeader(c, () => control.submit(input, key), key)).result)
   }
 
   const namespaceName = (c: Context) => parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
 
-  return new Hono()
+  return new Hono<RequestKeyEnv>()
     .use('/v1/cluster', admin)
-    .use('/v1/cluster/*', admin)
+    .use('/v1/cluster/*', admin, requestKey)
     .use('/v1/namespaces', admin)
-    .use('/v1/namespaces/*', admin)
+    .use('/v1/namespaces/*', admin, requestKey)
 
     .get('/v1/cluster', queryParams(clusterQuery), async (c) => {
       const view = c.req.valid('query').consistent === 'true' ? (await atLeader(c, () => control.consistentView(), null)).view : control.view()
@@ -109,12 +118,12 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
 
     .post('/v1/cluster/members', jsonBody(addMemberBody), async (c) => {
       const body = c.req.valid('json')
-      await commit(c, { type: 'add-member', id: body.id, url: body.url })
+      await commit(c, { type: 'add-member', id: body.id, url: body.url, ...(body.publicKey !== undefined && { publicKey: body.publicKey }) })
       if (body.role === 'voter') {
         // Asking for a voter raises the target by one; the leader promotes the member once it has caught up.
         const voters = control.view().members.filter((m) => m.role === 'voter').length
         const count = Math.min(5, Math.max(control.targetVoters(), voters + 1))
-        await commit(c, { type: 'set-voter-target', count }, ':voter-target')
+        await commit(c, { type: 'set-voter-target', count })
       }
       const member = control.view().members.find((m) => m.id === body.id)
       return c.json(member ?? { id: body.id, url: body.url, role: 'replica' as const }, 201)
@@ -147,14 +156,14 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
       return c.json({ name, deleted: true as const })
     })
 
-    .delete('/v1/docs/:name', admin, async (c) => {
+    .delete('/v1/docs/:name', admin, requestKey, async (c) => {
       const checked = checkDocName(c.req.param('name'))
       if (!checked.ok) throw new ApiError(400, 'invalid_doc_name', checked.message)
       await commit(c, { type: 'delete-doc', name: checked.name })
       return c.json({ name: checked.name, deleted: true as const })
     })
 
-  async function forward(c: Context, leaderUrl: string, requestId: string | null): Promise<Response> {
+  async function forward(c: Context, leaderUrl: string, key: string | null): Promise<Response> {
     const url = new URL(c.req.url)
     const target = new URL(url.pathname + url.search, leaderUrl)
     const headers = new Headers()
@@ -162,7 +171,7 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
       const value = c.req.header(name)
       if (value !== undefined) headers.set(name, value)
     }
-    if (requestId) headers.set('idempotency-key', requestId)
+    if (key !== null) headers.set('idempotency-key', key)
     headers.set(forwardedHeader, '1')
     const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer()
     const res = await fetch(target, { method: c.req.method, headers, ...(body ? { body } : {}) })

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { Metrics } from '../metrics.js'
-import { ApiError, errorBody } from './api-error.js'
+import { ApiError, errorBody, type ErrorBody } from './api-error.js'
 import { docRoutes } from './doc-routes.js'
 import { webRoutes } from './web-routes.js'
 import type { AdminApi } from './admin-routes.js'
@@ -14,8 +14,8 @@ export interface AppOptions {
   maxBodyBytes: number
   /** Who may read and write which documents (client tokens). */
   access: DocAccessControl
-  /** False once the node has begun shutting down. */
-  isReady(): boolean
+  /** Why the node should get no traffic (shutting down, removed, its metadata unavailable); null while it is ready. */
+  notReady(): ErrorBody['error'] | null
   /** Cluster, namespace and deletion routes, mounted at the root. */
   admin: AdminApi
   /** The URLs clients may connect to: every member's. */
@@ -31,11 +31,10 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     .get('/healthz', (c) => c.json({ ok: true as const }))
     // Public, for clients that fail over: member URLs are what they connect to anyway.
     .get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))
-    .get('/readyz', (c) =>
-      options.isReady()
-        ? c.json({ ready: true as const })
-        : c.json(errorBody('shutting_down', 'the node is shutting down'), 503),
-    )
+    .get('/readyz', (c) => {
+      const reason = options.notReady()
+      return reason ? c.json(errorBody(reason.code, reason.message), 503) : c.json({ ready: true as const })
+    })
     .get('/metrics', async (c) =>
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     )

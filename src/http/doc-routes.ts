@@ -53,6 +53,7 @@ const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], Contentful
   doc_too_large: 413,
   storage_failed: 503,
   shutting_down: 503,
+  not_a_member: 503,
 }
 
 function docName(c: Context): string {

@@ -33,6 +33,8 @@ function execute(state: MetaState, command: MetaCommand, at: LogPosition): Comma
   switch (command.type) {
     case 'add-member':
       return addMember(state, command)
+    case 'set-member-key':
+      return setMemberKey(state, command)
     case 'promote':
       return promote(state, command)
     case 'demote':
@@ -52,15 +54,30 @@ function execute(state: MetaState, command: MetaCommand, at: LogPosition): Comma
 }
 
 /** New members join as replicas: a voter that has not caught up would slow every commit or block the quorum. */
-function addMember(state: MetaState, { id, url }: CommandOf<'add-member'>): CommandResult {
-  if (state.members.has(id)) return refuse('conflict', `member "${id}" already exists`)
+function addMember(state: MetaState, { id, url, publicKey }: CommandOf<'add-member'>): CommandResult {
+  const existing = state.members.get(id)
+  if (existing?.publicKey !== undefined && publicKey !== undefined && existing.publicKey !== publicKey) {
+    // Not "already exists": a joining node takes that as its own earlier request, and this is another node's.
+    return refuse('conflict', `member "${id}" exists with another node key; a node rejoins with a new id and an empty data directory`)
+  }
+  if (existing) return refuse('conflict', `member "${id}" already exists`)
   if (state.removedMembers.has(id)) {
     return refuse('conflict', `member "${id}" was removed; a node rejoins with a new id and an empty data directory`)
   }
   for (const member of state.members.values()) {
     if (member.url === url) return refuse('conflict', `member "${member.id}" already has the URL ${url}`)
   }
-  state.members.set(id, { id, url, role: 'replica' })
+  state.members.set(id, { id, url, role: 'replica', ...(publicKey !== undefined && { publicKey }) })
+  return ok
+}
+
+/** Records the key of a member that has none; a recorded key is never replaced (a node that lost its key rejoins). */
+function setMemberKey(state: MetaState, { id, publicKey }: CommandOf<'set-member-key'>): CommandResult {
+  const member = state.members.get(id)
+  if (!member) return refuse('not_found', `no member "${id}"`)
+  if (member.publicKey === publicKey) return ok
+  if (member.publicKey !== undefined) return refuse('conflict', `member "${id}" already has another node key`)
+  state.members.set(id, { ...member, publicKey })
   return ok
 }
 

@@ -1,9 +1,12 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { z } from 'zod'
 import {
   commandErrorCodes,
   docNameSchema,
   memberIdSchema,
   memberUrlSchema,
+  publicKeySchema,
   namespaceNameSchema,
   namespaceSpecSchema,
   parseCommand,
@@ -15,65 +18,110 @@ import {
 } from './commands.js'
 import { compareStrings } from './queries.js'
 import { maxRememberedRequests, memberRoles, type MetaState, type Namespace } from './state.js'
+import { readTombstones, writeTombstones } from './tombstone-codec.js'
 
 /*
- * Snapshots and log entries are JSON in UTF-8. A snapshot is canonical: keyed collections are sorted by key and
- * objects are built field by field, so equal states encode to equal bytes whatever order they were built in.
+ * Log entries are JSON in UTF-8. A snapshot (format 2) is a varint format number, the small collections as JSON
+ * in UTF-8 (a varint length first), then the tombstones, which are the bulk, in their compact form
+ * (tombstone-codec.ts). Format 1 snapshots, still in older data directories, are one JSON object, tombstones
+ * included: their first byte is `{`, which no varint format number starts with. A snapshot is canonical:
+ * keyed collections are sorted by key and objects are built field by field, so equal states encode to equal
+ * bytes whatever order they were built in.
  */
 
-const snapshotFormat = 1
+const jsonSnapshotFormat = 1
+const snapshotFormat = 2
+const openingBrace = 0x7b
 
 const resultSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true) }),
   z.object({ ok: z.literal(false), code: z.enum(commandErrorCodes), message: z.string() }),
 ])
 
-const snapshotSchema = z.object({
-  format: z.literal(snapshotFormat),
+const fieldsSchema = z.object({
   voterTarget: voterTargetSchema,
-  members: z.array(z.object({ id: memberIdSchema, url: memberUrlSchema, role: z.enum(memberRoles) })),
+  // A member without publicKey: one from before node keys, in a snapshot of that time or of a later one.
+  members: z.array(
+    z.object({ id: memberIdSchema, url: memberUrlSchema, role: z.enum(memberRoles), publicKey: publicKeySchema.optional() }),
+  ),
   namespaces: z.array(namespaceSpecSchema.extend({ name: namespaceNameSchema })),
-  tombstones: z.array(z.tuple([docNameSchema, z.number().int().nonnegative()])),
   removedMembers: z.array(memberIdSchema).default([]),
   recentResults: z.array(z.tuple([requestIdSchema, resultSchema])).max(maxRememberedRequests),
 })
 
+const jsonSnapshotSchema = fieldsSchema.extend({
+  format: z.literal(jsonSnapshotFormat),
+  tombstones: z.array(z.tuple([docNameSchema, z.number().int().nonnegative()])),
+})
+
 export function encodeMetaState(state: MetaState): Uint8Array {
-  const snapshot: z.input<typeof snapshotSchema> = {
-    format: snapshotFormat,
+  const fields: z.input<typeof fieldsSchema> = {
     voterTarget: state.voterTarget,
-    members: sortedByKey(state.members).map(([, { id, url, role }]) => ({ id, url, role })),
+    members: sortedByKey(state.members).map(([, { id, url, role, publicKey }]) => ({
+      id,
+      url,
+      role,
+      ...(publicKey !== undefined && { publicKey }),
+    })),
     namespaces: sortedByKey(state.namespaces).map(([, namespace]) => canonicalNamespace(namespace)),
-    tombstones: sortedByKey(state.tombstones),
     removedMembers: [...state.removedMembers].sort(compareStrings),
     // In apply order, not sorted: the order decides which request is forgotten next.
     recentResults: [...state.recentResults].map(([requestId, result]) => [requestId, canonicalResult(result)]),
   }
-  return new TextEncoder().encode(JSON.stringify(snapshot))
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, snapshotFormat)
+  encoding.writeVarUint8Array(encoder, new TextEncoder().encode(JSON.stringify(fields)))
+  writeTombstones(encoder, state.tombstones)
+  return encoding.toUint8Array(encoder)
 }
 
 export type DecodedMetaState = { ok: true; state: MetaState } | { ok: false; message: string }
 
 /** Reads a snapshot, which may come from a peer: malformed bytes are a value, never a throw. */
 export function decodeMetaState(bytes: Uint8Array): DecodedMetaState {
+  if (bytes[0] === openingBrace) {
+    const parsed = parseSnapshotJson(bytes, jsonSnapshotSchema)
+    if (!parsed.ok) return parsed
+    const tombstones = uniqueKeys(parsed.value.tombstones)
+    return tombstones ? stateOf(parsed.value, tombstones) : repeatsKey
+  }
+  try {
+    const decoder = decoding.createDecoder(bytes)
+    const format = decoding.readVarUint(decoder)
+    if (format !== snapshotFormat) return { ok: false, message: `snapshot format ${format} is unknown` }
+    const parsed = parseSnapshotJson(decoding.readVarUint8Array(decoder), fieldsSchema)
+    if (!parsed.ok) return parsed
+    const tombstones = readTombstones(decoder)
+    if (decoding.hasContent(decoder)) return { ok: false, message: 'snapshot has bytes after its end' }
+    return stateOf(parsed.value, tombstones)
+  } catch (err) {
+    return { ok: false, message: `snapshot is malformed: ${(err as Error).message}` }
+  }
+}
+
+const repeatsKey: DecodedMetaState = { ok: false, message: 'snapshot repeats a key' }
+
+function parseSnapshotJson<S extends z.ZodType>(
+  bytes: Uint8Array,
+  schema: S,
+): { ok: true; value: z.output<S> } | { ok: false; message: string } {
   const json = parseJson(bytes)
   if (!json.ok) return { ok: false, message: `snapshot is not JSON: ${json.message}` }
-  const parsed = snapshotSchema.safeParse(json.value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return { ok: false, message: `snapshot ${issue.path.join('.')}: ${issue.message}` }
-  }
-  const snapshot = parsed.data
-  const members = uniqueKeys(snapshot.members.map((member) => [member.id, member]))
-  const namespaces = uniqueKeys(snapshot.namespaces.map((namespace) => [namespace.name, namespace]))
-  const tombstones = uniqueKeys(snapshot.tombstones)
-  const recentResults = uniqueKeys(snapshot.recentResults)
-  if (!members || !namespaces || !tombstones || !recentResults) return { ok: false, message: 'snapshot repeats a key' }
-  const removedMembers = new Set(snapshot.removedMembers)
-  if (removedMembers.size !== snapshot.removedMembers.length) return { ok: false, message: 'snapshot repeats a key' }
+  const parsed = schema.safeParse(json.value)
+  if (parsed.success) return { ok: true, value: parsed.data }
+  const issue = parsed.error.issues[0]!
+  return { ok: false, message: `snapshot ${issue.path.join('.')}: ${issue.message}` }
+}
+
+function stateOf(fields: z.output<typeof fieldsSchema>, tombstones: Map<string, number>): DecodedMetaState {
+  const members = uniqueKeys(fields.members.map((member) => [member.id, member]))
+  const namespaces = uniqueKeys(fields.namespaces.map((namespace) => [namespace.name, namespace]))
+  const recentResults = uniqueKeys(fields.recentResults)
+  const removedMembers = new Set(fields.removedMembers)
+  if (!members || !namespaces || !recentResults || removedMembers.size !== fields.removedMembers.length) return repeatsKey
   return {
     ok: true,
-    state: { voterTarget: snapshot.voterTarget, members, namespaces, tombstones, removedMembers, recentResults },
+    state: { voterTarget: fields.voterTarget, members, namespaces, tombstones, removedMembers, recentResults },
   }
 }
 

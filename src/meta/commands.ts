@@ -5,10 +5,15 @@ import { maxDocNameBytes } from '../docs/doc-name.js'
 export const minVoterTarget = 1
 export const maxVoterTarget = 5
 
-/** Names a client's write, so that a retried write is applied once. */
-export const requestIdSchema = z.string().min(1).max(128)
+/**
+ * Names a client's write, so that a retried write is applied once. Room for the control plane's
+ * `<command type>:<key>` (see `planProposal`) with a key of up to 128 characters.
+ */
+export const requestIdSchema = z.string().min(1).max(256)
 export const memberIdSchema = z.string().min(1).max(128)
 export const memberUrlSchema = z.url({ protocol: /^(https?|wss?)$/ }).max(2048)
+/** A node's Ed25519 public key: the canonical base64url of its 32 bytes, so that one key has one spelling. */
+export const publicKeySchema = z.string().regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, 'an Ed25519 public key in base64url')
 export const voterTargetSchema = z.number().int().min(minVoterTarget).max(maxVoterTarget)
 export const namespaceNameSchema = z
   .string()
@@ -38,7 +43,8 @@ const commandSchema = <T extends string, S extends z.ZodRawShape>(type: T, shape
   z.object({ type: z.literal(type), requestId: requestIdSchema, ...shape })
 
 export const metaCommandSchema = z.discriminatedUnion('type', [
-  commandSchema('add-member', { id: memberIdSchema, url: memberUrlSchema }),
+  commandSchema('add-member', { id: memberIdSchema, url: memberUrlSchema, publicKey: publicKeySchema.optional() }),
+  commandSchema('set-member-key', { id: memberIdSchema, publicKey: publicKeySchema }),
   commandSchema('promote', { id: memberIdSchema }),
   commandSchema('demote', { id: memberIdSchema }),
   commandSchema('remove-member', { id: memberIdSchema }),

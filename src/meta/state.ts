@@ -8,6 +8,11 @@ export interface Member {
   readonly id: string
   readonly url: string
   readonly role: MemberRole
+  /**
+   * The member's node key (see peer/node-identity.ts), which its peer handshakes must prove. Absent for a
+   * member that joined before node keys, until the leader records the key it proves (set-member-key).
+   */
+  readonly publicKey?: string
 }
 
 export interface Namespace extends DocPolicy {

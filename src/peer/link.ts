@@ -7,11 +7,24 @@ import {
   type HandshakeMessage,
 } from '../protocol/peer-frames.js'
 import { PeerCloseCode, closeReason } from '../protocol/close-codes.js'
-import { answerChallenge, checkHello, checkWelcome, createChallenge, type Challenge, type Hello } from './handshake.js'
+import {
+  answerChallenge,
+  checkHello,
+  checkWelcome,
+  createChallenge,
+  identityHeader,
+  type Challenge,
+  type Hello,
+  type KeyOf,
+} from './handshake.js'
+import type { NodeIdentity } from './node-identity.js'
 
 export interface PeerLinkOptions {
   selfId: string
   secret: Uint8Array
+  identity: NodeIdentity
+  /** Asked at each handshake, so that a key recorded meanwhile is the one checked. */
+  keyOf: KeyOf
   /** A dial's, from the socket's creation: covers connecting, the upgrade and the handshake. */
   handshakeTimeoutMs: number
   /**
@@ -35,7 +48,7 @@ export interface PeerLinkEvents {
    * Called once: when the link is closed from this end (except by `retire`), or else when its socket
    * closes. No frame is delivered after it.
    */
-  closed(link: PeerLink, code: number, reason: string): void
+  closed(link: PeerLink, code: number, reason: string, byThisEnd: boolean): void
 }
 
 export type LinkRole = 'dialer' | 'acceptor'
@@ -60,6 +73,9 @@ export class PeerLink {
   readonly socketClosed: Promise<void>
   private phase: Phase
   private currentPeerId: string | null
+  private provedKey: string | null = null
+  /** A dialer's: whether the acceptor's upgrade answer said it reads a signed hello. */
+  private acceptorReadsKeyProofs = false
   private answeredSinceLastPing = true
   private lastSocketError: string | null = null
   private readonly handshakeTimer: NodeJS.Timeout
@@ -67,7 +83,11 @@ export class PeerLink {
 
   /** Dials `peerId` over `ws`, a client socket still connecting. */
   static dial(ws: WebSocket, peerId: string, options: PeerLinkOptions, events: PeerLinkEvents): PeerLink {
-    return new PeerLink('dialer', ws, peerId, { name: 'awaiting-challenge', acceptorId: peerId }, options, events)
+    const link = new PeerLink('dialer', ws, peerId, { name: 'awaiting-challenge', acceptorId: peerId }, options, events)
+    ws.once('upgrade', (response) => {
+      link.acceptorReadsKeyProofs = response.headers[identityHeader] === '1'
+    })
+    return link
   }
 
   /** Runs the acceptor's side over `ws`, an open server socket; `isPeer` decides whom to let in. */
@@ -109,13 +129,18 @@ export class PeerLink {
       this.lastSocketError = err.message
     })
     ws.on('close', (code, reason) => {
-      this.finish(code, reason.toString() || this.lastSocketError || `connection closed (${code})`)
+      this.finish(code, reason.toString() || this.lastSocketError || `connection closed (${code})`, false)
     })
   }
 
   /** The peer at the other end: known from the start when dialing, after the hello when accepting. */
   get peerId(): string | null {
     return this.currentPeerId
+  }
+
+  /** The node key the peer proved in the handshake; null for a peer of an earlier version, which proves none. */
+  get peerKey(): string | null {
+    return this.provedKey
   }
 
   /** Bytes handed to the socket and not yet taken by the kernel. */
@@ -134,7 +159,7 @@ export class PeerLink {
   close(code: number, reason: string): void {
     if (this.phase.name === 'closed') return
     this.closeSocket(code, reason)
-    this.finish(code, reason)
+    this.finish(code, reason, true)
   }
 
   /**
@@ -150,7 +175,7 @@ export class PeerLink {
   /** Drops the connection without a closing handshake. */
   private terminate(reason: string): void {
     this.ws.terminate()
-    this.finish(1006, reason)
+    this.finish(1006, reason, true)
   }
 
   /** Starts the closing handshake, and cuts the socket if the other end does not answer it in time. */
@@ -191,27 +216,37 @@ export class PeerLink {
     const message = this.decodeOrClose(decodeHandshakeMessage, data)
     if (!message) return
     const phase = this.phase
-    const { secret, selfId } = this.options
+    const { secret, selfId, identity, keyOf } = this.options
     if (phase.name === 'awaiting-challenge' && message.type === 'challenge') {
-      const hello = answerChallenge({ secret, dialerId: selfId, acceptorId: phase.acceptorId, challenge: message })
+      // An acceptor with a key on record reads a signed hello, even where a proxy dropped the header that says so.
+      const signs = this.acceptorReadsKeyProofs || keyOf(phase.acceptorId) !== undefined
+      const hello = answerChallenge({
+        secret,
+        dialerId: selfId,
+        acceptorId: phase.acceptorId,
+        challenge: message,
+        ...(signs && { identity }),
+      })
       this.phase = { name: 'awaiting-welcome', challenge: message, hello }
       this.sendHandshake(hello)
     } else if (phase.name === 'awaiting-hello' && message.type === 'hello') {
       const { challenge, isPeer } = phase
-      const check = checkHello({ secret, acceptorId: selfId, challenge, hello: message, isPeer })
+      const check = checkHello({ secret, acceptorId: selfId, identity, challenge, hello: message, isPeer, keyOf })
       if (!check.ok) {
         this.close(check.code, check.reason)
         return
       }
       this.currentPeerId = check.dialerId
+      this.provedKey = check.dialerKey
       this.sendHandshake(check.welcome)
       this.open()
     } else if (phase.name === 'awaiting-welcome' && message.type === 'welcome') {
-      const check = checkWelcome({ secret, challenge: phase.challenge, hello: phase.hello, welcome: message })
+      const check = checkWelcome({ secret, challenge: phase.challenge, hello: phase.hello, welcome: message, keyOf })
       if (!check.ok) {
         this.close(check.code, check.reason)
         return
       }
+      this.provedKey = check.acceptorKey
       this.open()
     } else {
       this.close(PeerCloseCode.malformedFrame, `unexpected ${message.type} message in handshake phase ${phase.name}`)
@@ -239,11 +274,11 @@ export class PeerLink {
     this.ws.ping()
   }
 
-  private finish(code: number, reason: string): void {
+  private finish(code: number, reason: string, byThisEnd: boolean): void {
     if (this.phase.name === 'closed') return
     this.phase = { name: 'closed' }
     clearTimeout(this.handshakeTimer)
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
-    this.events.closed(this, code, reason)
+    this.events.closed(this, code, reason, byThisEnd)
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { WebSocket, WebSocketServer } from 'ws'
+import { WebSocket } from 'ws'
 import {
   PeerChannel,
   encodeChannelFrame,
@@ -10,9 +10,10 @@ import {
   type PeerChannelName,
 } from '../protocol/peer-frames.js'
 import { PeerCloseCode, isPeerRefusal } from '../protocol/close-codes.js'
-import { answerUpgrade } from '../http/answer-upgrade.js'
-import { checkTicket, createTicket, ticketHeader } from './handshake.js'
-import { HandshakeSlots, addressKey, type HandshakeSource } from './handshake-slots.js'
+import { createTicket, signTicket, ticketHeader, ticketSignatureHeader, type KeyOf } from './handshake.js'
+import { InboundHandshakes } from './inbound-handshakes.js'
+import type { NodeIdentity } from './node-identity.js'
+import { PeerKeys } from './peer-keys.js'
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from './link.js'
 import { peerSocketUrl } from './peer-path.js'
 import { defaultPeerTuning, redialDelayMs, type PeerTuning } from './peer-tuning.js'
@@ -21,6 +22,10 @@ import type { LinkState, LinkStateName } from './link-state.js'
 export interface PeerNetworkOptions {
   selfId: string
   clusterSecret: string
+  /** This node's key pair, which it proves in every handshake with a peer that reads the proof. */
+  identity: NodeIdentity
+  /** The node key the metadata holds for a member; a peer claiming a member's id must prove that one. */
+  keyOf: KeyOf
   /**
    * The base URL (http or https) to dial to reach a peer, asked anew at every dial, so that a changed
    * member URL or a `--peer-route` override takes effect at the next reconnect. Undefined: do not dial
@@ -57,12 +62,10 @@ interface PeerSlot extends Omit<LinkState, 'queuedBytes'> {
 export class PeerNetwork {
   private readonly tuning: PeerTuning
   private readonly linkOptions: PeerLinkOptions
-  private readonly wss: WebSocketServer
+  private readonly inbound: InboundHandshakes
   private readonly slots = new Map<string, PeerSlot>()
+  private readonly keys: PeerKeys
   private readonly handlers = new Map<number, { name: PeerChannelName; handle: ChannelHandler }>()
-  /** Inbound links whose dialer has not authenticated yet, with the socket that holds their handshake slot. */
-  private readonly pendingAccepts = new Map<PeerLink, Duplex>()
-  private readonly handshakeSlots: HandshakeSlots<Duplex>
   /** Every link whose socket is not closed yet, including retired ones. */
   private readonly liveLinks = new Set<PeerLink>()
   private readonly linkEvents: PeerLinkEvents
@@ -79,27 +82,24 @@ export class PeerNetwork {
     if (idBytes === 0 || idBytes > maxPeerIdBytes) throw new Error(`node id must be 1 to ${maxPeerIdBytes} bytes`)
     if (options.clusterSecret.length === 0) throw new Error('the cluster secret must not be empty')
     this.tuning = { ...defaultPeerTuning, ...tuning }
+    this.keys = new PeerKeys(options.keyOf)
     this.linkOptions = {
       selfId: options.selfId,
       secret: Buffer.from(options.clusterSecret, 'utf8'),
+      identity: options.identity,
+      keyOf: this.keys.keyOf,
       handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
       inboundHandshakeTimeoutMs: this.tuning.inboundHandshakeTimeoutMs,
       closeGraceMs: this.tuning.closeGraceMs,
       keepaliveIntervalMs: this.tuning.keepaliveIntervalMs,
       maxQueuedBytes: this.tuning.maxQueuedBytes,
     }
-    this.handshakeSlots = new HandshakeSlots(this.tuning)
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.tuning.maxFrameBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
-    })
     this.linkEvents = {
       authenticated: (link) => this.linkAuthenticated(link),
       frame: (link, frame) => this.deliver(link, frame),
-      closed: (link, code, reason) => this.linkClosed(link, code, reason),
+      closed: (link, code, reason, byThisEnd) => this.linkClosed(link, code, reason, byThisEnd),
     }
+    this.inbound = new InboundHandshakes(this.tuning, this.linkOptions, this.linkEvents, this.keys, (id) => this.slots.has(id))
   }
 
   /** Registers the one consumer of a channel. Frames on a channel without a consumer are ignored. */
@@ -127,9 +127,11 @@ export class PeerNetwork {
     if (this.closing) return
     const wanted = new Set(ids)
     wanted.delete(this.options.selfId)
+    for (const id of wanted) this.keys.keyOf(id)
     for (const [id, slot] of this.slots) {
       if (wanted.has(id)) continue
       this.slots.delete(id)
+      this.keys.forget(id)
       if (slot.redialTimer) clearTimeout(slot.redialTimer)
       // Retired links too: nothing more from this peer is delivered.
       for (const link of this.liveLinks) {
@@ -187,22 +189,25 @@ export class PeerNetwork {
 
   /** Takes over an HTTP upgrade of a request to the peer path. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const grant = this.closing
-      ? ({ ok: false, reason: 'node shutting down' } as const)
-      : this.handshakeSlots.take(socket, this.sourceOf(request))
-    if (!grant.ok) {
-      // 503 before the upgrade, so that a refusal costs no WebSocket.
-      answerUpgrade(socket, 503, 'unavailable', grant.reason)
-      return
+    this.inbound.accept(request, socket, head, this.closing ? 'node shutting down' : null, (link) => this.track(link))
+  }
+
+  /** The node key a peer proved on the last link this node dialed to it, or null (see PeerKeys). */
+  dialedKeyOf(peer: string): string | null {
+    return this.keys.dialedKeyOf(peer)
+  }
+
+  /**
+   * Cuts links whose peer proved another node key than the one now on record for it: after a key-less member's
+   * key was recorded, a link that some other holder of the cluster secret made under its id must not stay.
+   */
+  recheckKeys(): void {
+    for (const { id, link } of this.slots.values()) {
+      const reason = link && this.keys.mismatch(id, link.peerKey)
+      if (!link || !reason) continue
+      this.log.warn({ peer: id, reason }, 'peer link cut: node key not the one on record')
+      link.close(PeerCloseCode.authenticationFailed, reason)
     }
-    grant.replaces?.destroy()
-    // Also frees the slot when ws refuses the upgrade itself and no link is made.
-    socket.once('close', () => this.handshakeSlots.release(socket))
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const link = PeerLink.accept(ws, (id) => this.slots.has(id), this.linkOptions, this.linkEvents)
-      this.pendingAccepts.set(link, socket)
-      this.track(link)
-    })
   }
 
   /** The peers with an authenticated link right now. */
@@ -220,6 +225,11 @@ export class PeerNetwork {
     return states
   }
 
+  /** Bytes handed to the peer's link and not yet taken by the kernel; 0 without a link. */
+  queuedBytes(peer: string): number {
+    return this.slots.get(peer)?.link?.queuedBytes ?? 0
+  }
+
   /**
    * Closes every link with 1001 and stops dialing; resolves when every socket has closed (a link drops a socket
    * whose other end does not answer within closeGraceMs).
@@ -233,12 +243,16 @@ export class PeerNetwork {
       const links = [...this.liveLinks]
       for (const link of links) link.close(PeerCloseCode.goingAway, 'node shutting down')
       await Promise.all(links.map((link) => link.socketClosed))
-      this.wss.close()
+      this.inbound.close()
     })())
   }
 
+  /**
+   * Dials the peer, unless a dial is under way or a link is up — except to a member without a key on record, whose
+   * key is taken only from a link this node dialed (see PeerKeys): that is dialed even if its own dial came first.
+   */
   private dial(slot: PeerSlot): void {
-    if (slot.link || slot.dialing) return
+    if (slot.dialing || (slot.link && !this.keys.wantsDial(slot.id))) return
     const nodeUrl = this.options.urlOf(slot.id)
     let ws: WebSocket
     try {
@@ -253,7 +267,7 @@ export class PeerNetwork {
         perMessageDeflate: false,
         maxPayload: this.tuning.maxFrameBytes,
         followRedirects: false,
-        headers: { [ticketHeader]: ticket },
+        headers: { [ticketHeader]: ticket, [ticketSignatureHeader]: signTicket(this.options.identity, ticket) },
       })
     } catch (err) {
       this.dialFailed(slot, (err as Error).message)
@@ -265,31 +279,16 @@ export class PeerNetwork {
     this.updateState(slot)
   }
 
-  private sourceOf(request: IncomingMessage): HandshakeSource {
-    const ticket = request.headers[ticketHeader]
-    const { secret, selfId } = this.linkOptions
-    const member = typeof ticket === 'string' ? checkTicket({ secret, acceptorId: selfId, ticket, nowMs: Date.now() }) : null
-    return member !== null && this.slots.has(member) ? { member } : { address: addressKey(request.socket.remoteAddress) }
-  }
-
-  /** Whether `link` was an inbound link still in its handshake; it no longer is, and its slot is free. */
-  private endHandshake(link: PeerLink): boolean {
-    const socket = this.pendingAccepts.get(link)
-    if (!socket) return false
-    this.pendingAccepts.delete(link)
-    this.handshakeSlots.release(socket)
-    return true
-  }
-
   private track(link: PeerLink): void {
     this.liveLinks.add(link)
     void link.socketClosed.then(() => this.liveLinks.delete(link))
   }
 
-  private dialFailed(slot: PeerSlot, reason: string, refused = false): void {
+  private dialFailed(slot: PeerSlot, reason: string, refused: 'by the peer' | 'by this node' | null = null): void {
     // Logged when the reason changes, not at every retry of a peer that stays unreachable or refuses.
     if (reason !== slot.lastDialError) {
-      if (refused) this.log.warn({ peer: slot.id, reason }, 'peer refused this node')
+      if (refused === 'by the peer') this.log.warn({ peer: slot.id, reason }, 'peer refused this node')
+      else if (refused === 'by this node') this.log.warn({ peer: slot.id, reason }, 'this node refused the peer it dialed')
       else this.log.debug({ peer: slot.id, reason }, 'dial to peer failed')
     }
     slot.failedDials++
@@ -299,7 +298,7 @@ export class PeerNetwork {
   }
 
   private scheduleRedial(slot: PeerSlot): void {
-    if (this.closing || slot.link || slot.dialing || slot.redialTimer) return
+    if (this.closing || (slot.link && !this.keys.wantsDial(slot.id)) || slot.dialing || slot.redialTimer) return
     const delayMs = redialDelayMs(slot.failedDials, this.tuning)
     slot.redialTimer = setTimeout(() => {
       slot.redialTimer = null
@@ -309,9 +308,10 @@ export class PeerNetwork {
   }
 
   private linkAuthenticated(link: PeerLink): void {
-    this.endHandshake(link)
+    this.inbound.end(link)
     const slot = this.slotOf(link)
     if (slot.dialing === link) slot.dialing = null
+    if (link.role === 'dialer') this.keys.dialed(slot.id, link.peerKey)
     const current = slot.link
     if (current) {
       const keep = this.preferredLink(current, link)
@@ -334,6 +334,7 @@ export class PeerNetwork {
     const wasDown = slot.state !== 'connected'
     this.updateState(slot)
     if (wasDown) for (const listener of this.linkUpListeners) listener(slot.id)
+    if (link.role === 'acceptor') this.dial(slot)
   }
 
   /** A link that can deliver always has a slot: leaving the peer set closes all of a peer's links first. */
@@ -369,9 +370,9 @@ export class PeerNetwork {
     }
   }
 
-  private linkClosed(link: PeerLink, code: number, reason: string): void {
+  private linkClosed(link: PeerLink, code: number, reason: string, byThisEnd: boolean): void {
     const peerId = link.peerId
-    if (this.endHandshake(link)) {
+    if (this.inbound.end(link)) {
       const level = isPeerRefusal(code) ? 'warn' : 'debug'
       this.log[level]({ code, reason }, 'inbound peer connection refused or dropped in handshake')
       return
@@ -381,12 +382,13 @@ export class PeerNetwork {
     const description = `${code} ${reason}`
     if (slot.dialing === link) {
       slot.dialing = null
-      this.dialFailed(slot, description, isPeerRefusal(code))
+      this.dialFailed(slot, description, isPeerRefusal(code) ? (byThisEnd ? 'by this node' : 'by the peer') : null)
     } else if (slot.link === link) {
       slot.link = null
       slot.lastCloseReason = description
-      // The peer retiring a duplicate is part of two nodes dialing at once, not an outage.
-      const level = code === PeerCloseCode.duplicateLink ? 'debug' : 'info'
+      // The peer retiring a duplicate is part of two nodes dialing at once, not an outage. A refusal of an open
+      // link is about node keys: the dialer found this node's not the one on record, or recheckKeys cut it.
+      const level = code === PeerCloseCode.duplicateLink ? 'debug' : isPeerRefusal(code) ? 'warn' : 'info'
       this.log[level]({ peer: slot.id, code, reason }, 'peer link down')
       this.updateState(slot)
       this.scheduleRedial(slot)

@@ -1,6 +1,9 @@
 /** How a node keeps its peer links: sizes, deadlines and redial timing (tests shorten them). */
 export const defaultPeerTuning = {
-  /** Largest frame sent or accepted; must cover the largest message of any channel. */
+  /**
+   * Largest frame sent or accepted. A channel whose messages can be larger splits them (replication: chunks of
+   * TransferTuning.chunkBytes); a frame past it is dropped by the sender.
+   */
   maxFrameBytes: 16 * 1024 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
   /** A dial's whole handshake, connecting included. */

@@ -3,7 +3,8 @@
  * The client SDK imports this table too, so both ends read a code the same way.
  *
  * The stock y-websocket provider (3.x) stops reconnecting on 4400–4499, so those codes are kept for
- * errors a retry would repeat — except 4401, after which a client fetches a fresh token and reconnects.
+ * errors a retry would repeat — except 4401, after which a client fetches a fresh token and reconnects, and
+ * 4421, after which it connects to another node.
  * Conditions that a reconnect fixes use standard codes (1001, 1011, 1013).
  */
 export const CloseCode = {
@@ -21,6 +22,11 @@ export const CloseCode = {
   deleted: 4410,
   /** A frame passes the frame limit, or an update (or the document it would make) the namespace's limits. */
   tooLarge: 4413,
+  /**
+   * This node was removed from the cluster: connect to another member. 421 Misdirected Request is HTTP's "ask
+   * another server"; the SDK fails over on it, while a stock provider, which knows only this node, stops.
+   */
+  nodeRemoved: 4421,
   invalidUpdate: 4422,
 } as const
 
@@ -41,9 +47,9 @@ export const PeerCloseCode = {
   duplicateId: 4422,
 } as const
 
-/** Whether a client should give up on this document after a close with `code`: another try fails the same way. */
+/** Whether a client should give up on this document after a close with `code`: another try, on any node, fails the same way. */
 export const isPermanentClose = (code: number): boolean =>
-  code >= 4400 && code <= 4499 && code !== CloseCode.tokenExpired
+  code >= 4400 && code <= 4499 && code !== CloseCode.tokenExpired && code !== CloseCode.nodeRemoved
 
 /** Peer refusals that a retry repeats until an operator or a membership change intervenes. */
 export const isPeerRefusal = (code: number): boolean =>

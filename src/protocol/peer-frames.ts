@@ -9,30 +9,46 @@ import { decodeWhole } from './decode-whole.js'
 export const PeerChannel = {
   raft: 0,
   replication: 1,
+  membership: 2,
 } as const
 
 export type PeerChannelName = keyof typeof PeerChannel
 
-/** Handshake message types; the handshake is challenge → hello → welcome (see peer/handshake.ts). */
+/**
+ * Handshake message types; the handshake is challenge → hello → welcome (see peer/handshake.ts). A hello or
+ * welcome that carries a node-key proof has a type of its own, so that nodes of an earlier version, which
+ * send neither, still read and send the plain ones.
+ */
 export const HandshakeMessageType = {
   challenge: 0,
   hello: 1,
   welcome: 2,
+  signedHello: 3,
+  signedWelcome: 4,
 } as const
 
 /** Length of every handshake nonce and HMAC-SHA256 proof. */
 export const nonceBytes = 32
 export const proofBytes = 32
+/** Length of an Ed25519 public key and signature. */
+export const nodeKeyBytes = 32
+export const nodeSignatureBytes = 64
 /** Longest node id, in UTF-8 bytes. */
 export const maxPeerIdBytes = 256
+
+/** A sender's proof that it holds the private half of `publicKey`: its signature over the transcript. */
+export interface KeyProof {
+  publicKey: Uint8Array
+  signature: Uint8Array
+}
 
 export type HandshakeMessage =
   /** Acceptor → dialer: the nonce the dialer must prove the secret over. */
   | { type: 'challenge'; nonce: Uint8Array }
   /** Dialer → acceptor: who it is, whom it meant to reach, its own nonce, and its proof. */
-  | { type: 'hello'; dialerId: string; acceptorId: string; nonce: Uint8Array; proof: Uint8Array }
+  | { type: 'hello'; dialerId: string; acceptorId: string; nonce: Uint8Array; proof: Uint8Array; keyProof?: KeyProof }
   /** Acceptor → dialer: the acceptor's proof over the dialer's nonce. */
-  | { type: 'welcome'; proof: Uint8Array }
+  | { type: 'welcome'; proof: Uint8Array; keyProof?: KeyProof }
 
 /** One message on an authenticated link. */
 export interface ChannelFrame {
@@ -50,7 +66,9 @@ export class MalformedPeerFrameError extends Error {
 
 export function encodeHandshakeMessage(message: HandshakeMessage): Uint8Array {
   const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, HandshakeMessageType[message.type])
+  const signed = message.type !== 'challenge' && message.keyProof !== undefined
+  const type = signed ? (message.type === 'hello' ? 'signedHello' : 'signedWelcome') : message.type
+  encoding.writeVarUint(encoder, HandshakeMessageType[type])
   switch (message.type) {
     case 'challenge':
       encoding.writeVarUint8Array(encoder, message.nonce)
@@ -65,6 +83,11 @@ export function encodeHandshakeMessage(message: HandshakeMessage): Uint8Array {
       encoding.writeVarUint8Array(encoder, message.proof)
       break
   }
+  if (signed) {
+    const { publicKey, signature } = message.keyProof!
+    encoding.writeVarUint8Array(encoder, publicKey)
+    encoding.writeVarUint8Array(encoder, signature)
+  }
   return encoding.toUint8Array(encoder)
 }
 
@@ -76,15 +99,23 @@ export function decodeHandshakeMessage(frame: Uint8Array): HandshakeMessage {
       case HandshakeMessageType.challenge:
         return { type: 'challenge', nonce: readFixedBytes(decoder, nonceBytes, 'nonce') }
       case HandshakeMessageType.hello:
-        return {
+      case HandshakeMessageType.signedHello: {
+        const hello: HandshakeMessage = {
           type: 'hello',
           dialerId: readPeerId(decoder, 'dialer id'),
           acceptorId: readPeerId(decoder, 'acceptor id'),
           nonce: readFixedBytes(decoder, nonceBytes, 'nonce'),
           proof: readFixedBytes(decoder, proofBytes, 'proof'),
         }
+        if (messageType === HandshakeMessageType.signedHello) hello.keyProof = readKeyProof(decoder)
+        return hello
+      }
       case HandshakeMessageType.welcome:
-        return { type: 'welcome', proof: readFixedBytes(decoder, proofBytes, 'proof') }
+      case HandshakeMessageType.signedWelcome: {
+        const welcome: HandshakeMessage = { type: 'welcome', proof: readFixedBytes(decoder, proofBytes, 'proof') }
+        if (messageType === HandshakeMessageType.signedWelcome) welcome.keyProof = readKeyProof(decoder)
+        return welcome
+      }
       default:
         throw new MalformedPeerFrameError(`unknown handshake message type ${messageType}`)
     }
@@ -116,6 +147,13 @@ function readFixedBytes(decoder: decoding.Decoder, length: number, what: string)
     throw new MalformedPeerFrameError(`${what} is ${bytes.byteLength} bytes; expected ${length}`)
   }
   return bytes
+}
+
+function readKeyProof(decoder: decoding.Decoder): KeyProof {
+  return {
+    publicKey: readFixedBytes(decoder, nodeKeyBytes, 'node key'),
+    signature: readFixedBytes(decoder, nodeSignatureBytes, 'node key signature'),
+  }
 }
 
 function readPeerId(decoder: decoding.Decoder, what: string): string {

@@ -14,6 +14,7 @@ export const ReplicationMessageType = {
   docFill: 4,
   busy: 5,
   awareness: 6,
+  chunk: 7,
 } as const
 
 /** What the answering node holds of a document asked for in a `doc-request`. */
@@ -50,6 +51,20 @@ export type ReplicationMessage =
   | { type: 'busy'; session: number }
   /** The awareness (cursors, presence) of one document's clients on the sending node; never stored. */
   | { type: 'awareness'; name: string; update: Uint8Array }
+  | ChunkMessage
+
+/**
+ * A piece of a replication message too large for one frame. Pieces `index` 0, 1, … of one `transfer` are sent
+ * in order on one link, each with the whole message's length; the receiver handles the message once it holds
+ * all of it (see replication/chunks.ts).
+ */
+export interface ChunkMessage {
+  type: 'chunk'
+  transfer: number
+  index: number
+  totalBytes: number
+  bytes: Uint8Array
+}
 
 export class MalformedReplicationMessageError extends Error {
   override name = 'MalformedReplicationMessageError'
@@ -107,6 +122,13 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
       encoding.writeVarString(encoder, message.name)
       encoding.writeVarUint8Array(encoder, message.update)
       break
+    case 'chunk':
+      encoding.writeVarUint(encoder, ReplicationMessageType.chunk)
+      encoding.writeVarUint(encoder, message.transfer)
+      encoding.writeVarUint(encoder, message.index)
+      encoding.writeVarUint(encoder, message.totalBytes)
+      encoding.writeVarUint8Array(encoder, message.bytes)
+      break
   }
   return encoding.toUint8Array(encoder)
 }
@@ -140,9 +162,24 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
       return { type: 'busy', session: decoding.readVarUint(decoder) }
     case ReplicationMessageType.awareness:
       return { type: 'awareness', name: readDocName(decoder), update: decoding.readVarUint8Array(decoder) }
+    case ReplicationMessageType.chunk:
+      return readChunk(decoder)
     default:
       throw new MalformedReplicationMessageError(`unknown replication message type ${type}`)
   }
+}
+
+/** A chunk is never empty and never longer than its whole message, so that every chunk moves a transfer on. */
+function readChunk(decoder: decoding.Decoder): ChunkMessage {
+  const transfer = decoding.readVarUint(decoder)
+  const index = decoding.readVarUint(decoder)
+  const totalBytes = decoding.readVarUint(decoder)
+  const bytes = decoding.readVarUint8Array(decoder)
+  if (bytes.byteLength === 0) throw new MalformedReplicationMessageError('empty chunk')
+  if (bytes.byteLength > totalBytes) {
+    throw new MalformedReplicationMessageError(`chunk of ${bytes.byteLength} bytes in a message of ${totalBytes} bytes`)
+  }
+  return { type: 'chunk', transfer, index, totalBytes, bytes }
 }
 
 function readDocReply(decoder: decoding.Decoder): DocReply {

@@ -1,6 +1,8 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
 import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync'
+import { readDeleteRanges, type DeleteSet } from './delete-set.js'
 
 /** Top-level message types of the y-websocket protocol, as y-websocket 3.x's provider sends them. */
 export const MessageType = {
@@ -9,9 +11,10 @@ export const MessageType = {
   auth: 2,
   queryAwareness: 3,
   /**
-   * syncmesh's extension, far from the stock types: a client asks [durable, id, its state vector] and the
-   * node answers [durable, id] once everything up to that state vector is durable here. A stock client
-   * never asks, so it never receives one.
+   * syncmesh's extension, far from the stock types: a client asks [durable, id, query] and the node answers
+   * [durable, id] once everything the query names — the structs of a state vector and, if it has one, the
+   * ranges of a delete set — is durable here (see encodeDurableQuery). A stock client never asks, so it
+   * never receives one.
    */
   durable: 64,
 } as const
@@ -22,6 +25,7 @@ export type ClientMessage =
   | { type: 'sync-update'; update: Uint8Array }
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'query-awareness' }
+  /** `stateVector` is the encoded query: a state vector, optionally followed by a delete set (decodeDurableQuery). */
   | { type: 'durable-query'; id: number; stateVector: Uint8Array }
   | { type: 'unknown'; messageType: number }
 
@@ -124,12 +128,76 @@ export const encodeAwareness = (awarenessUpdate: Uint8Array): Uint8Array =>
 
 export const encodeQueryAwareness = (): Uint8Array => encodeWith(MessageType.queryAwareness, null, null)
 
-export function encodeDurableQuery(id: number, stateVector: Uint8Array): Uint8Array {
+/** What a durability query asks to be durable. */
+export interface DurableQuery {
+  stateVector: Map<number, number>
+  /**
+   * The deleted ranges, encoded (read them with readDeleteRanges) and checked to be well formed: the bytes
+   * are smaller than the ranges they name, and a query that waits keeps them. Null in a query of the first
+   * form, which names structs only.
+   */
+  deletions: Uint8Array | null
+}
+
+/**
+ * Most bytes of the delete-set part of a durability query. A node keeps the part of each query that waits
+ * (up to SessionBudget.maxDurableQueries of them per connection), so this bounds that memory; the SDK asks
+ * only for deletions not yet confirmed, and cuts a larger set into several queries under the bound.
+ */
+export const maxDurableQueryDeletionBytes = 64 * 1024
+
+/** A message that is well formed but passes a bound of the protocol; a node closes the connection 4413 for it. */
+export class MessageTooLargeError extends MalformedMessageError {
+  override name = 'MessageTooLargeError'
+}
+
+/**
+ * The frame [durable, id, query]. The query is an encoded state vector, optionally followed by a delete set,
+ * written as a Yjs snapshot with an empty state vector (yjs exports no encoder for a delete set alone). The
+ * delete set matters because a state vector does not move when a client only deletes. Both share the one
+ * length-prefixed payload of the first form, so a frame still holds several messages, and a node that knows
+ * only the first form reads the state vector (Y.decodeStateVector ignores what follows it) and answers as before.
+ * The delete set must encode in at most maxDurableQueryDeletionBytes (see splitDeleteSet).
+ */
+export function encodeDurableQuery(id: number, stateVector: Uint8Array, deleteSet?: DeleteSet): Uint8Array {
+  const deletions = deleteSet ? Y.encodeSnapshot(Y.createSnapshot(deleteSet, new Map())) : new Uint8Array(0)
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.durable)
   encoding.writeVarUint(encoder, id)
-  encoding.writeVarUint8Array(encoder, stateVector)
+  encoding.writeVarUint(encoder, stateVector.byteLength + deletions.byteLength)
+  encoding.writeUint8Array(encoder, stateVector)
+  encoding.writeUint8Array(encoder, deletions)
   return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Reads the query of a durability question (see encodeDurableQuery). Throws MessageTooLargeError for a delete
+ * set over maxDurableQueryDeletionBytes, before reading it, and MalformedMessageError for a malformed query.
+ * Bytes after the delete set's snapshot are ignored, as Y.decodeSnapshot ignores them.
+ */
+export function decodeDurableQuery(query: Uint8Array): DurableQuery {
+  const stateVector = new Map<number, number>()
+  try {
+    const decoder = decoding.createDecoder(query)
+    // Read as Y.decodeStateVector reads it, which does not tell where the state vector ends.
+    for (let clients = decoding.readVarUint(decoder); clients > 0; clients--) {
+      const client = decoding.readVarUint(decoder)
+      stateVector.set(client, decoding.readVarUint(decoder))
+    }
+    if (!decoding.hasContent(decoder)) return { stateVector, deletions: null }
+    const start = decoder.pos
+    if (query.byteLength - start > maxDurableQueryDeletionBytes) {
+      throw new MessageTooLargeError(`the delete set of a durability query passes ${maxDurableQueryDeletionBytes} bytes; split it`)
+    }
+    // Every range read now, so that a malformed one is refused at once rather than when a wait reaches it.
+    for (const ranges = readDeleteRanges(decoder); !ranges.next().done; );
+    if (decoding.readVarUint(decoder) !== 0) throw new MalformedMessageError('the delete set of a durability query carries a state vector')
+    // A copy: `query` is a view into the socket's frame, which a waiting query would otherwise keep whole.
+    return { stateVector, deletions: query.slice(start, decoder.pos) }
+  } catch (err) {
+    if (err instanceof MalformedMessageError) throw err
+    throw new MalformedMessageError(`malformed durability query: ${(err as Error).message}`)
+  }
 }
 
 export function encodeDurableAnswer(id: number): Uint8Array {

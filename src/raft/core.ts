@@ -2,6 +2,7 @@ import { RaftLog, invariant } from './log.js'
 import { Progress } from './progress.js'
 import { quorumMatchIndex, quorumSize, tallyVotes } from './quorum.js'
 import { ReadOnlyQueue } from './read-only.js'
+import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js'
 import {
   Role,
   type ClusterConfig,
@@ -14,6 +15,7 @@ import {
   type ReadState,
   type Ready,
   type Snapshot,
+  type SnapshotRefusal,
 } from './types.js'
 
 export interface RaftOptions {
@@ -27,6 +29,12 @@ export interface RaftOptions {
   maxEntriesPerAppend: number
   /** Appends in flight to one follower before the leader waits for acknowledgements. */
   maxInflight: number
+  /** Snapshots go in chunks of this size: well below the transport's largest frame. */
+  snapshotChunkBytes: number
+  /** Snapshot chunks sent to one follower and not yet acknowledged. */
+  maxSnapshotChunksInflight: number
+  /** A follower refuses a snapshot larger than this (it assembles one in memory). */
+  maxSnapshotBytes: number
   /** Uniform in [0, 1); injected so that runs are reproducible. */
   random: () => number
 }
@@ -38,6 +46,9 @@ export const defaultRaftOptions = {
   checkQuorum: true,
   maxEntriesPerAppend: 256,
   maxInflight: 64,
+  snapshotChunkBytes: 1024 * 1024,
+  maxSnapshotChunksInflight: 4,
+  maxSnapshotBytes: 512 * 1024 * 1024,
 } as const
 
 /** What the driver loaded from storage. A node that has never run has no snapshot and no entries. */
@@ -84,6 +95,7 @@ export class RaftCore {
   private removed = false
   /** The latest snapshot: sent to followers whose next entry was compacted away. */
   private snapshot: Snapshot
+  private readonly snapshotReceiver: SnapshotReceiver
 
   private electionElapsed = 0
   private heartbeatElapsed = 0
@@ -102,6 +114,7 @@ export class RaftCore {
   private messages: Message[] = []
   private readStates: ReadState[] = []
   private readsDropped: string[] = []
+  private snapshotsRefused: SnapshotRefusal[] = []
   private snapshotToPersist: Snapshot | null = null
   private snapshotReceived = false
   private lastHardState: HardState
@@ -109,7 +122,8 @@ export class RaftCore {
   constructor(options: RaftOptions, stored: StoredState) {
     this.options = options
     this.id = options.id
-    this.snapshot = stored.snapshot ?? { index: 0, term: 0, config: emptyConfig, data: null }
+    this.snapshot = stored.snapshot ?? { index: 0, term: 0, config: emptyConfig, data: new Uint8Array() }
+    this.snapshotReceiver = new SnapshotReceiver(options.maxSnapshotBytes)
     this.log = new RaftLog(this.snapshot.index, this.snapshot.term, [...stored.entries], stored.hardState.commit)
     this.term = stored.hardState.term
     this.vote = stored.hardState.vote
@@ -142,7 +156,7 @@ export class RaftCore {
       if (m.type === 'pre-vote' || (m.type === 'pre-vote-resp' && !m.reject)) {
         // A pre-vote is for a term the sender has not entered; it changes no term.
       } else {
-        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
+        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot-chunk'
         this.becomeFollower(m.term, fromLeader ? m.from : null)
       }
     } else if (m.term < this.term) {
@@ -233,7 +247,7 @@ export class RaftCore {
   }
 
   /** Folds the log up to the applied index into a snapshot holding `data`, the state machine's state there. */
-  compact(data: unknown): Snapshot {
+  compact(data: Uint8Array): Snapshot {
     const index = this.log.applied
     this.snapshot = { index, term: this.log.term(index)!, config: this.config(), data }
     this.log.compact(index)
@@ -248,6 +262,7 @@ export class RaftCore {
       this.messages.length > 0 ||
       this.readStates.length > 0 ||
       this.readsDropped.length > 0 ||
+      this.snapshotsRefused.length > 0 ||
       this.snapshotToPersist !== null ||
       this.log.committed > this.log.applied ||
       this.log.hasUnstable() ||
@@ -284,6 +299,7 @@ export class RaftCore {
       committed,
       readStates: this.readStates,
       readsDropped: this.readsDropped,
+      snapshotsRefused: this.snapshotsRefused,
     }
     this.lastHardState = hs
     this.snapshotToPersist = null
@@ -291,6 +307,7 @@ export class RaftCore {
     this.messages = []
     this.readStates = []
     this.readsDropped = []
+    this.snapshotsRefused = []
     return ready
   }
 
@@ -360,6 +377,7 @@ export class RaftCore {
       this.vote = null
     }
     this.dropLeaderState()
+    this.snapshotReceiver.abandon()
     this.leader = null
     this.electionElapsed = 0
     this.heartbeatElapsed = 0
@@ -400,13 +418,9 @@ export class RaftCore {
         return
       }
       this.leadTransferee = null
-      for (const pr of this.progress.values()) {
+      for (const [id, pr] of this.progress) {
         pr.recentActive = false
-        if (pr.state !== 'snapshot') continue
-        // A snapshot lost in the network would otherwise pause this follower forever: after one to two
-        // election timeouts without its acknowledgement, probe again (which resends it if still needed).
-        if (pr.snapshotOverdue) pr.becomeProbe()
-        else pr.snapshotOverdue = true
+        if (pr.snapshotSender?.checkStalled()) this.sendSnapshotChunks(id, pr.snapshotSender)
       }
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
@@ -488,6 +502,12 @@ export class RaftCore {
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
         if (m.readCtx !== null) this.ackRead(m.readCtx, m.from)
         break
+      case 'snapshot-ack':
+        pr.recentActive = true
+        if (pr.snapshotSender?.snapshot.index !== m.index) return
+        pr.snapshotSender.onAck(m.offset, m.reject)
+        this.sendSnapshotChunks(m.from, pr.snapshotSender)
+        break
       default:
         break
     }
@@ -497,7 +517,7 @@ export class RaftCore {
     switch (m.type) {
       case 'append':
       case 'heartbeat':
-      case 'snapshot':
+      case 'snapshot-chunk':
         this.becomeFollower(m.term, m.from)
         this.stepFollower(m)
         break
@@ -523,9 +543,9 @@ export class RaftCore {
         this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
         this.send({ type: 'heartbeat-resp', to: m.from, term: this.term, readCtx: m.readCtx })
         break
-      case 'snapshot':
+      case 'snapshot-chunk':
         this.heardFromLeader(m.from)
-        this.handleSnapshot(m)
+        this.handleSnapshotChunk(m)
         break
       case 'timeout-now':
         if (this.promotable()) this.campaign('vote', true)
@@ -556,25 +576,35 @@ export class RaftCore {
     }
   }
 
-  private handleSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
-    const s = m.snapshot
-    if (s.index <= this.log.committed) {
+  private handleSnapshotChunk(m: Extract<Message, { type: 'snapshot-chunk' }>): void {
+    const { index, term } = m.snapshot
+    if (index <= this.log.committed || this.log.matchTerm(index, term)) {
+      // We hold the snapshot's last entry already: the entries themselves will be applied in order. Only the
+      // committed prefix is known to match the leader's log; entries after it may yet conflict.
+      this.snapshotReceiver.abandon()
+      this.log.commitTo(index)
       this.send({ type: 'append-resp', to: m.from, term: this.term, index: this.log.committed, reject: false, hint: 0 })
       return
     }
-    if (this.log.matchTerm(s.index, s.term)) {
-      // We hold the snapshot's last entry already: the entries themselves will be applied in order.
-      this.log.commitTo(s.index)
-    } else {
-      this.log.restore(s.index, s.term)
-      this.snapshot = s
-      this.voters = new Set(s.config.voters)
-      this.replicas = new Set(s.config.replicas)
-      this.confAppliedIndex = s.index
-      this.snapshotToPersist = s
-      this.snapshotReceived = true
+    const outcome = this.snapshotReceiver.receive(m)
+    if (outcome.kind === 'ack') {
+      this.send({ type: 'snapshot-ack', to: m.from, term: this.term, index, offset: outcome.offset, reject: outcome.reject })
+    } else if (outcome.kind === 'complete') {
+      this.installSnapshot(outcome.snapshot)
+      this.send({ type: 'append-resp', to: m.from, term: this.term, index, reject: false, hint: 0 })
+    } else if (outcome.kind === 'too-large') {
+      this.snapshotsRefused.push(outcome.refusal)
     }
-    this.send({ type: 'append-resp', to: m.from, term: this.term, index: this.log.lastIndex(), reject: false, hint: 0 })
+  }
+
+  private installSnapshot(s: Snapshot): void {
+    this.log.restore(s.index, s.term)
+    this.snapshot = s
+    this.voters = new Set(s.config.voters)
+    this.replicas = new Set(s.config.replicas)
+    this.confAppliedIndex = s.index
+    this.snapshotToPersist = s
+    this.snapshotReceived = true
   }
 
   private handleAppendResponse(m: Extract<Message, { type: 'append-resp' }>, pr: Progress): void {
@@ -606,14 +636,22 @@ export class RaftCore {
     const prevTerm = this.log.term(prevIndex)
     const entries = this.log.slice(pr.next, this.options.maxEntriesPerAppend)
     if (prevTerm === undefined || entries === undefined) {
-      this.send({ type: 'snapshot', to, term: this.term, snapshot: this.snapshot })
-      pr.becomeSnapshot(this.snapshot.index)
+      const sender = new SnapshotSender(this.snapshot, this.options.snapshotChunkBytes, this.options.maxSnapshotChunksInflight)
+      pr.becomeSnapshot(sender)
+      this.sendSnapshotChunks(to, sender)
       return true
     }
     if (entries.length === 0 && !sendIfEmpty) return false
     this.send({ type: 'append', to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed })
     pr.sent(prevIndex + entries.length, entries.length)
     return true
+  }
+
+  private sendSnapshotChunks(to: NodeId, sender: SnapshotSender): void {
+    const totalBytes = sender.snapshot.data.byteLength
+    for (const { offset, data } of sender.takeChunks()) {
+      this.send({ type: 'snapshot-chunk', to, term: this.term, snapshot: sender.meta, totalBytes, offset, data })
+    }
   }
 
   private broadcastHeartbeat(readCtx: string | null): void {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { RaftStorage } from '../storage/raft-storage.js'
+import { RaftStorageError, type RaftStorage } from '../storage/raft-storage.js'
 import { RaftCore, defaultRaftOptions, type RaftOptions, type RaftStatus } from './core.js'
 import type { ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready } from './types.js'
 
 /** The application state the log drives. */
 export interface RaftStateMachine {
   apply(entry: Entry): unknown
-  snapshot(): unknown
-  restore(data: unknown): void
+  snapshot(): Uint8Array
+  restore(data: Uint8Array): void
 }
 
 export interface RaftTransport {
@@ -25,9 +25,15 @@ export interface RaftDriverOptions {
 
 export type ProposalOutcome =
   | { ok: true; index: number; result: unknown }
-  | { ok: false; reason: Exclude<ProposeResult, { ok: true }>['reason'] | 'lost' | 'closed'; leader: NodeId | null }
+  | { ok: false; reason: Exclude<ProposeResult, { ok: true }>['reason'] | 'lost' | 'closed' | 'failed'; leader: NodeId | null }
 
-export type ReadOutcome = { ok: true } | { ok: false; reason: 'not-leader' | 'lost' | 'closed'; leader: NodeId | null }
+export type ReadOutcome = { ok: true } | { ok: false; reason: 'not-leader' | 'lost' | 'closed' | 'failed'; leader: NodeId | null }
+
+/** Why the driver stopped for good: its storage failed, or handling a Ready threw for another reason (a bug). */
+export interface RaftFailure {
+  kind: 'storage' | 'internal'
+  reason: string
+}
 
 interface Waiter<T> {
   resolve(outcome: T): void
@@ -54,6 +60,8 @@ export class RaftDriver {
   private readonly reads = new Map<string, Waiter<ReadOutcome> & { index?: number }>()
   private readonly statusListeners: ((status: RaftStatus) => void)[] = []
   private lastLeader: NodeId | null = null
+  /** Set once, when the driver stops on a failure; then it takes no more input. */
+  failure: RaftFailure | null = null
 
   constructor(
     private readonly storage: RaftStorage,
@@ -97,7 +105,7 @@ export class RaftDriver {
 
   /** Proposes an application command; resolves once it is applied here, with the state machine's result. */
   propose(data: unknown, change?: ConfChange): Promise<ProposalOutcome> {
-    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', leader: null })
+    if (this.closed) return Promise.resolve({ ok: false, reason: this.failure ? 'failed' : 'closed', leader: null })
     const proposed = change ? this.core.proposeConfChange(change, data) : this.core.propose(data)
     if (!proposed.ok) return Promise.resolve(proposed)
     return new Promise((resolve) => {
@@ -108,7 +116,7 @@ export class RaftDriver {
 
   /** Resolves once this node, as leader, may serve a linearizable read from its state machine. */
   readIndex(): Promise<ReadOutcome> {
-    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', leader: null })
+    if (this.closed) return Promise.resolve({ ok: false, reason: this.failure ? 'failed' : 'closed', leader: null })
     const ctx = randomUUID()
     const started = this.core.readIndex(ctx)
     if (!started.ok) return Promise.resolve(started)
@@ -134,12 +142,16 @@ export class RaftDriver {
   }
 
   close(): void {
+    if (!this.closed && this.unwrittenCommit) this.write(this.unwrittenCommit)
+    this.stop('closed')
+  }
+
+  private stop(reason: 'closed' | 'failed'): void {
     this.closed = true
     clearInterval(this.timer)
     if (this.scheduled) clearImmediate(this.scheduled)
-    if (this.unwrittenCommit) this.write(this.unwrittenCommit)
-    for (const waiter of this.proposals.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
-    for (const waiter of this.reads.values()) waiter.resolve({ ok: false, reason: 'closed', leader: null })
+    for (const waiter of this.proposals.values()) waiter.resolve({ ok: false, reason, leader: null })
+    for (const waiter of this.reads.values()) waiter.resolve({ ok: false, reason, leader: null })
     this.proposals.clear()
     this.reads.clear()
   }
@@ -164,11 +176,17 @@ export class RaftDriver {
     }
   }
 
-  /** Nothing this Ready persisted was acknowledged to anyone; stopping is the only safe answer to a failing disk. */
+  /**
+   * Nothing of a Ready that failed was acknowledged to anyone, but the core has moved past it: stopping is the
+   * only safe answer, to a failing disk as to a bug. The node goes on serving documents; its metadata is frozen,
+   * which `failure` tells (readiness, metadata writes).
+   */
   private stopOnFailure(err: unknown): void {
-    this.log.fatal({ err }, 'raft persistence failed; the control plane stops here')
-    this.closed = true
-    clearInterval(this.timer)
+    const kind = err instanceof RaftStorageError ? 'storage' : 'internal'
+    const reason = kind === 'storage' ? `raft storage failed: ${(err as Error).message}` : `raft driver failed: ${String(err)}`
+    this.failure = { kind, reason }
+    this.log.error({ err, kind }, 'raft stopped; the metadata of this node is frozen until it restarts')
+    this.stop('failed')
   }
 
   /**
@@ -198,6 +216,13 @@ export class RaftDriver {
       if (read) read.index = index
     }
     for (const ctx of ready.readsDropped) this.settleRead(ctx, { ok: false, reason: 'lost', leader: null })
+    for (const { from, index, totalBytes, maxSnapshotBytes } of ready.snapshotsRefused) {
+      // The leader sends it again and again, and this node falls further behind: an operator must act.
+      this.log.error(
+        { leader: from, snapshotIndex: index, snapshotBytes: totalBytes, maxSnapshotBytes },
+        'raft snapshot refused: larger than maxSnapshotBytes; this node cannot catch up with the metadata',
+      )
+    }
     this.releaseReads()
     this.noticeLeader()
     if (this.applied - this.snapshotIndex >= this.options.snapshotAfterEntries) {

@@ -1,8 +1,10 @@
+import type { SnapshotSender } from './snapshot-transfer.js'
+
 /**
  * The leader's view of one follower (etcd's Progress): `match` is the highest index known to be
  * replicated there, `next` the next index to send. In `probe` state the leader sends one append at a
  * time until it finds where the logs agree; in `replicate` it streams up to `maxInflight` appends;
- * in `snapshot` it waits for a snapshot to be installed.
+ * in `snapshot` it sends a snapshot in chunks (`snapshotSender`) and no appends until it is installed.
  */
 export class Progress {
   state: 'probe' | 'replicate' | 'snapshot' = 'probe'
@@ -10,9 +12,7 @@ export class Progress {
   probeSent = false
   /** Last index of each append in flight, oldest first (replicate state). */
   private inflight: number[] = []
-  pendingSnapshot = 0
-  /** Set at a check-quorum round in snapshot state; a snapshot still pending at the next one is resent. */
-  snapshotOverdue = false
+  snapshotSender: SnapshotSender | null = null
   /** Heard from since the last check-quorum round. */
   recentActive = true
 
@@ -21,6 +21,11 @@ export class Progress {
     public next: number,
     private readonly maxInflight: number,
   ) {}
+
+  /** In snapshot state: the index of the snapshot being sent; 0 otherwise. */
+  get pendingSnapshot(): number {
+    return this.snapshotSender?.snapshot.index ?? 0
+  }
 
   isPaused(): boolean {
     switch (this.state) {
@@ -44,9 +49,9 @@ export class Progress {
     this.reset('replicate')
   }
 
-  becomeSnapshot(snapshotIndex: number): void {
+  becomeSnapshot(sender: SnapshotSender): void {
     this.reset('snapshot')
-    this.pendingSnapshot = snapshotIndex
+    this.snapshotSender = sender
   }
 
   /** Records that an append ending at `lastIndex` went out. */
@@ -103,8 +108,7 @@ export class Progress {
   private reset(state: Progress['state']): void {
     this.state = state
     this.probeSent = false
-    this.pendingSnapshot = 0
-    this.snapshotOverdue = false
+    this.snapshotSender = null
     this.inflight = []
   }
 }

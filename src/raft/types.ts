@@ -33,12 +33,16 @@ export interface HardState {
   commit: number
 }
 
-/** A compacted prefix of the log: the application state after entry `index`, and the config then. */
-export interface Snapshot {
+/** Which log prefix a snapshot covers, and the configuration after it. */
+export interface SnapshotMeta {
   index: number
   term: number
   config: ClusterConfig
-  data: unknown
+}
+
+/** A compacted prefix of the log: the application state after entry `index` (as bytes), and the config then. */
+export interface Snapshot extends SnapshotMeta {
+  data: Uint8Array
 }
 
 export const Role = {
@@ -66,7 +70,16 @@ export type Message = Envelope &
     | { type: 'append-resp'; index: number; reject: boolean; hint: number }
     | { type: 'heartbeat'; commit: number; readCtx: string | null }
     | { type: 'heartbeat-resp'; readCtx: string | null }
-    | { type: 'snapshot'; snapshot: Snapshot }
+    /**
+     * Bytes [offset, offset + data.length) of a snapshot's data, `totalBytes` long in all; the chunk that
+     * reaches `totalBytes` completes it. A leader sends one snapshot per follower at a time.
+     */
+    | { type: 'snapshot-chunk'; snapshot: SnapshotMeta; totalBytes: number; offset: number; data: Uint8Array }
+    /**
+     * The follower holds the first `offset` bytes of snapshot `index`. `reject`: a chunk came past that
+     * offset (one was lost, or the follower restarted) and the leader should resend from there.
+     */
+    | { type: 'snapshot-ack'; index: number; offset: number; reject: boolean }
     | { type: 'timeout-now' }
   )
 
@@ -101,6 +114,16 @@ export interface Ready {
   readStates: ReadState[]
   /** ReadIndex requests this node accepted but can no longer answer (it lost leadership). */
   readsDropped: string[]
+  /** Snapshots this follower refused, each once, as larger than it may assemble: it cannot catch up from them. */
+  snapshotsRefused: SnapshotRefusal[]
+}
+
+export interface SnapshotRefusal {
+  /** The leader that sent it. */
+  from: NodeId
+  index: number
+  totalBytes: number
+  maxSnapshotBytes: number
 }
 
 export type ProposeResult =

@@ -6,8 +6,8 @@ import type { DocExchange } from './doc-exchange.js'
 import { RangeReconciler } from './range-reconciler.js'
 import { sendMessage, type ReplicationTransport } from './transport.js'
 
-/** Messages of a reconciliation session (all but live updates and awareness). */
-type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' }>
+/** Messages of a reconciliation session (all but live updates, awareness and the chunks of any). */
+type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' | 'chunk' }>
 type SessionMessage = Exclude<AntiEntropyMessage, { type: 'busy' }>
 
 /** One reconciliation with one peer, as seen from this node. */
@@ -30,6 +30,14 @@ interface Session {
   peer: string
   reconciler: RangeReconciler
   stats: ReconciliationStats
+  /** Sessions this node had opened before this one, plus one: which sessions began after a given moment. */
+  opened: number
+}
+
+interface IdenticalWaiter {
+  /** Only a session opened after the call counts: an older one compared this node's documents as they were. */
+  openedBefore: number
+  settle(identical: boolean): void
 }
 
 /** A session with no message for this long is forgotten; its peer may have gone away mid-way. */
@@ -50,6 +58,9 @@ export class AntiEntropy {
   /** Retries of reconciliations a busy peer declined. */
   private readonly retries = new Set<NodeJS.Timeout>()
   private readonly lastByPeer = new Map<string, ReconciliationStats>()
+  /** Callbacks of `whenIdenticalWith`, per peer. */
+  private readonly identicalWaiters = new Map<string, Set<IdenticalWaiter>>()
+  private sessionsOpened = 0
   private readonly timer: NodeJS.Timeout
   private nextSession = Math.floor(Math.random() * 2 ** 30)
 
@@ -103,6 +114,29 @@ export class AntiEntropy {
     })
   }
 
+  /**
+   * Starts a reconciliation with `peer` (see reconcileWith) and resolves true if one this node starts from now on
+   * finds, at its first answer, the same documents at the same digests on both sides — the peer then holds durably
+   * all that this node had committed when the session started —, or false if none does within `timeoutMs`.
+   */
+  whenIdenticalWith(peer: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiters = this.identicalWaiters.get(peer) ?? new Set()
+      this.identicalWaiters.set(peer, waiters)
+      const waiter: IdenticalWaiter = {
+        openedBefore: this.sessionsOpened,
+        settle: (identical) => {
+          clearTimeout(timer)
+          waiters.delete(waiter)
+          resolve(identical)
+        },
+      }
+      const timer = setTimeout(() => waiter.settle(false), timeoutMs)
+      waiters.add(waiter)
+      this.reconcileWith(peer)
+    })
+  }
+
   /** Handles a reconciliation message from `peer`, `bytes` long on the wire. */
   receive(peer: string, message: AntiEntropyMessage, bytes: number): void {
     const key = sessionKey(peer, message.session)
@@ -132,6 +166,7 @@ export class AntiEntropy {
     clearInterval(this.timer)
     for (const retry of this.retries) clearTimeout(retry)
     this.sessions.clear()
+    for (const waiters of this.identicalWaiters.values()) for (const waiter of [...waiters]) waiter.settle(false)
   }
 
   /**
@@ -155,6 +190,12 @@ export class AntiEntropy {
     session.stats.lastMessageAt = Date.now()
     if (message.type === 'range') {
       const { reply, differing } = session.reconciler.receive(message.payload)
+      if (session.stats.initiator && session.stats.messagesReceived === 1 && reply === null && differing.length === 0) {
+        // The answer to this node's whole-set fingerprint was all skips: both sets are equal.
+        for (const waiter of [...(this.identicalWaiters.get(session.peer) ?? [])]) {
+          if (session.opened > waiter.openedBefore) waiter.settle(true)
+        }
+      }
       if (reply) this.send(session, { type: 'range', session: message.session, payload: reply })
       if (differing.length > 0) {
         session.stats.differingDocs += differing.length
@@ -217,7 +258,7 @@ export class AntiEntropy {
       messagesSent: 0,
       messagesReceived: 0,
     }
-    const session = { peer, reconciler: new RangeReconciler(this.index.items), stats }
+    const session = { peer, reconciler: new RangeReconciler(this.index.items), stats, opened: ++this.sessionsOpened }
     this.sessions.set(sessionKey(peer, id), session)
     return session
   }

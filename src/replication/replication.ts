@@ -2,19 +2,25 @@ import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { PeerNetwork } from '../peer/peer-network.js'
 import type { LinkState } from '../peer/link-state.js'
-import { decodeReplicationMessage, encodeReplicationMessage } from '../protocol/replication-codec.js'
+import {
+  MalformedReplicationMessageError,
+  decodeReplicationMessage,
+  encodeReplicationMessage,
+} from '../protocol/replication-codec.js'
 import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
 import { forDoc, refuseFromPeer } from './boundaries.js'
+import { ChunkedTransport, defaultTransferTuning, type TransferTuning } from './chunked-transport.js'
 import { DigestIndex } from './digest-index.js'
 import { DocExchange } from './doc-exchange.js'
 import { LiveFanout } from './live-fanout.js'
-import type { ReplicationTransport } from './transport.js'
 
 export interface ReplicationOptions {
   selfId: string
   antiEntropyMs: number
   /** Whether the committed metadata holds a tombstone for the document. */
   isDeleted(name: string): boolean
+  /** Chunking of messages larger than a frame; tests shrink it. */
+  transfers?: Partial<TransferTuning>
 }
 
 /** What `GET /v1/cluster` and `/metrics` show of one peer. */
@@ -36,14 +42,21 @@ export interface ReplicationSummary {
   staleDigests: number
 }
 
+/**
+ * How long handOff waits for one reconciliation to find both sides equal before it starts another: a session that
+ * found differences exchanges them meanwhile, and the next one (reconcileWith waits until it is done) checks.
+ */
+const handOffRoundMs = 1_500
+
 /** Replicas of every document across the cluster: live fan-out plus anti-entropy, over the peer link. */
 export class Replication {
   private readonly index: DigestIndex
   private readonly fanout: LiveFanout
   private readonly antiEntropy: AntiEntropy
   private readonly exchange: DocExchange
-  private readonly transport: ReplicationTransport
+  private readonly transport: ChunkedTransport
   private awarenessListener: (doc: string, update: Uint8Array) => void = () => {}
+  private closed = false
 
   constructor(
     docs: DocStore,
@@ -51,17 +64,20 @@ export class Replication {
     options: ReplicationOptions,
     private readonly log: Logger,
   ) {
-    const transport: ReplicationTransport = {
-      send: (peer, payload) => peers.send(peer, 'replication', payload),
+    const link = {
+      send: (peer: string, payload: Uint8Array) => peers.send(peer, 'replication', payload),
       connectedPeers: () => peers.connectedPeers(),
-      refuse: (peer, reason) => peers.refuseMessage(peer, 'replication', reason),
+      refuse: (peer: string, reason: string) => peers.refuseMessage(peer, 'replication', reason),
+      queuedBytes: (peer: string) => peers.queuedBytes(peer),
     }
+    const transport = new ChunkedTransport(link, { ...defaultTransferTuning, ...options.transfers }, log)
     this.transport = transport
     this.index = new DigestIndex(docs, log)
     this.fanout = new LiveFanout(docs, transport, log)
     this.exchange = new DocExchange(docs, options.isDeleted, log)
     this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, log)
     peers.on('replication', (from, payload) => this.receive(from, payload))
+    peers.onLinkDown((peer) => transport.linkDown(peer))
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {
       if (options.selfId < peer) this.antiEntropy.linkUp(peer)
@@ -108,16 +124,43 @@ export class Replication {
       })
   }
 
+  /**
+   * Hands what this node holds to one of `candidates`: reconciles with each linked one in turn until a session
+   * finds that peer holding the same documents at the same digests. Resolves with that peer, or null if none
+   * did within `timeoutMs`. Updates accepted before the call must be durable first (DocStore.whenWritten).
+   */
+  async handOff(candidates: readonly string[], timeoutMs: number): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.closed && Date.now() < deadline) {
+      const linked = candidates.filter((peer) => this.transport.connectedPeers().includes(peer))
+      for (const peer of linked) {
+        if (await this.antiEntropy.whenIdenticalWith(peer, handOffRoundMs)) return peer
+      }
+      if (linked.length === 0) await new Promise((resolve) => setTimeout(resolve, handOffRoundMs))
+    }
+    return null
+  }
+
   close(): void {
+    this.closed = true
     this.antiEntropy.close()
     this.index.close()
     this.fanout.close()
+    this.transport.close()
   }
 
   /** The boundary of every message from a peer; reconciliation messages have one of their own in AntiEntropy. */
-  private receive(peer: string, payload: Uint8Array): void {
+  private receive(peer: string, framed: Uint8Array): void {
     try {
-      const message = decodeReplicationMessage(payload)
+      let payload = framed
+      let message = decodeReplicationMessage(payload)
+      if (message.type === 'chunk') {
+        const whole = this.transport.receiveChunk(peer, message)
+        if (!whole) return
+        payload = whole
+        message = decodeReplicationMessage(payload)
+        if (message.type === 'chunk') throw new MalformedReplicationMessageError('a chunk inside a chunked message')
+      }
       if (message.type === 'updates') this.exchange.applyFromPeer(peer, message.updates, false)
       else if (message.type === 'awareness') forDoc(message.name, () => this.awarenessListener(message.name, message.update))
       else this.antiEntropy.receive(peer, message, payload.byteLength)

@@ -9,6 +9,12 @@ export interface ReplicationTransport {
   refuse(peer: string, reason: string): void
 }
 
+/** The peer link itself, as ChunkedTransport paces chunks over it. */
+export interface PeerLinkTransport extends ReplicationTransport {
+  /** Bytes handed to the peer's link and not yet taken by the kernel; 0 without a link. */
+  queuedBytes(peer: string): number
+}
+
 /** Encodes `message`, sends it, and returns its size in bytes (0 if it was dropped). */
 export function sendMessage(transport: ReplicationTransport, peer: string, message: ReplicationMessage): number {
   const payload = encodeReplicationMessage(message)

@@ -5,6 +5,14 @@ import type { Entry, HardState, Ready, Snapshot } from '../raft/types.js'
 const hardStateKey = 'hard-state'
 const snapshotKey = 'snapshot'
 
+/** A read or write of the Raft storage failed (the disk, the LMDB environment): not a bug in what asked for it. */
+export class RaftStorageError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'RaftStorageError'
+  }
+}
+
 /** The Raft log, hard state and latest snapshot of this node, in the node's LMDB environment. */
 export class RaftStorage {
   private readonly state: Database<HardState | Snapshot, string>
@@ -36,6 +44,14 @@ export class RaftStorage {
    */
   persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): void {
     if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return
+    try {
+      this.write(ready)
+    } catch (err) {
+      throw new RaftStorageError('writing the raft log failed', err)
+    }
+  }
+
+  private write(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): void {
     this.env.transactionSync(() => {
       if (ready.snapshot) {
         this.state.putSync(snapshotKey, ready.snapshot)

@@ -1,6 +1,8 @@
 import * as Y from 'yjs'
 import { Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
+import { deletesRange, type DeleteRange, type DeleteSet } from '../protocol/delete-set.js'
+import type { DurableState } from '../protocol/durable-wait.js'
 import type { DocHandle } from '../docs/doc-store.js'
 import { AwarenessGuard, type AwarenessVerdict } from './awareness-guard.js'
 
@@ -23,12 +25,14 @@ interface AwarenessChange {
  * event, which DocStore fires after the update is durable; the room encodes each one once and sends the
  * same buffer to every member but the one it came from.
  */
-export class Room {
+export class Room implements DurableState {
   readonly awareness: Awareness
   private readonly members = new Set<RoomMember>()
   private readonly awarenessGuard: AwarenessGuard
-  /** The document's Yjs snapshot, made on demand and dropped at its next update. */
-  private snapshot: Y.Snapshot | null = null
+  /** The document's delete set, made on demand and dropped when a change makes it grow. */
+  private deleteSet: DeleteSet | null = null
+  private deleteSetGrowths = 0
+  private readonly changeListeners = new Set<() => void>()
 
   constructor(
     private readonly handle: DocHandle,
@@ -63,15 +67,34 @@ export class Room {
 
   /**
    * Whether the document already holds everything in `update` (its structs and its deletions): what a
-   * read-only client may send. One snapshot serves every such question until the document changes.
+   * read-only client may send. One delete set serves every such question until the document deletes more.
    */
   holds(update: Uint8Array): boolean {
     try {
-      this.snapshot ??= Y.snapshot(this.handle.doc)
-      return Y.snapshotContainsUpdate(this.snapshot, update)
+      const snapshot = Y.createSnapshot(this.currentDeleteSet(), Y.decodeStateVector(Y.encodeStateVector(this.doc)))
+      return Y.snapshotContainsUpdate(snapshot, update)
     } catch {
       return false
     }
+  }
+
+  clockOf(client: number): number {
+    return Y.getState(this.doc.store, client)
+  }
+
+  /** A binary search in the delete set shared with every other question until the document deletes more. */
+  deletes(range: DeleteRange): boolean {
+    return deletesRange(this.currentDeleteSet(), range)
+  }
+
+  get deleteSetVersion(): number {
+    return this.deleteSetGrowths
+  }
+
+  /** Calls `listener` after every change of the document, once the room's own view of it is fresh. Returns what stops that. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
   }
 
   /**
@@ -98,6 +121,7 @@ export class Room {
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
     this.members.clear()
+    this.changeListeners.clear()
     this.handle.release()
   }
 
@@ -105,9 +129,17 @@ export class Room {
     for (const member of this.members) if (member !== except) member.send(frame)
   }
 
-  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.snapshot = null
+  private currentDeleteSet(): DeleteSet {
+    return (this.deleteSet ??= Y.createDeleteSetFromStructStore(this.doc.store))
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
+    if (growsDeleteSet(transaction)) {
+      this.deleteSet = null
+      this.deleteSetGrowths++
+    }
     this.broadcast(encodeSyncUpdate(update), origin)
+    for (const listener of this.changeListeners) listener()
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {
@@ -116,4 +148,22 @@ export class Room {
     this.broadcast(encodeAwareness(update), null)
     if (origin !== fromPeers) this.onLocalAwareness(update)
   }
+}
+
+/**
+ * Whether `transaction` grew its document's delete set: by deleting, which yjs lists in its deleteSet, or by
+ * adding structs that arrive deleted — GC structs, which it does not list. Costs a look at each new struct.
+ */
+function growsDeleteSet(transaction: Y.Transaction): boolean {
+  if (transaction.deleteSet.clients.size > 0) return true
+  for (const [client, after] of transaction.afterState) {
+    const before = transaction.beforeState.get(client) ?? 0
+    if (after === before) continue
+    const structs = transaction.doc.store.clients.get(client)!
+    // From the struct holding `before`: a new struct may have been merged into the one before it.
+    for (let i = Y.findIndexSS(structs, before); i < structs.length && structs[i]!.id.clock < after; i++) {
+      if (structs[i]!.deleted) return true
+    }
+  }
+  return false
 }

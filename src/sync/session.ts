@@ -3,16 +3,20 @@ import type WebSocket from 'ws'
 import type { Logger } from 'pino'
 import {
   MalformedMessageError,
+  MessageTooLargeError,
   decodeClientFrame,
+  decodeDurableQuery,
   encodeDurableAnswer,
   encodeSyncStep1,
   encodeSyncStep2,
   type ClientMessage,
+  type DurableQuery,
 } from '../protocol/y-websocket.js'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
 import { TokenBucket, type Rate } from './rate-limit.js'
+import { DurableWait } from '../protocol/durable-wait.js'
 
 /** What one connection may cost the node; passing a bound closes it with a code and a reason. */
 export interface SessionBudget {
@@ -193,19 +197,20 @@ export class Session implements RoomMember {
 
   /**
    * The room's document holds only what is durable (DocStore applies after the commit), so the query is
-   * answered once it covers the asked state vector — at once, or after the updates still being committed.
+   * answered once it covers the asked state vector and delete set — at once, or after the updates still
+   * being committed. Each check goes on from where the last one stopped (DurableWait).
    */
-  private answerWhenDurable(id: number, stateVector: Uint8Array): void {
-    let wanted: Map<number, number>
+  private answerWhenDurable(id: number, query: Uint8Array): void {
+    let wanted: DurableQuery
     try {
-      wanted = Y.decodeStateVector(stateVector)
-    } catch {
-      this.close(CloseCode.malformedMessage, 'durability query carries an invalid state vector')
+      wanted = decodeDurableQuery(query)
+    } catch (err) {
+      if (err instanceof MessageTooLargeError) this.close(CloseCode.tooLarge, err.message)
+      else this.close(CloseCode.malformedMessage, 'durability query carries an invalid state vector or delete set')
       return
     }
-    const doc = this.room.doc
-    const covered = () => [...wanted].every(([client, clock]) => Y.getState(doc.store, client) >= clock)
-    if (covered()) {
+    const wait = new DurableWait(wanted)
+    if (wait.covered(this.room)) {
       this.send(encodeDurableAnswer(id))
       return
     }
@@ -214,16 +219,15 @@ export class Session implements RoomMember {
       this.budgetClose('durable_query_budget', CloseCode.tryAgainLater, reason)
       return
     }
-    const onUpdate = () => {
-      if (!covered()) return
+    const stopListening = this.room.onChange(() => {
+      if (!wait.covered(this.room)) return
       stopWaiting()
       this.send(encodeDurableAnswer(id))
-    }
+    })
     const stopWaiting = () => {
-      doc.off('update', onUpdate)
+      stopListening()
       this.durableWaits.delete(stopWaiting)
     }
-    doc.on('update', onUpdate)
     this.durableWaits.add(stopWaiting)
   }
 
@@ -256,4 +260,5 @@ const closeCodeFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], number>
   wrong_root_kind: CloseCode.forbidden,
   update_too_large: CloseCode.tooLarge,
   doc_too_large: CloseCode.tooLarge,
+  not_a_member: CloseCode.nodeRemoved,
 }

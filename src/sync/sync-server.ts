@@ -36,6 +36,7 @@ export class SyncServer {
   private readonly sessions = new Map<WebSocket, Session>()
   private readonly keepaliveTimer: NodeJS.Timeout
   private localAwarenessListener: (doc: string, update: Uint8Array) => void = () => {}
+  private refusal: { code: number; reason: string } | null = null
 
   constructor(
     private readonly docs: DocStore,
@@ -91,10 +92,20 @@ export class SyncServer {
     for (const session of this.sessions.values()) if (session.docName === name) session.close(code, reason)
   }
 
-  /** Closes every connection with 1001. Does not wait for their writes; DocStore.close does. */
+  /** From now on, closes every new connection with `code` and `reason` as soon as it opens, before it is served anything. */
+  refuseNew(code: number, reason: string): void {
+    this.refusal = { code, reason }
+  }
+
+  /** Closes every open connection with `code` and `reason`. Does not wait for their writes; DocStore.close does. */
+  closeAll(code: number, reason: string): void {
+    for (const session of this.sessions.values()) session.close(code, reason)
+  }
+
+  /** Closes every connection with 1001. */
   close(): void {
     clearInterval(this.keepaliveTimer)
-    for (const session of this.sessions.values()) session.close(CloseCode.goingAway, 'server shutting down')
+    this.closeAll(CloseCode.goingAway, 'server shutting down')
     this.wss.close()
   }
 
@@ -112,6 +123,10 @@ export class SyncServer {
     })
     if (!doc.ok) {
       ws.close(CloseCode.invalidDocName, closeReason(doc.message))
+      return
+    }
+    if (this.refusal) {
+      ws.close(this.refusal.code, closeReason(this.refusal.reason))
       return
     }
     const name = doc.name

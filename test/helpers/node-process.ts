@@ -7,6 +7,8 @@ const mainJs = fileURLToPath(
   new URL(import.meta.url.includes('/dist/test/') ? '../../server/main.js' : '../../dist/server/main.js', import.meta.url),
 )
 const running = new Set<NodeProcess>()
+/** A long chaos run logs for many minutes: keep the recent lines only. */
+const maxLogLines = 20_000
 /** What went wrong in a node that no test asked for, since the last `takeNodeProcessFailures`. */
 const failures: string[] = []
 
@@ -57,6 +59,7 @@ export class NodeProcess {
     node.logLines.push(...lines)
     createInterface({ input: child.stdout! }).on('line', (line) => {
       node.logLines.push(line)
+      if (node.logLines.length > maxLogLines) node.logLines.shift()
       if (line.includes('"level":60') || line.includes('uncaught')) failures.push(`node ${url} logged: ${line.slice(0, 2_000)}`)
     })
     return node
@@ -66,6 +69,11 @@ export class NodeProcess {
     this.killedOnPurpose = true
     this.child.kill(signal)
     return this.exited
+  }
+
+  /** Sends a signal that does not end the process, such as SIGSTOP or SIGCONT. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.child.kill(signal)
   }
 
   get exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -19,6 +19,8 @@ export interface ProxiedClusterOptions {
   antiEntropyMs?: number
   /** Passed to every node, at every start. */
   extraArgs?: string[]
+  /** Ids n<size+1>… that addNode() may start later, with proxies and peer routes ready from the start. */
+  spares?: number
 }
 
 export interface ClusterNode {
@@ -41,8 +43,17 @@ export interface ProxiedCluster {
   proxy(from: string, to: string): TcpProxy
   /** Cuts the links between every node of `groupA` and every node of `groupB`, both directions. */
   partition(groupA: string[], groupB: string[]): void
+  /** Bytes from `from` to `to` are lost on every link between them, while the other direction flows. */
+  cutOneWay(from: string, to: string): void
   /** Heals every cut proxy. */
   heal(): void
+  /** SIGSTOP and SIGCONT: a paused process keeps its sockets open but answers nothing. */
+  pause(id: string): void
+  resume(id: string): void
+  /** Starts spare `id` with --join through `via`; resolves once it listens (it joins on its own after that). */
+  addNode(id: string, via: string): Promise<ClusterNode>
+  /** kill -9 and leave out of the harness for good: for a node removed from the cluster. */
+  forget(id: string): Promise<void>
   /** kill -9; the data directory stays. */
   stop(id: string): Promise<void>
   /** Starts a stopped node again from its data directory, on its old port; resolves once it listens. */
@@ -72,7 +83,8 @@ export interface ProxiedCluster {
  */
 export async function startProxiedCluster(options: ProxiedClusterOptions = {}): Promise<ProxiedCluster> {
   const size = options.size ?? 3
-  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
+  const allIds = Array.from({ length: size + (options.spares ?? 0) }, (_, i) => `n${i + 1}`)
+  const ids = allIds.slice(0, size)
   const proxies = new Map<string, TcpProxy>()
   const pairKey = (from: string, to: string) => `${from}>${to}`
   const proxy = (from: string, to: string) => {
@@ -82,11 +94,11 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
   }
   // Every proxy exists before any node starts: ports are known only once a node listens, so a proxy gets its
   // target when the node behind it comes up, and refuses connections until then.
-  for (const from of ids) {
-    for (const to of ids) if (from !== to) proxies.set(pairKey(from, to), await TcpProxy.start())
+  for (const from of allIds) {
+    for (const to of allIds) if (from !== to) proxies.set(pairKey(from, to), await TcpProxy.start())
   }
 
-  const dataDirs = new Map(ids.map((id) => [id, mkdtempSync(join(tmpdir(), `syncmesh-${id}-`))]))
+  const dataDirs = new Map(allIds.map((id) => [id, mkdtempSync(join(tmpdir(), `syncmesh-${id}-`))]))
   const nodes: ClusterNode[] = []
   const argsOf = new Map<string, string[]>()
   const node = (id: string) => {
@@ -96,10 +108,31 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
   }
   const retarget = (to: string, url: string) => {
     const { hostname, port } = new URL(url)
-    for (const from of ids) if (from !== to) proxy(from, to).setTarget({ host: hostname, port: Number(port) })
+    for (const from of allIds) if (from !== to) proxy(from, to).setTarget({ host: hostname, port: Number(port) })
   }
   const view = (id: string) => clusterView(node(id).url)
   const views = (ids: string[]) => Promise.all(ids.map(view))
+  const argsFor = (id: string) => {
+    const routes = allIds.filter((to) => to !== id).flatMap((to) => ['--peer-route', `${to}=${proxy(id, to).url}`])
+    const args = [
+      ...['--id', id, '--data', dataDirs.get(id)!, '--cluster-secret', clusterSecret, '--admin-token', adminToken],
+      ...['--raft-tick-ms', '20', '--anti-entropy-ms', String(options.antiEntropyMs ?? 200)],
+      ...routes,
+      ...(options.extraArgs ?? []),
+    ]
+    argsOf.set(id, args)
+    return args
+  }
+  // Joining happens over plain HTTP; the data directory remembers the cluster after that, and a restart
+  // passes --join again in case the node was killed before it joined (a node that has joined ignores it).
+  const startJoined = async (id: string, join: string[]) => {
+    const started = await NodeProcess.start([...argsFor(id), ...join])
+    argsOf.get(id)!.push(...join)
+    const added = { id, dataDir: dataDirs.get(id)!, process: started, url: started.url }
+    nodes.push(added)
+    retarget(id, started.url)
+    return added
+  }
 
   const cluster: ProxiedCluster = {
     nodes,
@@ -129,8 +162,26 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
         }
       }
     },
+    cutOneWay(from, to) {
+      proxy(from, to).drop('toTarget')
+      proxy(to, from).drop('fromTarget')
+    },
     heal() {
       for (const p of proxies.values()) p.heal()
+    },
+    pause(id) {
+      node(id).process.signal('SIGSTOP')
+    },
+    resume(id) {
+      node(id).process.signal('SIGCONT')
+    },
+    async addNode(id, via) {
+      if (!allIds.slice(size).includes(id) || nodes.some((n) => n.id === id)) throw new Error(`${id} is not a spare`)
+      return startJoined(id, ['--join', via])
+    },
+    async forget(id) {
+      await node(id).process.kill('SIGKILL')
+      nodes.splice(nodes.indexOf(node(id)), 1)
     },
     async stop(id) {
       await node(id).process.kill('SIGKILL')
@@ -153,22 +204,7 @@ export async function startProxiedCluster(options: ProxiedClusterOptions = {}): 
   }
 
   try {
-    for (const id of ids) {
-      const dataDir = dataDirs.get(id)!
-      const routes = ids.filter((to) => to !== id).flatMap((to) => ['--peer-route', `${to}=${proxy(id, to).url}`])
-      const args = [
-        ...['--id', id, '--data', dataDir, '--cluster-secret', clusterSecret, '--admin-token', adminToken],
-        ...['--raft-tick-ms', '20', '--anti-entropy-ms', String(options.antiEntropyMs ?? 200)],
-        ...routes,
-        ...(options.extraArgs ?? []),
-      ]
-      argsOf.set(id, args)
-      // Joining happens once, over plain HTTP to n1; the data directory remembers the cluster after that.
-      const join = nodes.length === 0 ? [] : ['--join', nodes[0]!.url]
-      const started = await NodeProcess.start([...args, ...join])
-      nodes.push({ id, dataDir, process: started, url: started.url })
-      retarget(id, started.url)
-    }
+    for (const id of ids) await startJoined(id, nodes.length === 0 ? [] : ['--join', nodes[0]!.url])
     await waitForValue('the cluster to form', () => views(ids), isFormed(size), clusterWait)
   } catch (err) {
     await cluster.close()

@@ -5,6 +5,7 @@ import * as Y from 'yjs'
 import { PeerNetwork } from '../../src/peer/peer-network.js'
 import { PeerChannel, encodeChannelFrame } from '../../src/protocol/peer-frames.js'
 import { Replication } from '../../src/replication/replication.js'
+import { TestKeyring } from './node-keys.js'
 import { openStore, silentLog } from './store.js'
 import { tempDir } from './temp-dir.js'
 
@@ -17,7 +18,8 @@ const cleanups: (() => Promise<void>)[] = []
  */
 export async function startReplicatingNode({ log = silentLog }: { log?: Logger } = {}) {
   const store = openStore(tempDir())
-  const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, urlOf: () => undefined }, log)
+  const keys = new TestKeyring()
+  const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, identity: keys.identityOf('a'), keyOf: keys.keyOf, urlOf: () => undefined }, log)
   const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, log)
   network.setPeers(['e'])
   const server = createServer((_request, response) => response.writeHead(404).end())

@@ -5,10 +5,15 @@ export interface ProxyTarget {
   port: number
 }
 
+/** Which way bytes flow through a proxy: from the dialing client to the target, or back. */
+export type ProxyDirection = 'toTarget' | 'fromTarget'
+
 export interface ProxyCounters {
   /** Bytes written to the target, and back to the clients. */
   bytesToTarget: number
   bytesFromTarget: number
+  /** Bytes discarded by drop(), either way. */
+  bytesDropped: number
   /** Connections forwarded to the target. */
   connectionsAccepted: number
   /** Connections destroyed on arrival: cut, closing, or no target yet. */
@@ -22,10 +27,11 @@ const openProxies = new Set<TcpProxy>()
  * are refused until heal) or slow down. Its counters show whether traffic really passes through it.
  */
 export class TcpProxy {
-  readonly counters: ProxyCounters = { bytesToTarget: 0, bytesFromTarget: 0, connectionsAccepted: 0, connectionsRefused: 0 }
+  readonly counters: ProxyCounters = { bytesToTarget: 0, bytesFromTarget: 0, bytesDropped: 0, connectionsAccepted: 0, connectionsRefused: 0 }
   private target: ProxyTarget | null
   private cutOff = false
   private delayMs = 0
+  private dropped: ProxyDirection | null = null
   /** Both ends of every forwarded connection. */
   private readonly sockets = new Set<Socket>()
   private closing: Promise<void> | null = null
@@ -74,8 +80,17 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy()
   }
 
+  /**
+   * Silently discards every byte flowing `direction` from now on, on open and new connections alike: a
+   * one-way partition that TCP itself does not notice. heal() ends it.
+   */
+  drop(direction: ProxyDirection): void {
+    this.dropped = direction
+  }
+
   heal(): void {
     this.cutOff = false
+    this.dropped = null
   }
 
   close(): Promise<void> {
@@ -108,8 +123,13 @@ export class TcpProxy {
       })
     }
     const delayMs = () => this.delayMs
-    forward(client, upstream, delayMs, (bytes) => (this.counters.bytesToTarget += bytes))
-    forward(upstream, client, delayMs, (bytes) => (this.counters.bytesFromTarget += bytes))
+    const passes = (direction: ProxyDirection) => (bytes: number) => {
+      if (this.dropped !== direction) return true
+      this.counters.bytesDropped += bytes
+      return false
+    }
+    forward(client, upstream, delayMs, passes('toTarget'), (bytes) => (this.counters.bytesToTarget += bytes))
+    forward(upstream, client, delayMs, passes('fromTarget'), (bytes) => (this.counters.bytesFromTarget += bytes))
   }
 }
 
@@ -118,8 +138,17 @@ export async function closeAllProxies(): Promise<void> {
   await Promise.all([...openProxies].map((proxy) => proxy.close()))
 }
 
-/** Copies `from` into `to`, each chunk held back `delayMs()` in arrival order, and passes on the end. */
-function forward(from: Socket, to: Socket, delayMs: () => number, forwarded: (bytes: number) => void): void {
+/**
+ * Copies `from` into `to`, each chunk held back `delayMs()` in arrival order (or discarded when `passes` says
+ * so), and passes on the end.
+ */
+function forward(
+  from: Socket,
+  to: Socket,
+  delayMs: () => number,
+  passes: (bytes: number) => boolean,
+  forwarded: (bytes: number) => void,
+): void {
   const queue: { chunk: Buffer; dueAt: number }[] = []
   let timer: NodeJS.Timeout | null = null
   let ended = false
@@ -140,6 +169,7 @@ function forward(from: Socket, to: Socket, delayMs: () => number, forwarded: (by
   }
 
   from.on('data', (chunk: Buffer) => {
+    if (!passes(chunk.byteLength)) return
     const delay = delayMs()
     if (delay === 0 && queue.length === 0) return write(chunk)
     queue.push({ chunk, dueAt: Date.now() + delay })

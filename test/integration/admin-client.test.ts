@@ -49,7 +49,7 @@ describe('the admin client, typed by the node’s Hono app, against one node', (
     expectTypeOf<ClusterOverview['peers'][number]['liveUpdatesSent']>().toEqualTypeOf<number>()
     expect(view.id).toBe('test')
     expect(view.leader).toBe('test')
-    expect(view.members).toEqual([{ id: 'test', url: node.url, role: 'voter' }])
+    expect(view.members).toEqual([{ id: 'test', url: node.url, role: 'voter', publicKey: expect.stringMatching(/^[\w-]{43}$/) }])
 
     // @ts-expect-error a member needs a url
     await rejection(admin.addMember({ id: 'n9' }))

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
 import { checkTicket, createTicket, ticketLifetimeMs } from '../../src/peer/handshake.js'
@@ -7,11 +5,14 @@ import { HandshakeSlots, addressKey } from '../../src/peer/handshake-slots.js'
 import { PeerNetwork } from '../../src/peer/peer-network.js'
 import { defaultPeerTuning, type PeerTuning } from '../../src/peer/peer-tuning.js'
 import { peerSocketUrl } from '../../src/peer/peer-path.js'
+import { TestKeyring } from '../helpers/node-keys.js'
+import { servePeerNetwork } from '../helpers/raw-peer.js'
 import { silentLog } from '../helpers/store.js'
 import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
 import { waitFor } from '../helpers/wait.js'
 
 const clusterSecret = 'the cluster secret of the tests'
+const keys = new TestKeyring()
 // The real limits and deadlines; only closing is quicker, so that the tests end sooner.
 const tuning: Partial<PeerTuning> = { closeGraceMs: 200 }
 const cleanups: (() => Promise<void> | void)[] = []
@@ -32,17 +33,10 @@ interface TestNode {
 
 /** A peer network on 127.0.0.1 that dials `urlOf(peer)`, or never dials when that is undefined. */
 async function startNode(id: string, urlOf: (peer: string) => string | undefined): Promise<TestNode> {
-  const network = new PeerNetwork({ selfId: id, clusterSecret, urlOf }, silentLog, tuning)
-  const server = createServer((_request, response) => response.writeHead(404).end())
-  server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(async () => {
-    await network.close()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  const port = (server.address() as AddressInfo).port
-  return { network, url: `http://127.0.0.1:${port}`, port }
+  const network = new PeerNetwork({ selfId: id, clusterSecret, identity: keys.identityOf(id), keyOf: keys.keyOf, urlOf }, silentLog, tuning)
+  const { url, port, close } = await servePeerNetwork(network)
+  cleanups.push(close)
+  return { network, url, port }
 }
 
 const linkOf = (node: TestNode, peer: string) => node.network.linkStates()[peer]!

@@ -9,11 +9,13 @@ import { PeerNetwork, type ChannelHandler } from '../../src/peer/peer-network.js
 import type { PeerTuning } from '../../src/peer/peer-tuning.js'
 import { isPeerRequestTarget, peerSocketUrl } from '../../src/peer/peer-path.js'
 import { PeerChannel, encodeChannelFrame, encodeHandshakeMessage, proofBytes, type PeerChannelName } from '../../src/protocol/peer-frames.js'
+import { TestKeyring } from '../helpers/node-keys.js'
 import { rawPeer, terminateRawPeers, type Closed } from '../helpers/raw-peer.js'
 import { silentLog } from '../helpers/store.js'
 import { waitFor } from '../helpers/wait.js'
 
 const clusterSecret = 'the cluster secret of the tests'
+const keys = new TestKeyring()
 const fastTuning: Partial<PeerTuning> = {
   redialMinMs: 20,
   redialMaxMs: 200,
@@ -58,7 +60,7 @@ async function startNode(
 ): Promise<TestNode> {
   const urlOf = options.urlOf ?? ((peer: string) => directory.get(peer))
   const network = new PeerNetwork(
-    { selfId: id, clusterSecret: options.secret ?? clusterSecret, urlOf },
+    { selfId: id, clusterSecret: options.secret ?? clusterSecret, identity: keys.identityOf(id), keyOf: keys.keyOf, urlOf },
     silentLog,
     { ...fastTuning, ...options.tuning },
   )

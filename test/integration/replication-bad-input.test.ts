@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
+import { generateNodeIdentity } from '../../src/peer/node-identity.js'
 import { PeerNetwork } from '../../src/peer/peer-network.js'
 import { PeerChannel } from '../../src/protocol/peer-frames.js'
 import { encodeReconcileMessage } from '../../src/protocol/range-codec.js'
@@ -89,7 +90,11 @@ describe('well-framed messages this node cannot use', () => {
   /** A well-behaved peer `e`, with a store of its own, that dials `a`; `a` reconciles with it as the link comes up. */
   async function startHealthyPeer(aUrl: string) {
     const store = openStore(tempDir())
-    const network = new PeerNetwork({ selfId: 'e', clusterSecret: secret, urlOf: (id) => (id === 'a' ? aUrl : undefined) }, silentLog)
+    const identity = generateNodeIdentity()
+    const network = new PeerNetwork(
+      { selfId: 'e', clusterSecret: secret, identity, keyOf: () => undefined, urlOf: (id) => (id === 'a' ? aUrl : undefined) },
+      silentLog,
+    )
     const replication = new Replication(store.docs, network, { selfId: 'e', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
     network.setPeers(['a'])
     cleanups.push(async () => {

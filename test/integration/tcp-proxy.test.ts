@@ -1,6 +1,7 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { afterEach, expect, test } from 'vitest'
 import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
+import { waitFor } from '../helpers/wait.js'
 
 const echoServers: Server[] = []
 const clients: Socket[] = []
@@ -88,7 +89,7 @@ test('forwards bytes both ways and counts them', async () => {
   const client = await connectClient(proxy.port)
   await echoes(client, 'hello')
   await echoes(client, ' world')
-  expect(proxy.counters).toEqual({ bytesToTarget: 11, bytesFromTarget: 11, connectionsAccepted: 1, connectionsRefused: 0 })
+  expect(proxy.counters).toEqual({ bytesToTarget: 11, bytesFromTarget: 11, bytesDropped: 0, connectionsAccepted: 1, connectionsRefused: 0 })
   expect(echo.connections()).toBe(1)
 })
 
@@ -117,6 +118,28 @@ test('cut destroys open connections and refuses new ones until heal', async () =
   expect(proxy.isCut).toBe(false)
   await echoes(await connectClient(proxy.port), 'after')
   expect(proxy.counters.connectionsAccepted).toBe(2)
+})
+
+test('drop discards one direction on an open connection, the other flows, and heal ends it', async () => {
+  const echo = await startEchoServer()
+  const proxy = await TcpProxy.start(echo.target)
+  const client = await connectClient(proxy.port)
+
+  proxy.drop('toTarget')
+  client.socket.write('lost')
+  await waitFor('the bytes to be dropped', () => proxy.counters.bytesDropped === 4)
+  proxy.heal()
+  await echoes(client, 'found')
+
+  proxy.drop('fromTarget')
+  client.socket.write('gone')
+  // The echo server got them (they passed to the target) and its answer was dropped on the way back.
+  await waitFor('the answer to be dropped', () => proxy.counters.bytesDropped === 8)
+  expect(proxy.counters.bytesToTarget).toBe(9)
+  proxy.heal()
+  await echoes(client, 'back')
+  expect(client.received()).toBe('foundback')
+  expect(echo.connections()).toBe(1)
 })
 
 test('a proxy started without a target refuses connections until it gets one', async () => {

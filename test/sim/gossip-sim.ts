@@ -42,12 +42,29 @@ export const defaultGossipSimOptions: Omit<GossipSimOptions, 'nodes' | 'seed'> =
   reconciler: {},
 }
 
+/** How far the replicas are from each other and from everything written. */
+export interface Divergence {
+  /** Different whole-set fingerprints among the nodes: 1 when all hold the same. */
+  distinctStates: number
+  /** Operations and deletions written that a node lacks, summed over the nodes. */
+  missing: number
+  /** A node's copy of a document with every operation written but not every deletion. */
+  deletionsOnly: number
+}
+
 export interface GossipSimResult {
+  /** When the faults end: the divergence that the convergence rounds must repair. */
+  divergenceAtHeal: Divergence
+  /** Once converged. */
+  divergenceAtEnd: Divergence
   /** Rounds after the faulty phase until every node's whole-set fingerprint was the same. */
   roundsToConverge: number
+  partitions: number
   sessions: number
   /** Sessions cut short by a lost message. */
   abortedSessions: number
+  /** The most messages a completed session took: deeper range splits take more. */
+  longestSession: number
   /** Level-1 bytes sent over the whole run. */
   bytes: number
   writes: number
@@ -156,7 +173,15 @@ class GossipSimulation {
   /** Side of each node while a partition lasts; nodes on different sides cannot reach each other. */
   private partition: number[] | null = null
   private faulty = true
-  private readonly result: GossipSimResult = { roundsToConverge: 0, sessions: 0, abortedSessions: 0, bytes: 0, writes: 0 }
+  private readonly result: Omit<GossipSimResult, 'divergenceAtHeal' | 'divergenceAtEnd'> = {
+    roundsToConverge: 0,
+    partitions: 0,
+    sessions: 0,
+    abortedSessions: 0,
+    longestSession: 0,
+    bytes: 0,
+    writes: 0,
+  }
 
   constructor(private readonly options: GossipSimOptions) {
     if (!Number.isInteger(options.nodes) || options.nodes < 2) throw new Error(`nodes must be an integer ≥ 2, not ${options.nodes}`)
@@ -172,6 +197,7 @@ class GossipSimulation {
     }
     this.faulty = false
     this.partition = null
+    const divergenceAtHeal = this.divergence()
     while (!this.converged()) {
       if (this.result.roundsToConverge === this.options.maxConvergenceRounds) {
         throw new Error(`no convergence within ${this.options.maxConvergenceRounds} rounds after the faults ended`)
@@ -180,7 +206,7 @@ class GossipSimulation {
       this.gossipRound()
     }
     this.checkNothingLost()
-    return this.result
+    return { ...this.result, divergenceAtHeal, divergenceAtEnd: this.divergence() }
   }
 
   private changePartition(): void {
@@ -189,6 +215,7 @@ class GossipSimulation {
       const cut = 1 + this.rng.int(this.nodes.length - 1)
       this.partition = []
       order.forEach((id, i) => (this.partition![id] = i < cut ? 0 : 1))
+      this.result.partitions++
     } else if (this.partition !== null && this.rng.chance(this.options.healRate)) {
       this.partition = null
     }
@@ -232,6 +259,7 @@ class GossipSimulation {
       this.result.abortedSessions++
       return
     }
+    this.result.longestSession = Math.max(this.result.longestSession, outcome.messages)
     for (const name of outcome.differing) {
       a.mergeFrom(b, name)
       b.mergeFrom(a, name)
@@ -245,6 +273,24 @@ class GossipSimulation {
   private converged(): boolean {
     const first = this.nodes[0]!.items.wholeSetFingerprintHex()
     return this.nodes.every((node) => node.items.wholeSetFingerprintHex() === first)
+  }
+
+  private divergence(): Divergence {
+    const divergence: Divergence = {
+      distinctStates: new Set(this.nodes.map((node) => node.items.wholeSetFingerprintHex())).size,
+      missing: 0,
+      deletionsOnly: 0,
+    }
+    for (const node of this.nodes) {
+      for (const [name, record] of this.written) {
+        const doc = node.docs.get(name)
+        const lackingOps = [...record.ops].filter((op) => !doc?.ops.has(op)).length
+        const lackingDeletions = [...record.deleted].filter((op) => !doc?.deleted.has(op)).length
+        divergence.missing += lackingOps + lackingDeletions
+        if (lackingOps === 0 && lackingDeletions > 0) divergence.deletionsOnly++
+      }
+    }
+    return divergence
   }
 
   private checkNothingLost(): void {

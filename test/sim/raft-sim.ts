@@ -1,6 +1,7 @@
-import { RaftCore, defaultRaftOptions, type StoredState } from '../../src/raft/core.js'
+import { RaftCore, defaultRaftOptions } from '../../src/raft/core.js'
 import { Role, type ConfChange, type Entry, type HardState, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
 import { Rng } from './rng.js'
+import { saveOwnSnapshot, writeSnapshotAndEntries, type SimDisk } from './sim-disk.js'
 import { SimNetwork, type NetworkFaults } from './sim-network.js'
 
 /**
@@ -87,15 +88,9 @@ interface Command {
   value: string
 }
 
-interface Disk {
-  hardState: StoredState['hardState']
-  snapshot: Snapshot | null
-  entries: Entry[]
-}
-
 interface SimNode {
   id: string
-  disk: Disk
+  disk: SimDisk
   core: RaftCore | null
   kv: Map<string, string>
   applied: number
@@ -145,7 +140,7 @@ export class RaftSimulation {
     const voters = Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
     const spares = Array.from({ length: options.spares }, (_, i) => `n${options.voters + i + 1}`)
     // A cluster bootstraps from a snapshot at index 1 that names its voters; joiners start empty.
-    const bootstrap: Snapshot = { index: 1, term: 1, config: { voters, replicas: [] }, data: [] }
+    const bootstrap: Snapshot = { index: 1, term: 1, config: { voters, replicas: [] }, data: encodeKv(new Map()) }
     for (const id of voters) this.addNode(id, { hardState: { term: 1, vote: null, commit: 1 }, snapshot: bootstrap, entries: [] })
     for (const id of spares) this.addNode(id, { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] })
   }
@@ -186,7 +181,7 @@ export class RaftSimulation {
 
   // ---- the nodes' drivers ----
 
-  private addNode(id: string, disk: Disk): void {
+  private addNode(id: string, disk: SimDisk): void {
     const node: SimNode = { id, disk, core: null, kv: new Map(), applied: 0, unsynced: null, unwrittenCommit: null, reads: new Map(), waitingReads: new Map() }
     this.nodes.set(id, node)
     this.start(node)
@@ -195,9 +190,10 @@ export class RaftSimulation {
   private start(node: SimNode): void {
     const stored = structuredClone(node.disk)
     const { maxEntriesPerAppend, checkQuorum } = this.options
-    const raftOptions = { ...defaultRaftOptions, maxEntriesPerAppend, checkQuorum }
+    // Snapshots of a few entries go in several chunks, so that faults hit transfers mid-way.
+    const raftOptions = { ...defaultRaftOptions, maxEntriesPerAppend, checkQuorum, snapshotChunkBytes: 16, maxSnapshotChunksInflight: 2 }
     node.core = new RaftCore({ ...raftOptions, id: node.id, random: () => this.rng.next() }, stored)
-    node.kv = new Map((stored.snapshot?.data as [string, string][] | undefined) ?? [])
+    node.kv = stored.snapshot ? decodeKv(stored.snapshot.data) : new Map()
     node.applied = stored.snapshot?.index ?? 0
     node.unsynced = null
     node.unwrittenCommit = null
@@ -253,14 +249,7 @@ export class RaftSimulation {
   private sync(node: SimNode, ready: Ready): void {
     const disk = node.disk
     this.trace(`sync ${node.id} ${JSON.stringify({ hs: ready.hardState, entries: ready.entries.map((e) => `${e.index}@${e.term}`), snap: ready.snapshot?.index, applied: ready.committed.map((e) => e.index) })}`)
-    if (ready.snapshot) {
-      disk.snapshot = ready.snapshot
-      disk.entries = ready.snapshotReceived ? [] : disk.entries.filter((e) => e.index > ready.snapshot!.index)
-    }
-    if (ready.entries.length > 0) {
-      const first = ready.entries[0]!.index
-      disk.entries = disk.entries.filter((e) => e.index < first).concat(structuredClone(ready.entries))
-    }
+    writeSnapshotAndEntries(disk, ready)
     // As the driver does: a Ready that only moves the commit index is written with the next write (a crash
     // before then loses it) — unless it commits a membership change.
     const onlyCommit =
@@ -278,7 +267,7 @@ export class RaftSimulation {
     }
     this.sendAll(node, ready.messages)
     if (ready.snapshotReceived && ready.snapshot) {
-      node.kv = new Map(ready.snapshot.data as [string, string][])
+      node.kv = decodeKv(ready.snapshot.data)
       node.applied = ready.snapshot.index
     }
     for (const entry of ready.committed) this.apply(node, entry)
@@ -295,9 +284,8 @@ export class RaftSimulation {
     }
     this.serveReads(node)
     if (node.applied - (disk.snapshot?.index ?? 0) >= this.options.compactAfterEntries) {
-      const snapshot = node.core!.compact([...node.kv].sort())
-      disk.snapshot = snapshot
-      disk.entries = disk.entries.filter((e) => e.index > snapshot.index)
+      const snapshot = node.core!.compact(encodeKv(node.kv))
+      saveOwnSnapshot(disk, snapshot)
     }
   }
 
@@ -548,4 +536,12 @@ export class RaftSimulation {
     if (leaders.length > 0 && this.rng.chance(0.8)) return this.rng.pick(leaders)
     return live.length === 0 ? undefined : this.rng.pick(live)
   }
+}
+
+function encodeKv(kv: Map<string, string>): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify([...kv].sort()))
+}
+
+function decodeKv(bytes: Uint8Array): Map<string, string> {
+  return new Map(JSON.parse(new TextDecoder().decode(bytes)) as [string, string][])
 }

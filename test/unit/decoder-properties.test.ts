@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
 import { tokenOf } from '../../src/auth/doc-access.js'
 import { checkDocName, docNameFromPath, maxDocNameBytes } from '../../src/docs/doc-name.js'
@@ -9,6 +10,8 @@ import { checkTicket, createTicket } from '../../src/peer/handshake.js'
 import { decodeCommand, decodeMetaState, encodeCommand, encodeMetaState } from '../../src/meta/codec.js'
 import { parseCommand } from '../../src/meta/commands.js'
 import { emptyMetaState } from '../../src/meta/state.js'
+import { encodeFormat1MetaState } from '../helpers/legacy-meta-snapshot.js'
+import { durableQueryOf, editedDoc } from '../helpers/edited-docs.js'
 import {
   decodeChannelFrame,
   decodeHandshakeMessage,
@@ -19,6 +22,11 @@ import {
   proofBytes,
 } from '../../src/protocol/peer-frames.js'
 import { decodeRaftMessage, encodeRaftMessage } from '../../src/protocol/raft-codec.js'
+import {
+  MalformedMembershipNoticeError,
+  decodeMembershipNotice,
+  encodeMembershipNotice,
+} from '../../src/protocol/membership-notice.js'
 import { decodeReconcileMessage, MalformedReconcileMessageError, maxItemNameBytes, type WireRange } from '../../src/protocol/range-codec.js'
 import {
   decodeReplicationMessage,
@@ -29,6 +37,7 @@ import {
 import {
   decodeClientFrame,
   decodeClientMessage,
+  decodeDurableQuery,
   encodeAwareness,
   encodeDurableQuery,
   encodeQueryAwareness,
@@ -160,6 +169,17 @@ describe('client frames (y-websocket)', () => {
     )
   })
 
+  const validQuery = fc.oneof(editedDoc.map((doc) => Y.encodeStateVector(doc)), editedDoc.map(durableQueryOf))
+
+  test('any bytes decode to a durability query or throw MalformedMessageError', () => {
+    fc.assert(
+      fc.property(fromNetwork(validQuery), bytesAfter, (bytes, after) => {
+        expectValueOrOwnError(decodeDurableQuery, MalformedMessageError, bytes, after)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
   test('messages sent in one frame decode as each alone, in order; more than maxMessages are malformed', () => {
     fc.assert(
       fc.property(severalMessages, (frames) => {
@@ -196,6 +216,16 @@ describe('peer frames', () => {
     fc.assert(
       fc.property(fromNetwork(validChannelFrame), bytesAfter, (bytes, after) => {
         expectValueOrOwnError(decodeChannelFrame, MalformedPeerFrameError, bytes, after)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  test('any bytes decode to a membership notice or throw MalformedMembershipNoticeError', () => {
+    const validNotice = fc.constant(encodeMembershipNotice({ type: 'removed' }))
+    fc.assert(
+      fc.property(fromNetwork(validNotice), bytesAfter, (bytes, after) => {
+        expectValueOrOwnError(decodeMembershipNotice, MalformedMembershipNoticeError, bytes, after)
       }),
       { numRuns: 2_000 },
     )
@@ -331,7 +361,7 @@ describe('raft messages', () => {
   const envelope = { from: id, to: id, term: fc.nat() }
   const raftMessageTypes = [
     ...['pre-vote', 'pre-vote-resp', 'vote', 'vote-resp', 'append', 'append-resp'],
-    ...['heartbeat', 'heartbeat-resp', 'snapshot', 'timeout-now'],
+    ...['heartbeat', 'heartbeat-resp', 'snapshot-chunk', 'snapshot-ack', 'timeout-now'],
   ]
   const readCtx = fc.option(fc.string({ maxLength: 20 }), { nil: null })
   const message: fc.Arbitrary<Message> = fc.oneof(
@@ -349,10 +379,14 @@ describe('raft messages', () => {
     fc.record({ type: fc.constant('heartbeat' as const), ...envelope, commit: index, readCtx }),
     fc.record({ type: fc.constant('heartbeat-resp' as const), ...envelope, readCtx }),
     fc.record({
-      type: fc.constant('snapshot' as const),
+      type: fc.constant('snapshot-chunk' as const),
       ...envelope,
-      snapshot: fc.record({ index, term: index, config: fc.record({ voters: fc.array(id), replicas: fc.array(id) }), data: bytes(60) }),
+      snapshot: fc.record({ index, term: index, config: fc.record({ voters: fc.array(id), replicas: fc.array(id) }) }),
+      totalBytes: index,
+      offset: index,
+      data: bytes(60),
     }),
+    fc.record({ type: fc.constant('snapshot-ack' as const), ...envelope, index, offset: index, reject: fc.boolean() }),
     fc.record({ type: fc.constant('timeout-now' as const), ...envelope }),
   ) as fc.Arbitrary<Message>
 
@@ -373,6 +407,11 @@ describe('raft messages', () => {
         expect(raftMessageTypes).toContain(decoded.type)
         expect([typeof decoded.from, typeof decoded.to]).toEqual(['string', 'string'])
         expect(Number.isSafeInteger(decoded.term)).toBe(true)
+        if (decoded.type === 'snapshot-chunk') {
+          expect([decoded.offset, decoded.totalBytes, decoded.snapshot.index].every(Number.isSafeInteger)).toBe(true)
+          expect(decoded.data).toBeInstanceOf(Uint8Array)
+        }
+        if (decoded.type === 'snapshot-ack') expect([typeof decoded.offset, typeof decoded.reject]).toEqual(['number', 'boolean'])
       }),
       { numRuns: 2_000 },
     )
@@ -390,30 +429,33 @@ describe('metadata snapshots and log entries', () => {
       schema: fc.constant({ roots: { body: 'text' } }),
       readOnly: fc.boolean(),
     }),
-    fc.record({ type: fc.constant('delete-doc'), name: fc.constantFrom('notes/a', 'x') }),
+    fc.record({ type: fc.constant('delete-doc'), name: fc.constantFrom('notes/a', 'notes/ab', 'notes/é', 'notes/😀', 'x') }),
   )
   const command = fc.tuple(rawCommand, fc.nat(20)).map(([input, n]) => {
     const parsed = parseCommand({ ...input, requestId: `r${n}` })
     if (!parsed.ok) throw new Error(`the generator made an invalid command: ${parsed.message}`)
     return parsed.command
   })
-  const snapshot = fc.array(command, { maxLength: 20 }).map((commands) => {
+  const state = fc.array(command, { maxLength: 20 }).map((commands) => {
     const state = emptyMetaState()
     commands.forEach((c, i) => applyCommand(state, c, { index: i + 1, term: 1 }))
-    return encodeMetaState(state)
+    return state
   })
+  const snapshot = state.map(encodeMetaState)
+  /** Format 1, which older data directories hold. */
+  const jsonSnapshot = state.map(encodeFormat1MetaState)
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
   const encodedJson = fc.jsonValue().map((value) => new TextEncoder().encode(JSON.stringify(value)))
   /** A valid snapshot with one top-level field replaced by any JSON value. */
   const field = fc.constantFrom('format', 'voterTarget', 'members', 'namespaces', 'tombstones', 'removedMembers', 'recentResults')
   const snapshotWithOddField = fc
-    .tuple(snapshot, field, fc.jsonValue())
+    .tuple(jsonSnapshot, field, fc.jsonValue())
     .map(([bytes, field, value]) => new TextEncoder().encode(JSON.stringify({ ...JSON.parse(text(bytes)), [field]: value })))
 
   // Returns `{ ok: false }` for what it refuses: a snapshot may come from a peer.
   test('any bytes decode to a state or a refusal, never a throw, and a decoded state survives a round trip', () => {
     fc.assert(
-      fc.property(fc.oneof(fromNetwork(snapshot), encodedJson, snapshotWithOddField), bytesAfter, (bytes, after) => {
+      fc.property(fc.oneof(fromNetwork(snapshot), fromNetwork(jsonSnapshot), encodedJson, snapshotWithOddField), bytesAfter, (bytes, after) => {
         const decoded = expectValueOrOwnError(decodeMetaState, null, bytes, after) as ReturnType<typeof decodeMetaState>
         if (!decoded.ok) return
         expect(decodeMetaState(encodeMetaState(decoded.state))).toEqual(decoded)

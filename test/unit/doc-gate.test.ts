@@ -15,7 +15,7 @@ function gate() {
     readOnly: false,
     publicRead: false,
   })
-  return { meta, check: metadataGate(meta, (origin) => origin === fromPeer) }
+  return { meta, check: metadataGate(meta, () => meta.state.removedMembers.has('n1'), (origin) => origin === fromPeer) }
 }
 
 function update(edit: (doc: Y.Doc) => void): Uint8Array {
@@ -46,4 +46,14 @@ test("a peer's update passes the namespace (the node that took it from its clien
   meta.state.tombstones.set('ns/a', 1)
   expect(check('ns/a', large, () => 0, fromPeer)).toMatchObject({ ok: false, reason: 'deleted' })
   expect(check('ns/a', large, () => 0, fromClient)).toMatchObject({ ok: false, reason: 'deleted' })
+})
+
+test("once this node is removed from the cluster its clients' updates are refused, while peers' still pass (its hand-off)", () => {
+  const { meta, check } = gate()
+  const small = update((doc) => doc.getText('body').insert(0, 'hi'))
+  meta.state.removedMembers.add('n2')
+  expect(check('free', small, () => 0, fromClient)).toEqual({ ok: true })
+  meta.state.removedMembers.add('n1')
+  expect(check('free', small, () => 0, fromClient)).toMatchObject({ ok: false, reason: 'not_a_member' })
+  expect(check('free', small, () => 0, fromPeer)).toEqual({ ok: true })
 })

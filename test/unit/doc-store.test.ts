@@ -230,6 +230,28 @@ describe('DocStore on LMDB', () => {
     await store.close()
   })
 
+  test("the metadata given at construction decides: the gate before an update is queued, tombstones again at its commit", async () => {
+    const dir = tempDir()
+    const tombstones = new Set<string>()
+    const store = openStore(dir, {}, {
+      gate: (name) => (name === 'closed' ? { ok: false, reason: 'read_only', message: 'closed for writes' } : { ok: true }),
+      isDeleted: (name) => tombstones.has(name),
+    })
+    const update = edits(1)[0]!
+    expect(await store.docs.apply('closed', update, 'test')).toMatchObject({ ok: false, reason: 'read_only' })
+    const queued = store.docs.apply('gone', update, 'test')
+    // The tombstone commits after the gate let the update in, before its group commit.
+    tombstones.add('gone')
+    expect(await queued).toMatchObject({ ok: false, reason: 'deleted' })
+    expect(await store.docs.apply('kept', update, 'test')).toEqual({ ok: true })
+    await store.close()
+    const reopened = openStore(dir)
+    expect(reopened.docs.meta('gone')).toBeUndefined()
+    expect(reopened.docs.meta('closed')).toBeUndefined()
+    expect(reopened.docs.meta('kept')).toBeDefined()
+    await reopened.close()
+  })
+
   test('close waits for accepted updates to be durable', async () => {
     const dir = tempDir()
     const store = openStore(dir)

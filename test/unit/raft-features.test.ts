@@ -4,6 +4,8 @@ import { Role } from '../../src/raft/types.js'
 import { ScriptedCluster } from './raft-harness.js'
 
 const et = defaultRaftOptions.electionTimeoutTicks
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (data: Uint8Array) => new TextDecoder().decode(data)
 
 describe('membership changes (thesis §4.1, §4.2.1)', () => {
   test('a new node joins as a replica, catches up without voting, and counts toward quorum once promoted', () => {
@@ -88,7 +90,7 @@ describe('snapshots (§7)', () => {
     c.isolate('c')
     for (let i = 0; i < 10; i++) c.core('a').propose(`e${i}`)
     c.tickAll(1)
-    const snapshot = c.core('a').compact({ state: 'after e9' })
+    const snapshot = c.core('a').compact(bytes('after e9'))
     expect(snapshot).toMatchObject({ index: 12, config: { voters: ['a', 'b', 'c'], replicas: [] } })
     c.core('a').propose('after snapshot')
     c.heal()
@@ -97,11 +99,11 @@ describe('snapshots (§7)', () => {
       for (const core of c.cores.values()) core.tick()
       for (let round = 0; round < 20; round++) {
         const batch = c.take()
-        for (const m of batch) if (m.type === 'snapshot') installed.push(m.snapshot.data)
+        for (const m of batch) if (m.type === 'snapshot-chunk') installed.push(text(m.data))
         c.deliver(batch)
       }
     }
-    expect(installed).toEqual([{ state: 'after e9' }])
+    expect(installed).toEqual(['after e9'])
     expect(c.core('c').status().commit).toBe(c.core('a').status().commit)
     expect(c.appliedData('c')).toEqual(['after snapshot'])
     expect(c.core('c').termAt(12)).toBe(c.core('a').termAt(12))
@@ -113,17 +115,17 @@ describe('snapshots (§7)', () => {
     c.isolate('c')
     c.core('a').propose('x')
     c.tickAll(1)
-    c.core('a').compact('state')
+    c.core('a').compact(bytes('state'))
     c.heal()
     let sent = 0
     for (let i = 0; i < 4 * et; i++) {
       for (const core of c.cores.values()) core.tick()
       for (let round = 0; round < 20; round++) {
         const batch = c.take()
-        const snapshots = batch.filter((m) => m.type === 'snapshot')
+        const snapshots = batch.filter((m) => m.type === 'snapshot-chunk')
         sent += snapshots.length
         // The first snapshot is lost.
-        c.deliver(sent === 1 && snapshots.length === 1 ? batch.filter((m) => m.type !== 'snapshot') : batch)
+        c.deliver(sent === 1 && snapshots.length === 1 ? batch.filter((m) => m.type !== 'snapshot-chunk') : batch)
       }
     }
     expect(sent).toBeGreaterThanOrEqual(2)
@@ -230,7 +232,7 @@ describe('restarts', () => {
       { ...defaultRaftOptions, id: 'a', random: () => 0 },
       {
         hardState: { term: status.term, vote: 'a', commit: status.commit },
-        snapshot: { index: 1, term: 1, config: { voters: ['a'], replicas: [] }, data: null },
+        snapshot: { index: 1, term: 1, config: { voters: ['a'], replicas: [] }, data: new Uint8Array() },
         entries: entries.map((index) => c.applied.get('a')!.find((e) => e.index === index)!),
       },
     )

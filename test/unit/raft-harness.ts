@@ -1,5 +1,5 @@
 import { RaftCore, defaultRaftOptions, type RaftOptions } from '../../src/raft/core.js'
-import type { Entry, Message, ReadState, Snapshot } from '../../src/raft/types.js'
+import type { Entry, Message, ReadState, Snapshot, SnapshotRefusal } from '../../src/raft/types.js'
 
 /**
  * A hand-driven cluster of real RaftCores for scripted scenarios: an in-memory (fake) disk per node,
@@ -10,11 +10,14 @@ export class ScriptedCluster {
   readonly applied = new Map<string, Entry[]>()
   readonly readStates = new Map<string, ReadState[]>()
   readonly dropped = new Map<string, string[]>()
+  /** Snapshots each node received from a leader and restored its state from. */
+  readonly installed = new Map<string, Snapshot[]>()
+  readonly snapshotsRefused = new Map<string, SnapshotRefusal[]>()
   private inbox: Message[] = []
   private readonly cut = new Set<string>()
 
   constructor(voters: string[], options: Partial<RaftOptions> = {}, others: string[] = []) {
-    const bootstrap: Snapshot = { index: 1, term: 1, config: { voters, replicas: [] }, data: null }
+    const bootstrap: Snapshot = { index: 1, term: 1, config: { voters, replicas: [] }, data: new Uint8Array() }
     for (const id of voters) this.add(id, options, { hardState: { term: 1, vote: null, commit: 1 }, snapshot: bootstrap, entries: [] })
     for (const id of others) this.add(id, options, { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] })
   }
@@ -26,6 +29,8 @@ export class ScriptedCluster {
     this.applied.set(id, [])
     this.readStates.set(id, [])
     this.dropped.set(id, [])
+    this.installed.set(id, [])
+    this.snapshotsRefused.set(id, [])
   }
 
   core(id: string): RaftCore {
@@ -41,6 +46,8 @@ export class ScriptedCluster {
         this.applied.get(id)!.push(...ready.committed)
         this.readStates.get(id)!.push(...ready.readStates)
         this.dropped.get(id)!.push(...ready.readsDropped)
+        if (ready.snapshotReceived && ready.snapshot) this.installed.get(id)!.push(ready.snapshot)
+        this.snapshotsRefused.get(id)!.push(...ready.snapshotsRefused)
       }
     }
   }

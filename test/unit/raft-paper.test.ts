@@ -83,7 +83,7 @@ describe('§5.2 leader election', () => {
     for (const r of [0, 0.25, 0.5, 0.99]) {
       const core = new RaftCore(
         { ...defaultRaftOptions, id: 'a', random: () => r },
-        { hardState: { term: 1, vote: null, commit: 1 }, snapshot: { index: 1, term: 1, config: { voters: ['a', 'b'], replicas: [] }, data: null }, entries: [] },
+        { hardState: { term: 1, vote: null, commit: 1 }, snapshot: { index: 1, term: 1, config: { voters: ['a', 'b'], replicas: [] }, data: new Uint8Array() }, entries: [] },
       )
       let ticks = 0
       while (core.status().role === Role.follower) {

@@ -39,7 +39,7 @@ test('an own snapshot drops the entries it covers; a received one replaces the w
   storage.raft.saveSnapshot(own)
   expect(storage.raft.load()).toMatchObject({ snapshot: { index: 2 }, entries: [entry(3, 1), entry(4, 1)] })
   expect(Buffer.from(storage.raft.load().snapshot!.data as Uint8Array)).toEqual(Buffer.from([7]))
-  storage.raft.persist({ ...noReady, snapshot: { index: 9, term: 3, config, data: null }, snapshotReceived: true })
+  storage.raft.persist({ ...noReady, snapshot: { index: 9, term: 3, config, data: new Uint8Array() }, snapshotReceived: true })
   expect(storage.raft.load()).toMatchObject({ snapshot: { index: 9, term: 3 }, entries: [] })
   await storage.close()
 })

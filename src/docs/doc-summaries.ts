@@ -1,0 +1,97 @@
+import * as Y from 'yjs'
+import type { Logger } from 'pino'
+import type { DocMeta, DocStorage, DocSummary } from '../storage/doc-storage.js'
+import type { DocCache } from './doc-cache.js'
+import { docDigest } from './doc-digest.js'
+import { buildDoc, readStoredUpdates } from './stored-updates.js'
+
+/**
+ * Each document's digest and Yjs snapshot (see doc-digest.ts), kept in its stored meta until the document
+ * changes, so that only changed documents are ever loaded to compute them. A summary computed between two
+ * commits is written with the next one (`takeDue`).
+ */
+export class DocSummaries {
+  private due = new Map<string, DocSummary>()
+
+  constructor(
+    private readonly storage: DocStorage,
+    private readonly cache: DocCache,
+    private readonly log: Logger,
+    /** Called when a summary becomes due, so that a commit writes it. */
+    private readonly onDue: () => void,
+  ) {}
+
+  /** The document's digest; undefined if it was never written. */
+  digest(name: string): Uint8Array | undefined {
+    const kept = this.kept(name)
+    if (kept) return kept.digest
+    const entry = this.cache.get(name)
+    if (entry) return this.summarize(name, entry.doc, entry.seq).digest
+    const stored = readStoredUpdates(this.storage, name)
+    if (!stored) return undefined
+    const doc = buildDoc(name, stored.updates, this.log)
+    try {
+      return this.summarize(name, doc, stored.meta.nextSeq).digest
+    } finally {
+      doc.destroy()
+    }
+  }
+
+  /** The kept summary, if the document (in memory and stored) has not changed since it was made. */
+  kept(name: string): DocSummary | undefined {
+    const meta = this.storage.getMeta(name)
+    if (!meta || !isCurrent(meta)) return undefined
+    const entry = this.cache.get(name)
+    return !entry || entry.seq === meta.nextSeq ? meta.summary : undefined
+  }
+
+  /**
+   * Whether the latest summary holds everything in `update` (see DocStore.holds). One made before the latest
+   * changes still answers: a Yjs document only ever gains structs and deletions.
+   */
+  holds(name: string, update: Uint8Array): boolean {
+    const snapshot = (this.due.get(name) ?? this.storage.getMeta(name)?.summary)?.snapshot
+    if (snapshot === undefined) return false
+    try {
+      return Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
+    } catch {
+      return false
+    }
+  }
+
+  /** Every stored document's name and its kept digest, if still valid, in name order. */
+  *storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
+    for (const { name, meta } of this.storage.list('', undefined)) {
+      yield { name, digest: isCurrent(meta) ? meta.summary.digest : undefined }
+    }
+  }
+
+  get hasDue(): boolean {
+    return this.due.size > 0
+  }
+
+  /** The summaries due, for the commit about to start; later ones wait for the next. */
+  takeDue(): Map<string, DocSummary> {
+    const due = this.due
+    this.due = new Map()
+    return due
+  }
+
+  /** Forgets a due summary of a document being deleted. */
+  forget(name: string): void {
+    this.due.delete(name)
+  }
+
+  /** Computes the summary of `doc`, stored at `seq`, and keeps it with the next commit. */
+  private summarize(name: string, doc: Y.Doc, seq: number): DocSummary {
+    const summary = { seq, ...docDigest(doc) }
+    this.due.set(name, summary)
+    this.onDue()
+    return summary
+  }
+}
+
+/** Whether the meta's summary describes the document as stored (summaries from before snapshots were kept do not). */
+function isCurrent(meta: DocMeta): meta is DocMeta & { summary: DocSummary } {
+  return meta.summary !== undefined && meta.summary.seq === meta.nextSeq && meta.summary.snapshot !== undefined
+}

@@ -1,0 +1,13 @@
+import { expect, test } from 'vitest'
+import { keepOtherSections, replaceSection } from '../../benchmarks/report.js'
+
+const previous = '# results\n\n## Trace replay\nold replay\n\n## Chaos (by hand)\nseeds 1–10\n\n## Fan-out\nold fan-out\n'
+
+test('a full run keeps the sections it does not write, after its own', () => {
+  const next = '# results\n\n## Trace replay\nnew replay\n\n## Fan-out\nnew fan-out\n'
+  expect(keepOtherSections(next, previous)).toBe('# results\n\n## Trace replay\nnew replay\n\n## Fan-out\nnew fan-out\n\n## Chaos (by hand)\nseeds 1–10\n')
+})
+
+test('a run of one benchmark replaces its own section only', () => {
+  expect(replaceSection(previous, '## Fan-out\nnew fan-out\n')).toBe('# results\n\n## Trace replay\nold replay\n\n## Chaos (by hand)\nseeds 1–10\n\n## Fan-out\nnew fan-out\n')
+})
