@@ -41,5 +41,8 @@ test('with default flags a 50 MiB document syncs: a stock provider brings it in 
   }
   const grownMiB = (peakRss - rssBefore) / mib
   console.log(`node RSS grew by ${grownMiB.toFixed(0)} MiB at peak for a 50 MiB document`)
-  expect(grownMiB).toBeLessThan(6 * 50)
+  // About 250 MiB when the node runs alone; beside other test files (the 50 MiB replication test among
+  // them) its garbage collector returns memory later, up to about 350 MiB. Copying the sync step 2 of the
+  // document twice more, the regression this guards against, cost 402 MiB alone.
+  expect(grownMiB).toBeLessThan(8 * 50)
 })
