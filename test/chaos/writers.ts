@@ -2,7 +2,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { createClient } from '../../client/node-client.js'
-import { createDocsClient } from '../../client/docs-client.js'
+import { createDocsClient, type DocsClient } from '../../client/docs-client.js'
 import type { SyncedDoc, SyncmeshClient } from '../../client/sync-client.js'
 import type { Rng } from '../sim/rng.js'
 import type { AckLog } from './ack-log.js'
@@ -23,6 +23,7 @@ process.setMaxListeners(0)
 export class NodeWriters {
   private readonly providers = new Map<string, WebsocketProvider>()
   private readonly sdk: SyncmeshClient
+  private readonly rest: DocsClient
   private readonly sdkDocs = new Map<string, SyncedDoc>()
   private readonly restDocs = new Map<string, Y.Doc>()
   private readonly restBusy = new Set<string>()
@@ -37,6 +38,7 @@ export class NodeWriters {
     private readonly acks: AckLog,
     private readonly rng: Rng,
   ) {
+    this.rest = createDocsClient({ url, fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) }) })
     this.sdk = createClient({ endpoints: [url, ...endpoints.filter((e) => e !== url)], start: 'first', maxBackoffMs: 500 })
   }
 
@@ -99,10 +101,9 @@ export class NodeWriters {
     this.edit(local, key)
     // The whole local copy every time: a write that failed is sent again with the next one.
     const update = Y.encodeStateAsUpdate(local)
-    const client = createDocsClient({ url: this.url, fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) }) })
     const started = Date.now()
     this.restBusy.add(doc)
-    const written = client
+    const written = this.rest
       .writeUpdate(doc, update)
       .then(() => this.acks.ackWrite(doc, key, 'rest', Date.now() - started))
       .catch(() => {})

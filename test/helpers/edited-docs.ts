@@ -36,3 +36,12 @@ export function durableQueryOf(doc: Y.Doc): Uint8Array {
   if (message.type !== 'durable-query') throw new Error(`a durability query decoded as ${message.type}`)
   return message.stateVector
 }
+
+/** True when `stored` already holds every struct and every deletion of `other`. */
+export function contains(stored: Y.Doc, other: Y.Doc): boolean {
+  const merged = new Y.Doc()
+  Y.applyUpdate(merged, Y.encodeStateAsUpdate(stored))
+  const before = Y.snapshot(merged)
+  Y.applyUpdate(merged, Y.encodeStateAsUpdate(other))
+  return Y.equalSnapshots(before, Y.snapshot(merged))
+}

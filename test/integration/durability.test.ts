@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { connectSynced, destroyProviders, sameState } from '../helpers/clients.js'
+import { contains } from '../helpers/edited-docs.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
@@ -17,15 +18,6 @@ async function storedDoc(url: string, name: string): Promise<Y.Doc> {
   const doc = new Y.Doc()
   Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()))
   return doc
-}
-
-/** True when `stored` already holds every struct and deletion of `seen`. */
-function contains(stored: Y.Doc, seen: Y.Doc): boolean {
-  const merged = new Y.Doc()
-  Y.applyUpdate(merged, Y.encodeStateAsUpdate(stored))
-  const before = Y.snapshot(merged)
-  Y.applyUpdate(merged, Y.encodeStateAsUpdate(seen))
-  return Y.equalSnapshots(before, Y.snapshot(merged))
 }
 
 test('SIGTERM closes clients with 1001, exits 0, and a restart serves every document identically', async () => {

@@ -6,7 +6,7 @@ import { decodeClientMessage, decodeDurableQuery, encodeDurableQuery } from '../
 import { readDeleteRanges, type DeleteRange } from '../../src/protocol/delete-set.js'
 import { DurableWait, type DurableState } from '../../src/protocol/durable-wait.js'
 import { Room } from '../../src/sync/room.js'
-import { applyEdit, durableQueryOf, editedDoc, textEdit } from '../helpers/edited-docs.js'
+import { applyEdit, contains, durableQueryOf, editedDoc, textEdit } from '../helpers/edited-docs.js'
 import { openStore } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 
@@ -39,15 +39,6 @@ test("a query with a delete set round-trips, and a node that knows only the firs
     }),
   )
 })
-
-/** Whether `stored` holds every struct and every deletion of `client`. */
-function contains(stored: Y.Doc, client: Y.Doc): boolean {
-  const merged = new Y.Doc()
-  Y.applyUpdate(merged, Y.encodeStateAsUpdate(stored))
-  const before = Y.snapshot(merged)
-  Y.applyUpdate(merged, Y.encodeStateAsUpdate(client))
-  return Y.equalSnapshots(before, Y.snapshot(merged))
-}
 
 const deletion = textEdit.map((edit) => ({ ...edit, text: '', deleteCount: 1 + edit.deleteCount }))
 
