@@ -25,8 +25,8 @@ export class LmdbPersistence implements DocPersistence {
       const whole = Y.encodeStateAsUpdate(doc)
       const folded = next++
       void this.db.transaction(() => {
-        for (const entry of kept) this.db.remove(entry.key)
-        this.db.put([name, folded], whole)
+        for (const entry of kept) this.db.removeSync(entry.key)
+        this.db.putSync([name, folded], whole)
       })
     }
     const keep = (update: Uint8Array, origin: unknown) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Hono } from 'hono'
 import { NodeStorage } from './storage/lmdb-env.js'
+import type { RaftWalOptions } from './storage/raft-wal/raft-wal.js'
 import { DocStore, type DocStoreOptions } from './docs/doc-store.js'
 import { SyncServer } from './sync/sync-server.js'
 import { CloseCode } from './protocol/close-codes.js'
@@ -75,6 +76,8 @@ export interface NodeConfig {
   /** How long a metadata write may wait for a quorum before it is answered 503. */
   controlTimeoutMs: number
   docs?: Partial<DocStoreOptions>
+  /** Segment and preallocation sizes of the Raft WAL. */
+  raftWal?: RaftWalOptions
 }
 
 export const defaultNodeConfig = {
@@ -124,7 +127,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       : checkGivenSecret(config.clusterSecret, 'the cluster secret')
   const { identity } = loadOrCreateNodeKey(config.dataDir)
   const metrics = createMetrics()
-  const storage = new NodeStorage({ path: config.dataDir })
+  const storage = new NodeStorage({ path: config.dataDir, ...(config.raftWal && { raftWal: config.raftWal }) })
+  if (storage.raft.recoveredTail) {
+    log.warn(storage.raft.recoveredTail, 'raft WAL: cut off a torn record at its end, left by a crash while it was written')
+  }
   const meta = new MetaStateMachine()
   const deleted = (name: string) => isDeleted(meta.state, name)
   const docs = new DocStore(

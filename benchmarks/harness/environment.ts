@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg, totalmem } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { repoRoot } from './paths.js'
 
 export interface Environment {
   date: string
@@ -17,7 +17,6 @@ export interface Environment {
   commit: string
 }
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const measuredPackages = ['yjs', 'ws', '@y/websocket-server', 'y-websocket', '@hocuspocus/server', '@hocuspocus/provider', 'lmdb']
 
 export function describeEnvironment(): Environment {

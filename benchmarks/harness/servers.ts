@@ -22,7 +22,7 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-const distDir = fileURLToPath(new URL('..', import.meta.url))
+const distDir = fileURLToPath(new URL('../..', import.meta.url))
 const startTimeoutMs = 20_000
 const stopTimeoutMs = 5_000
 
@@ -41,7 +41,7 @@ export async function startServer(kind: ServerKind, extraEnv: NodeJS.ProcessEnv 
   const args =
     kind === 'syncmesh'
       ? [join(distDir, 'server/main.js'), 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
-      : [join(distDir, `benchmarks/${kind}-server.js`)]
+      : [join(distDir, `benchmarks/harness/${kind}-server.js`)]
   const env = { ...process.env, ...extraEnv }
   // Either would switch the reference server away from its persistence-free default.
   delete env.YPERSISTENCE

@@ -9,7 +9,7 @@ export const syncmeshTimeoutFlags: Record<TimeoutProfile, readonly string[]> = {
   lan: ['--raft-tick-ms', '15'],
 }
 
-const mainJs = fileURLToPath(new URL('../server/main.js', import.meta.url))
+const mainJs = fileURLToPath(new URL('../../server/main.js', import.meta.url))
 const adminToken = randomBytes(16).toString('hex')
 const startTimeoutMs = 20_000
 const formationTimeoutMs = 30_000

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import * as Y from 'yjs'
+import { tracesDir } from './paths.js'
 
-/** The sequential editing trace: one keystroke per transaction (format in /work/shared/traces/README.md). */
-export const tracePath = '/work/shared/traces/automerge-paper.json.gz'
+/** The sequential editing trace: one keystroke per transaction (format in ../shared/traces/README.md). */
+export const tracePath = join(tracesDir, 'automerge-paper.json.gz')
 
 type Patch = [pos: number, deleted: number, inserted: string]
 

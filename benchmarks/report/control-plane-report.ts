@@ -1,6 +1,6 @@
-import type { TimeoutProfile } from './control-plane-cluster.js'
-import { writtenValue, type ControlPlaneResults, type SteadyRun, type SystemResults } from './control-plane.js'
-import { median } from './stats.js'
+import type { TimeoutProfile } from '../harness/control-plane-cluster.js'
+import { writtenValue, type ControlPlaneResults, type SteadyRun, type SystemResults } from '../scenarios/control-plane.js'
+import { median } from '../harness/stats.js'
 
 interface Row {
   metric: string
@@ -80,8 +80,8 @@ export function formatControlPlaneSection(results: ControlPlaneResults): string 
     '## Control plane: syncmesh vs etcd',
     '',
     `syncmesh's metadata Raft group against etcd ${results.etcdVersion} (Debian \`etcd-server\`), each as three members`,
-    'on 127.0.0.1 (child processes with fresh data directories, on the same disk) with fsync on: syncmesh persists',
-    'every Raft Ready in an LMDB transaction and waits for its flush; etcd runs with its default durability (no',
+    'on 127.0.0.1 (child processes with fresh data directories, on the same disk) with fsync on: syncmesh appends',
+    'every Raft Ready to its Raft WAL as one record and fdatasyncs it; etcd runs with its default durability (no',
     "`--unsafe-no-fsync`). This process drives both over HTTP/JSON with one client, Node's `fetch` with keep-alive: a",
     `syncmesh write is \`PUT /v1/namespaces/<key>\` with \`${writtenValue}\` and the admin token (200 once`,
     'committed and applied on the node that took it), an etcd write is `POST /v3/kv/put` of the same bytes through',

@@ -1,5 +1,5 @@
-import type { GossipFigures } from './reconciliation.js'
-import { median } from './stats.js'
+import type { GossipFigures } from '../scenarios/reconciliation.js'
+import { median } from '../harness/stats.js'
 
 const width = 640
 const height = 360

@@ -1,13 +1,14 @@
-import type { Environment } from './environment.js'
-import type { ControlPlaneResults } from './control-plane.js'
+import { basename } from 'node:path'
+import type { Environment } from '../harness/environment.js'
+import type { ControlPlaneResults } from '../scenarios/control-plane.js'
 import { formatControlPlaneSection } from './control-plane-report.js'
-import type { FanoutResult } from './fanout.js'
-import type { ManyDocsResult, ManyDocsServerResult } from './many-docs.js'
-import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from './reconciliation.js'
-import type { ReplayResult } from './replay.js'
-import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from './replication.js'
-import { serverLabels, type ServerKind } from './servers.js'
-import { tracePath } from './trace.js'
+import type { FanoutResult } from '../scenarios/fanout.js'
+import type { ManyDocsResult, ManyDocsServerResult } from '../scenarios/many-docs.js'
+import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from '../scenarios/reconciliation.js'
+import type { ReplayResult } from '../scenarios/replay.js'
+import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from '../scenarios/replication.js'
+import { serverLabels, type ServerKind } from '../harness/servers.js'
+import { tracePath } from '../harness/trace.js'
 
 export interface RunResults {
   environment: Environment
@@ -162,7 +163,7 @@ function replaySection(r: ReplayResult, check: (id: TargetId) => TargetCheck | u
   return [
     '## Trace replay',
     '',
-    `Trace: \`automerge-paper\` (${tracePath}), ` +
+    `Trace: \`automerge-paper\` (\`../shared/traces/${basename(tracePath)}\`), ` +
       (prefix
         ? `**prefix of the first ${formatInt(r.updates)} of ${formatInt(r.totalTxns)} transactions**, checked against the text that prefix produces.`
         : `**the whole trace, ${formatInt(r.updates)} transactions**, checked against its \`endContent\`.`) +

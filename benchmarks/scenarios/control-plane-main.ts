@@ -1,11 +1,11 @@
 /**
- * `npm run build && node dist/benchmarks/control-plane-main.js [--quick]`: the control-plane benchmark alone;
+ * `npm run build:dev && node dist/benchmarks/scenarios/control-plane-main.js [--quick]`: the control-plane benchmark alone;
  * prints its RESULTS.md section.
  */
 import { parseArgs } from 'node:util'
-import { stopEverything } from './cluster-processes.js'
+import { stopEverything } from '../harness/cluster-processes.js'
 import { runControlPlaneBenchmark } from './control-plane.js'
-import { formatControlPlaneSection } from './control-plane-report.js'
+import { formatControlPlaneSection } from '../report/control-plane-report.js'
 
 // Interrupted: exit through the 'exit' hook of cluster-processes.ts, which kills the members and drops their data.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))

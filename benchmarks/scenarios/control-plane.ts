@@ -1,8 +1,8 @@
-import type { ClusterMember, ControlPlaneCluster, ControlPlaneSystem, TimeoutProfile } from './control-plane-cluster.js'
-import { ensureEtcdInstalled, etcdTimeoutFlags, startEtcdCluster } from './etcd.js'
-import { cpuTimeMicros } from './proc-stats.js'
-import { medianOfRuns, percentile } from './stats.js'
-import { startSyncmeshCluster, syncmeshTimeoutFlags } from './syncmesh-cluster.js'
+import type { ClusterMember, ControlPlaneCluster, ControlPlaneSystem, TimeoutProfile } from '../harness/control-plane-cluster.js'
+import { ensureEtcdInstalled, etcdTimeoutFlags, startEtcdCluster } from '../harness/etcd.js'
+import { cpuTimeMicros } from '../harness/proc-stats.js'
+import { medianOfRuns, percentile } from '../harness/stats.js'
+import { startSyncmeshCluster, syncmeshTimeoutFlags } from '../harness/syncmesh-cluster.js'
 
 export interface ControlPlaneSizes {
   /** Fresh clusters per system and timeout profile; every figure is the median over them. */

@@ -1,10 +1,10 @@
 import * as Y from 'yjs'
-import { connectSynced, inBatches, sleep, waitFor, type SyncClient } from './clients.js'
-import { cpuTimeMicros } from './proc-stats.js'
-import { RawReader } from './raw-reader.js'
-import { startServer, type ServerKind } from './servers.js'
-import { medianOfRuns, percentile } from './stats.js'
-import { textName } from './trace.js'
+import { connectSynced, inBatches, sleep, waitFor, type SyncClient } from '../harness/clients.js'
+import { cpuTimeMicros } from '../harness/proc-stats.js'
+import { RawReader } from '../harness/raw-reader.js'
+import { startServer, type ServerKind } from '../harness/servers.js'
+import { medianOfRuns, percentile } from '../harness/stats.js'
+import { textName } from '../harness/trace.js'
 
 export interface FanoutOptions {
   readers: number

@@ -1,8 +1,8 @@
-import { connectSynced, inBatches, sleep, type SyncClient } from './clients.js'
-import { cpuTimeMicros, memory, type Memory } from './proc-stats.js'
-import { startServer, type ServerKind, type ServerProcess } from './servers.js'
-import { medianOfRuns } from './stats.js'
-import { textName } from './trace.js'
+import { connectSynced, inBatches, sleep, type SyncClient } from '../harness/clients.js'
+import { cpuTimeMicros, memory, type Memory } from '../harness/proc-stats.js'
+import { startServer, type ServerKind, type ServerProcess } from '../harness/servers.js'
+import { medianOfRuns } from '../harness/stats.js'
+import { textName } from '../harness/trace.js'
 
 export interface ManyDocsOptions {
   docs: number

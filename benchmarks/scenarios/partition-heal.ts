@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
-import { startProxiedCluster, type ClusterView, type ProxiedCluster } from '../test/helpers/proxied-cluster.js'
-import { closeAllProxies } from '../test/helpers/tcp-proxy.js'
-import { inBatches } from './clients.js'
+import { startProxiedCluster, type ClusterView, type ProxiedCluster } from '../../test/helpers/proxied-cluster.js'
+import { closeAllProxies } from '../../test/helpers/tcp-proxy.js'
+import { inBatches } from '../harness/clients.js'
 
 export interface PartitionHealOptions {
   documents: number

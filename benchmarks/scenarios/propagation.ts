@@ -1,9 +1,9 @@
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { sleep, waitFor } from './clients.js'
-import { percentile } from './stats.js'
-import { startSyncmeshCluster } from './syncmesh-cluster.js'
+import { sleep, waitFor } from '../harness/clients.js'
+import { percentile } from '../harness/stats.js'
+import { startSyncmeshCluster } from '../harness/syncmesh-cluster.js'
 
 export interface PropagationOptions {
   updates: number

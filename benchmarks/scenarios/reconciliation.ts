@@ -3,13 +3,13 @@
  * naive per-document sync and the information-theoretic minimum; and, from the deterministic gossip
  * simulation, rounds to converge against cluster size.
  */
-import { fingerprintBytes } from '../src/protocol/range-codec.js'
-import { ItemSet } from '../src/replication/item-set.js'
-import { defaultRangeReconcilerOptions, type RangeReconcilerOptions } from '../src/replication/range-reconciler.js'
-import { reconcileOnce, roundsToConverge } from '../test/sim/gossip-sim.js'
-import { Rng } from '../test/sim/rng.js'
-import { describeEnvironment } from './environment.js'
-import { median } from './stats.js'
+import { fingerprintBytes } from '../../src/protocol/range-codec.js'
+import { ItemSet } from '../../src/replication/item-set.js'
+import { defaultRangeReconcilerOptions, type RangeReconcilerOptions } from '../../src/replication/range-reconciler.js'
+import { reconcileOnce, roundsToConverge } from '../../test/sim/gossip-sim.js'
+import { Rng } from '../../test/sim/rng.js'
+import { describeEnvironment } from '../harness/environment.js'
+import { median } from '../harness/stats.js'
 
 export interface SessionFigures {
   /** Items on the initiator's side. */

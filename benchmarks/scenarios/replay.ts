@@ -1,10 +1,10 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import * as Y from 'yjs'
-import { connectSynced, type SyncClient } from './clients.js'
-import { cpuTimeMicros } from './proc-stats.js'
-import { startServer, type ServerKind } from './servers.js'
-import { median, medianOfRuns } from './stats.js'
-import { textName, type PreparedTrace } from './trace.js'
+import { connectSynced, type SyncClient } from '../harness/clients.js'
+import { cpuTimeMicros } from '../harness/proc-stats.js'
+import { startServer, type ServerKind } from '../harness/servers.js'
+import { median, medianOfRuns } from '../harness/stats.js'
+import { textName, type PreparedTrace } from '../harness/trace.js'
 
 /** One replay against one server. */
 export interface ReplayRun {

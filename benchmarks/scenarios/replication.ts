@@ -1,6 +1,6 @@
 import { runPartitionHeal, type PartitionHealResult } from './partition-heal.js'
 import { runPropagation, type PropagationResult } from './propagation.js'
-import { median } from './stats.js'
+import { median } from '../harness/stats.js'
 
 export interface ReplicationBenchResults {
   quick: boolean

@@ -9,7 +9,8 @@ const constructors = { text: Y.Text, map: Y.Map, array: Y.Array, xml: Y.XmlFragm
  * Guesses a root's kind from its content, for documents read without a schema: map entries mean a map;
  * list content of strings or formatting means text, of XML nodes an XML fragment, of anything else an array.
  */
-export function inferRootKind(type: Y.AbstractType<any>): RootKind {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yjs types every shared type as AbstractType<YEvent<any>>
+export function inferRootKind(type: Y.AbstractType<Y.YEvent<any>>): RootKind {
   if (type._map.size > 0) return 'map'
   for (let item = type._start; item !== null; item = item.right) {
     const content = item.content

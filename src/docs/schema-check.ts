@@ -102,7 +102,8 @@ function describeContent(placement: { mapKey: string | null }, content: Y.Item['
   return 'array items'
 }
 
-function isXmlNode(type: Y.AbstractType<any>): boolean {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yjs types every shared type as AbstractType<YEvent<any>>
+function isXmlNode(type: Y.AbstractType<Y.YEvent<any>>): boolean {
   return type instanceof Y.XmlElement || type instanceof Y.XmlText || type instanceof Y.XmlHook
 }
 

@@ -7,7 +7,7 @@ import { ApiError, parseInput } from './api-error.js'
  * `c.req.valid('json')`, and `hc` clients see the schema's input type as the route's `json` argument. An
  * empty body counts as absent, for schemas that allow that.
  */
-export function jsonBody<T extends z.ZodType<object>, E extends Env = any, P extends string = string>(
+export function jsonBody<T extends z.ZodType<object>, E extends Env = Env, P extends string = string>(
   schema: T,
 ): MiddlewareHandler<E, P, { in: { json: z.input<T> }; out: { json: z.output<T> } }> {
   return async (c, next) => {
@@ -27,7 +27,7 @@ export function jsonBody<T extends z.ZodType<object>, E extends Env = any, P ext
 }
 
 /** Validates the query string against `schema` (400 `invalid_query`); on the wire every value is a string. */
-export function queryParams<T extends z.ZodType<object>, E extends Env = any, P extends string = string>(
+export function queryParams<T extends z.ZodType<object>, E extends Env = Env, P extends string = string>(
   schema: T,
 ): MiddlewareHandler<E, P, { in: { query: { [K in keyof z.output<T>]?: string } }; out: { query: z.output<T> } }> {
   return async (c, next) => {

@@ -28,7 +28,7 @@ export function decodeNodeIdentity(pem: string): NodeIdentity {
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem' })
   } catch (err) {
-    throw new Error(`not a PEM private key: ${(err as Error).message}`)
+    throw new Error(`not a PEM private key: ${(err as Error).message}`, { cause: err })
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`an ${privateKey.asymmetricKeyType ?? 'unknown'} key`)
   return identityOf(privateKey)

@@ -11,10 +11,13 @@ export const defaultPeerTuning = {
   /** An inbound handshake, from the challenge to the hello. */
   inboundHandshakeTimeoutMs: 1_000,
   keepaliveIntervalMs: 5_000,
-  redialMinMs: 100,
-  // Low, so that a healed partition is noticed within a tenth of a second: a failed dial costs next to
-  // nothing, and a cluster has tens of members, not thousands.
-  redialMaxMs: 100,
+  /**
+   * The delay before a redial doubles with every failed dial, from the first to the last of these. The last
+   * is low, so that a healed partition is noticed within a second, by one end or the other; a dead peer
+   * costs a dial a second.
+   */
+  redialMinMs: 50,
+  redialMaxMs: 1_000,
   /**
    * Inbound connections without a member's ticket still in their handshake, in all and from one address;
    * more are answered 503 before the upgrade (see HandshakeSlots).

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { RaftStorageError, type RaftStorage } from '../storage/raft-storage.js'
 import { RaftCore, defaultRaftOptions, type RaftOptions, type RaftStatus } from './core.js'
+import { planReady, type ReadyWrite } from './ready-plan.js'
 import type { ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready } from './types.js'
 
 /** The application state the log drives. */
@@ -54,7 +55,7 @@ export class RaftDriver {
   private closed = false
   /** The hard state last written to storage. */
   private storedHardState: HardState
-  /** A newer commit index not written yet (see `handle`). */
+  /** A newer commit index not written yet (see planReady). */
   private unwrittenCommit: HardState | null = null
   private readonly proposals = new Map<number, { term: number } & Waiter<ProposalOutcome>>()
   private readonly reads = new Map<string, Waiter<ReadOutcome> & { index?: number }>()
@@ -142,7 +143,7 @@ export class RaftDriver {
   }
 
   close(): void {
-    if (!this.closed && this.unwrittenCommit) this.write(this.unwrittenCommit)
+    if (!this.closed && this.unwrittenCommit) this.write({ hardState: this.unwrittenCommit, entries: [], snapshot: null, snapshotReceived: false })
     this.stop('closed')
   }
 
@@ -189,21 +190,12 @@ export class RaftDriver {
     this.stop('failed')
   }
 
-  /**
-   * A Ready that only moves the commit index writes nothing: the new index is written with the next Ready
-   * that writes anything (or on close). Raft needs no durable commit index — a restarted node learns it
-   * again from the leader — and an LMDB commit (two device flushes) for every Raft commit, on every node,
-   * would double the disk work of each write. Not so when a membership change is committed: a node
-   * restarted with an older commit index would start with the configuration before it, so that one is
-   * written at once.
-   */
   private handle(ready: Ready): void {
-    if (ready.messagesFirst) this.sendAll(ready.messages)
-    if (this.onlyMovesCommit(ready)) this.unwrittenCommit = ready.hardState
-    else if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
-      this.write(ready.hardState ?? this.unwrittenCommit, ready)
-    }
-    if (!ready.messagesFirst) this.sendAll(ready.messages)
+    const plan = planReady(ready, this.storedHardState, this.unwrittenCommit)
+    this.sendAll(plan.sendBeforeWrite)
+    if (plan.write) this.write(plan.write)
+    this.unwrittenCommit = plan.unwrittenCommit
+    this.sendAll(plan.sendAfterWrite)
     if (ready.snapshotReceived && ready.snapshot) {
       this.stateMachine.restore(ready.snapshot.data)
       this.applied = ready.snapshot.index
@@ -232,25 +224,9 @@ export class RaftDriver {
     }
   }
 
-  private onlyMovesCommit(ready: Ready): boolean {
-    return (
-      ready.hardState !== null &&
-      ready.entries.length === 0 &&
-      ready.snapshot === null &&
-      ready.hardState.term === this.storedHardState.term &&
-      ready.hardState.vote === this.storedHardState.vote &&
-      !ready.committed.some((entry) => entry.change)
-    )
-  }
-
-  private write(
-    hardState: HardState | null,
-    ready: Pick<Ready, 'entries' | 'snapshot' | 'snapshotReceived'> = { entries: [], snapshot: null, snapshotReceived: false },
-  ): void {
-    this.storage.persist({ ...ready, hardState })
-    if (!hardState) return
-    this.storedHardState = hardState
-    this.unwrittenCommit = null
+  private write(write: ReadyWrite): void {
+    this.storage.persist(write)
+    if (write.hardState) this.storedHardState = write.hardState
   }
 
   private sendAll(messages: Message[]): void {

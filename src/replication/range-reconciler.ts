@@ -17,7 +17,7 @@ export interface RangeReconcilerOptions {
 }
 
 /**
- * Chosen with benchmarks/reconciliation.ts (figures in benchmarks/RESULTS.md). Level 1 takes 1 + s + 1 messages
+ * Chosen with benchmarks/scenarios/reconciliation.ts (figures in benchmarks/RESULTS.md). Level 1 takes 1 + s + 1 messages
  * when a differing range is split s times before a side holds at most listThreshold of its items. Level 2 needs 3
  * more (state vectors, deltas, deltas back), so for a whole session to fit in 4 round trips level 1 must end
  * within 5 messages: branching³ × listThreshold must exceed N, with room for uneven splits. Per differing document

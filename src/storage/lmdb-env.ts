@@ -1,15 +1,19 @@
+import { join } from 'node:path'
 import { open, type RootDatabase } from 'lmdb'
 import { DocStorage } from './doc-storage.js'
 import { RaftStorage } from './raft-storage.js'
+import type { RaftWalOptions } from './raft-wal/raft-wal.js'
 
 export interface StorageOptions {
   /** Directory of the LMDB environment; created if missing. */
   path: string
   /** Upper bound on the map size in bytes; LMDB grows the file up to it. */
   mapSizeBytes?: number
+  /** Segment and preallocation sizes of the Raft WAL (`<path>/raft-wal`). */
+  raftWal?: RaftWalOptions
 }
 
-/** The one LMDB environment of a node and the stores in it. Only storage/ touches lmdb. */
+/** The one LMDB environment of a node and the stores in it, and the Raft WAL beside it. Only storage/ touches lmdb. */
 export class NodeStorage {
   readonly docs: DocStorage
   readonly raft: RaftStorage
@@ -18,10 +22,11 @@ export class NodeStorage {
   constructor(options: StorageOptions) {
     this.env = open({ path: options.path, mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3, overlappingSync: true })
     this.docs = new DocStorage(this.env)
-    this.raft = new RaftStorage(this.env)
+    this.raft = new RaftStorage(this.env, join(options.path, 'raft-wal'), options.raftWal)
   }
 
   async close(): Promise<void> {
+    this.raft.close()
     await this.env.flushed
     await this.env.close()
   }

@@ -1,9 +1,15 @@
+import { existsSync, renameSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Database, RootDatabase } from 'lmdb'
 import type { StoredState } from '../raft/core.js'
 import type { Entry, HardState, Ready, Snapshot } from '../raft/types.js'
+import { RaftWal, defaultRaftWalOptions, type RaftWalOptions, type TailRecovery } from './raft-wal/raft-wal.js'
+import { storedStateFrom, WalCorruptError, type WalBatch } from './raft-wal/wal-batch.js'
+import { syncDirectory } from './raft-wal/segment-file.js'
 
-const hardStateKey = 'hard-state'
 const snapshotKey = 'snapshot'
+/** Where the log and hard state were kept before the WAL; read once, to move them into it. */
+const legacyHardStateKey = 'hard-state'
 
 /** A read or write of the Raft storage failed (the disk, the LMDB environment): not a bug in what asked for it. */
 export class RaftStorageError extends Error {
@@ -13,57 +19,73 @@ export class RaftStorageError extends Error {
   }
 }
 
-/** The Raft log, hard state and latest snapshot of this node, in the node's LMDB environment. */
+function attempt(what: string, write: () => unknown): void {
+  try {
+    write()
+  } catch (err) {
+    throw new RaftStorageError(what, err)
+  }
+}
+
+/**
+ * The Raft state of this node: the log and hard state in a write-ahead log of their own (`walDir`), the latest
+ * snapshot in the node's LMDB environment. A snapshot is written to LMDB before the WAL records it, so the WAL
+ * never names a snapshot LMDB lacks; `storedStateFrom` explains how the two are matched after a crash between.
+ */
 export class RaftStorage {
   private readonly state: Database<HardState | Snapshot, string>
-  private readonly log: Database<Entry, number>
+  private readonly wal: RaftWal
 
-  constructor(private readonly env: RootDatabase) {
+  constructor(
+    private readonly env: RootDatabase,
+    walDir: string,
+    walOptions: RaftWalOptions = defaultRaftWalOptions,
+  ) {
     this.state = env.openDB<HardState | Snapshot, string>({ name: 'raft-state', encoding: 'msgpack' })
-    this.log = env.openDB<Entry, number>({ name: 'raft-log', encoding: 'msgpack' })
+    if (!existsSync(walDir)) this.moveLogOutOfLmdb(walDir, walOptions)
+    try {
+      this.wal = RaftWal.open(walDir, walOptions)
+      this.dropLegacyLog()
+      const { repaired } = storedStateFrom(this.snapshot(), this.wal.replay())
+      if (repaired) this.wal.append({ snapshot: repaired })
+    } catch (err) {
+      if (!(err instanceof WalCorruptError)) throw err
+      throw new WalCorruptError(
+        `${err.message}. The Raft log of this node cannot be read: remove the node from the cluster, empty its data directory and join it again`,
+      )
+    }
+  }
+
+  /** Set when opening cut a torn record off the end of the WAL: the node crashed while writing it. */
+  get recoveredTail(): TailRecovery | null {
+    return this.wal.recovered
   }
 
   /** True for a node that has never been part of a cluster. */
   isEmpty(): boolean {
-    return this.state.get(hardStateKey) === undefined && this.state.get(snapshotKey) === undefined
+    return !this.wal.hasHardState() && this.snapshot() === null
   }
 
   load(): StoredState {
-    const hardState = (this.state.get(hardStateKey) as HardState | undefined) ?? { term: 0, vote: null, commit: 0 }
-    const snapshot = (this.state.get(snapshotKey) as Snapshot | undefined) ?? null
-    const entries = [...this.log.getRange({ start: (snapshot?.index ?? 0) + 1 })].map(({ value }) => value)
-    return { hardState, snapshot, entries }
+    return storedStateFrom(this.snapshot(), this.wal.replay()).state
   }
 
   /**
-   * Writes what a Ready asks to persist, before any message that depends on it may be sent, in one
-   * synchronous LMDB transaction. Raft writes are small and latency-bound: a synchronous commit costs one
-   * fdatasync of the data file and a meta page written with O_DSYNC, in this thread, and is durable when
-   * it returns (with overlappingSync too: that mode defers the flush of asynchronous transactions only).
-   * An asynchronous transaction awaited until flushed would add two thread hand-offs to every write.
+   * Writes what a Ready asks to persist, before any message that depends on it may be sent: one WAL record,
+   * one fdatasync, durable when this returns. A snapshot goes to LMDB first, in a synchronous transaction.
    */
   persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): void {
     if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return
-    try {
-      this.write(ready)
-    } catch (err) {
-      throw new RaftStorageError('writing the raft log failed', err)
+    const batch: WalBatch = {}
+    if (ready.snapshot) {
+      const snapshot = ready.snapshot
+      attempt('writing the raft snapshot failed', () => this.env.transactionSync(() => this.state.putSync(snapshotKey, snapshot)))
+      // A snapshot from the leader replaces the whole log; one of our own folds only its prefix.
+      batch.snapshot = { index: snapshot.index, term: snapshot.term, reset: ready.snapshotReceived }
     }
-  }
-
-  private write(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): void {
-    this.env.transactionSync(() => {
-      if (ready.snapshot) {
-        this.state.putSync(snapshotKey, ready.snapshot)
-        // A snapshot from the leader replaces the whole log; one of our own folds only its prefix.
-        this.removeEntries(0, ready.snapshotReceived ? Infinity : ready.snapshot.index)
-      }
-      if (ready.entries.length > 0) {
-        this.removeEntries(ready.entries[0]!.index, Infinity)
-        for (const entry of ready.entries) this.log.putSync(entry.index, entry)
-      }
-      if (ready.hardState) this.state.putSync(hardStateKey, ready.hardState)
-    })
+    if (ready.entries.length > 0) batch.entries = ready.entries
+    if (ready.hardState) batch.hardState = ready.hardState
+    attempt('writing the raft log failed', () => this.wal.append(batch))
   }
 
   /** Stores a snapshot made by compaction and drops the entries it covers. */
@@ -81,9 +103,47 @@ export class RaftStorage {
     })
   }
 
-  private removeEntries(from: number, through: number): void {
-    const range = through === Infinity ? { start: from } : { start: from, end: through + 1 }
-    const keys = [...this.log.getKeys(range)]
-    for (const key of keys) this.log.removeSync(key)
+  close(): void {
+    this.wal.close()
+  }
+
+  private snapshot(): Snapshot | null {
+    return (this.state.get(snapshotKey) as Snapshot | undefined) ?? null
+  }
+
+  /**
+   * A data directory from before the WAL keeps its log and hard state in LMDB. They are written into a new
+   * WAL made aside and renamed into place, so that a crash leaves either no WAL (and the move runs again) or
+   * the whole one; LMDB's copy is dropped once the WAL is in place.
+   */
+  private moveLogOutOfLmdb(walDir: string, walOptions: RaftWalOptions): void {
+    const hardState = this.state.get(legacyHardStateKey) as HardState | undefined
+    const entries = [...this.legacyLog().getRange({})].map(({ value }) => value)
+    if (!hardState && entries.length === 0) return
+    const snapshot = this.snapshot()
+    const madeAside = `${walDir}.tmp`
+    rmSync(madeAside, { recursive: true, force: true })
+    const wal = RaftWal.open(madeAside, walOptions)
+    wal.append({
+      ...(snapshot && { snapshot: { index: snapshot.index, term: snapshot.term, reset: false } }),
+      ...(entries.length > 0 && { entries: entries.filter((e) => e.index > (snapshot?.index ?? 0)) }),
+      ...(hardState && { hardState }),
+    })
+    wal.close()
+    renameSync(madeAside, walDir)
+    syncDirectory(dirname(walDir))
+  }
+
+  private dropLegacyLog(): void {
+    const log = this.legacyLog()
+    if (this.state.get(legacyHardStateKey) === undefined && log.getKeysCount() === 0) return
+    this.env.transactionSync(() => {
+      this.state.removeSync(legacyHardStateKey)
+      log.clearSync()
+    })
+  }
+
+  private legacyLog(): Database<Entry, number> {
+    return this.env.openDB<Entry, number>({ name: 'raft-log', encoding: 'msgpack' })
   }
 }

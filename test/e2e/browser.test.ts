@@ -13,7 +13,7 @@ let browser: Browser
 
 async function openDemo(nodeId: string, doc: string, name: string, context?: BrowserContext): Promise<Page> {
   const page = await (context ?? (await browser.newContext())).newPage()
-  page.setViewportSize({ width: 390, height: 800 }) // a phone-sized screen
+  await page.setViewportSize({ width: 390, height: 800 }) // a phone-sized screen
   await page.goto(`${cluster.node(nodeId).url}/?doc=${encodeURIComponent(doc)}&name=${name}`)
   await waitForState(page, 'synced')
   return page
@@ -114,7 +114,7 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
 
   test('the admin page shows members, leader, term, peers and documents', async () => {
     const page = await (await browser.newContext()).newPage()
-    page.setViewportSize({ width: 390, height: 900 })
+    await page.setViewportSize({ width: 390, height: 900 })
     await page.goto(`${cluster.node('n1').url}/admin`)
     await page.fill('#admin-token', cluster.adminToken)
     await page.click('button')

@@ -53,9 +53,10 @@ function request(rng: Rng): string {
       const body = rng.chance(0.3) ? 'Content-Length: 4\r\n\r\nabcd' : '\r\n'
       return `${method} ${target(rng)} ${version}\r\nHost: 127.0.0.1\r\n${headers(rng)}${body}`
     }
-    case 3:
+    case 3: {
       const chunk = rng.pick(['zz\r\n', 'ffffffffffffffff\r\n', '5\r\nab'])
       return `GET ${target(rng)} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`
+    }
     default:
       return 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
   }

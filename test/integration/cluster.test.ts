@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
+import { adminApi } from '../helpers/admin-api.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { sleep } from '../helpers/wait.js'
@@ -26,14 +27,7 @@ function flags(id: string, data: string, extra: string[] = []): string[] {
   return [...base, '--raft-tick-ms', '50', '--control-timeout-ms', '3000', ...extra]
 }
 
-async function api(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  return { status: res.status, json: await res.json().catch(() => null) }
-}
+const api = (url: string, method: string, path: string, body?: unknown) => adminApi(adminToken, url, method, path, body)
 
 async function view(node: NodeProcess): Promise<ClusterView | null> {
   try {
@@ -45,7 +39,7 @@ async function view(node: NodeProcess): Promise<ClusterView | null> {
 
 /** Polls until `check` holds for the views of all `nodes`. */
 async function waitForViews(what: string, nodes: NodeProcess[], check: (views: ClusterView[]) => boolean): Promise<ClusterView[]> {
-  let views: ClusterView[] = []
+  let views: ClusterView[]
   const deadline = Date.now() + 30_000
   for (;;) {
     views = (await Promise.all(nodes.map(view))).filter((v): v is ClusterView => v !== null)

@@ -1,5 +1,6 @@
+import { renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { open, type RootDatabase } from 'lmdb'
 import pino from 'pino'
 import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
@@ -9,13 +10,10 @@ import { waitFor } from '../helpers/wait.js'
 
 const adminToken = 'raft-failure-test-token'
 let node: SyncmeshNode | null = null
-let sideEnv: RootDatabase | null = null
 
 afterEach(async () => {
   await node?.close()
-  await sideEnv?.close()
   node = null
-  sideEnv = null
   removeTempDirs()
 })
 
@@ -35,23 +33,31 @@ test('when the Raft storage fails, the node says so: /readyz 503 with the reason
     },
   })
   const dataDir = tempDir()
-  node = await startNode({ ...defaultNodeConfig, id: 'n1', port: 0, dataDir, adminToken, clusterSecret: 'raft-failure-cluster-secret', raftTickMs: 20 }, pino(sink))
+  // Segments of 4 KiB: a few metadata writes fill one, and the WAL starts the next.
+  node = await startNode(
+    { ...defaultNodeConfig, id: 'n1', port: 0, dataDir, adminToken, clusterSecret: 'raft-failure-cluster-secret', raftTickMs: 20, raftWal: { segmentBytes: 4096, preallocateBytes: 4096 } },
+    pino(sink),
+  )
   await waitFor('n1 to lead', () => node!.cluster().leader === 'n1')
   expect((await putNamespace('before')).status).toBe(200)
 
-  // A real LMDB failure: the Raft log's database handle, which every environment of this path in the process
-  // shares, is closed underneath the node. Its next write fails with EINVAL; the documents' databases are untouched.
-  sideEnv = open({ path: dataDir })
-  sideEnv.openDB({ name: 'raft-log', encoding: 'msgpack' }).close()
+  // A real failure of the file system: the WAL's directory is replaced by a file underneath the node. The
+  // segment being written stays open and takes records; making the next one fails with ENOTDIR.
+  renameSync(join(dataDir, 'raft-wal'), join(dataDir, 'raft-wal-moved'))
+  writeFileSync(join(dataDir, 'raft-wal'), 'not a directory')
 
-  const failed = await putNamespace('during')
-  expect(failed.status).toBe(503)
-  expect(((await failed.json()) as { error: { code: string } }).error.code).toBe('metadata_unavailable')
+  let failed: Response | undefined
+  for (let i = 0; i < 100 && !failed; i++) {
+    const during = await putNamespace(`during-${i}`)
+    if (during.status !== 200) failed = during
+  }
+  expect(failed?.status).toBe(503)
+  expect(((await failed!.json()) as { error: { code: string } }).error.code).toBe('metadata_unavailable')
   const ready = await fetch(`${node.url}/readyz`)
   expect(ready.status).toBe(503)
   const reason = (await ready.json()) as { error: { code: string; message: string } }
   expect(reason.error.code).toBe('metadata_unavailable')
-  expect(reason.error.message).toMatch(/^raft storage failed: writing the raft log failed/)
+  expect(reason.error.message).toMatch(/^raft storage failed: writing the raft log failed: ENOTDIR/)
   const later = await putNamespace('after')
   expect(later.status).toBe(503)
   expect(((await later.json()) as { error: { code: string } }).error.code).toBe('metadata_unavailable')

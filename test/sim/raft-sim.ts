@@ -1,4 +1,5 @@
 import { RaftCore, defaultRaftOptions } from '../../src/raft/core.js'
+import { planReady, type ReadyPlan } from '../../src/raft/ready-plan.js'
 import { Role, type ConfChange, type Entry, type HardState, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
 import { Rng } from './rng.js'
 import { saveOwnSnapshot, writeSnapshotAndEntries, type SimDisk } from './sim-disk.js'
@@ -95,7 +96,7 @@ interface SimNode {
   kv: Map<string, string>
   applied: number
   /** A Ready written but not yet synced: a crash loses it, and its messages (unless sent first) were never sent. */
-  unsynced: Ready | null
+  unsynced: { ready: Ready; plan: ReadyPlan } | null
   /** A commit index the driver has not written yet. */
   unwrittenCommit: HardState | null
   reads: Map<string, { index: number; op: HistoryOp }>
@@ -227,17 +228,15 @@ export class RaftSimulation {
     for (;;) {
       if (node.unsynced) {
         if (this.now < this.options.faultyTicks && !this.rng.chance(this.options.syncRate)) return
-        const ready = node.unsynced
+        const { ready, plan } = node.unsynced
         node.unsynced = null
-        this.sync(node, ready)
+        this.sync(node, ready, plan)
       }
       if (!node.core?.hasReady()) return
       const ready = node.core.ready()
-      if (ready.messagesFirst) {
-        this.sendAll(node, ready.messages)
-        ready.messages = []
-      }
-      node.unsynced = ready
+      const plan = planReady(ready, node.disk.hardState, node.unwrittenCommit)
+      this.sendAll(node, plan.sendBeforeWrite)
+      node.unsynced = { ready, plan }
     }
   }
 
@@ -245,27 +244,17 @@ export class RaftSimulation {
     for (const m of messages) this.network.send(this.now, node.id, m.to, structuredClone(m))
   }
 
-  /** The driver's order: persist, then send (unless sent already), then apply. */
-  private sync(node: SimNode, ready: Ready): void {
+  /** The driver's order, from the same plan: persist, then send (unless sent already), then apply. */
+  private sync(node: SimNode, ready: Ready, plan: ReadyPlan): void {
     const disk = node.disk
     this.trace(`sync ${node.id} ${JSON.stringify({ hs: ready.hardState, entries: ready.entries.map((e) => `${e.index}@${e.term}`), snap: ready.snapshot?.index, applied: ready.committed.map((e) => e.index) })}`)
-    writeSnapshotAndEntries(disk, ready)
-    // As the driver does: a Ready that only moves the commit index is written with the next write (a crash
-    // before then loses it) — unless it commits a membership change.
-    const onlyCommit =
-      ready.hardState !== null &&
-      ready.entries.length === 0 &&
-      !ready.snapshot &&
-      ready.hardState.term === disk.hardState.term &&
-      ready.hardState.vote === disk.hardState.vote &&
-      !ready.committed.some((e) => e.change)
-    if (onlyCommit) node.unwrittenCommit = ready.hardState
-    else if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
-      const hardState = ready.hardState ?? node.unwrittenCommit
-      if (hardState) disk.hardState = { ...hardState }
-      node.unwrittenCommit = null
+    if (plan.write) {
+      writeSnapshotAndEntries(disk, plan.write)
+      if (plan.write.hardState) disk.hardState = { ...plan.write.hardState }
     }
-    this.sendAll(node, ready.messages)
+    // A crash before the next write loses a commit index left unwritten, as it does in the driver.
+    node.unwrittenCommit = plan.unwrittenCommit
+    this.sendAll(node, plan.sendAfterWrite)
     if (ready.snapshotReceived && ready.snapshot) {
       node.kv = decodeKv(ready.snapshot.data)
       node.applied = ready.snapshot.index

@@ -6,7 +6,7 @@ export type SimDisk = StoredState
 
 /**
  * Writes a Ready's snapshot and entries as RaftStorage does: a received snapshot replaces the whole log; an entry
- * replaces the one stored at its index and every one after it. The hard state is the caller's, whose drivers differ.
+ * replaces the one stored at its index and every one after it. The hard state is the caller's to write, as planReady says.
  */
 export function writeSnapshotAndEntries(disk: SimDisk, ready: Pick<Ready, 'snapshot' | 'snapshotReceived' | 'entries'>): void {
   const { snapshot, entries } = ready

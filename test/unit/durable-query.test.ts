@@ -74,7 +74,8 @@ test("a room holds a query's state vector and delete set exactly when its docume
         }
       },
     ),
-    { numRuns: 100 },
+    // Random runs find that case often but not always: this one is it (an insert stored, the deletion after it not).
+    { numRuns: 100, examples: [[[{ client: 1, at: 0, text: 'ab', deleteCount: 0 }], [{ client: 1, at: 0, text: '', deleteCount: 1 }], 1]] },
   )
   expect(onlyDeletionsMissing).toBeGreaterThan(0)
   await store.close()

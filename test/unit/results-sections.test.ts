@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { keepOtherSections, replaceSection } from '../../benchmarks/report.js'
+import { keepOtherSections, replaceSection } from '../../benchmarks/report/report.js'
 
 const previous = '# results\n\n## Trace replay\nold replay\n\n## Chaos (by hand)\nseeds 1–10\n\n## Fan-out\nold fan-out\n'
 
