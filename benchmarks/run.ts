@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,fanout,control,reconcile,replication]`: runs the benchmarks against
+ * `npm run bench [-- --quick] [-- --only replay,docs,fanout,burst,control,reconcile,replication]`: runs the benchmarks against
  * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
  * benchmarks/RESULTS.md and prints a summary.
  */
@@ -11,15 +11,15 @@ import { runFanout, type FanoutOptions } from './scenarios/fanout.js'
 import { renderGossipRoundsSvg } from './report/gossip-plot.js'
 import { runManyDocs, type ManyDocsOptions } from './scenarios/many-docs.js'
 import { runReplay } from './scenarios/replay.js'
-import { formatReconciliationSection, runReconciliationBenchmark } from './scenarios/reconciliation.js'
-import { formatReplicationSection, runReplicationBenchmark } from './scenarios/replication.js'
-import { keepOtherSections, renderMarkdown, renderSummary, replaceSection, type RunResults } from './report/report.js'
+import { runReconciliationBenchmark } from './scenarios/reconciliation.js'
+import { runReplicationBenchmark } from './scenarios/replication.js'
+import { keepOtherSections, renderMarkdown, renderSummary, replaceSection, sectionsOf, type RunResults } from './report/report.js'
 import { stopAllServers } from './harness/servers.js'
 import { stopEverything } from './harness/cluster-processes.js'
 import { runControlPlaneBenchmark } from './scenarios/control-plane.js'
 import { prepareTrace } from './harness/trace.js'
 
-const benchmarks = ['replay', 'docs', 'fanout', 'control', 'reconcile', 'replication'] as const
+const benchmarks = ['replay', 'docs', 'fanout', 'burst', 'control', 'reconcile', 'replication'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 interface Sizes {
@@ -27,6 +27,7 @@ interface Sizes {
   replayTxns: number
   docs: ManyDocsOptions
   fanout: FanoutOptions
+  burst: FanoutOptions
   /** Runs per server of the replay and fan-out benchmarks; the report gives the medians. */
   repeats: number
 }
@@ -34,14 +35,16 @@ interface Sizes {
 const fullSizes: Sizes = {
   replayTxns: Number.POSITIVE_INFINITY,
   docs: { docs: 1_000, steadyFromMs: 60_000, steadyUntilMs: 90_000 },
-  fanout: { readers: 1_000, updates: 200, spacingMs: 20 },
+  fanout: { readers: 1_000, writers: 1, updates: 200, spacingMs: 20 },
+  burst: { readers: 1_000, writers: 20, updates: 25, spacingMs: 100 },
   repeats: 3,
 }
 
 const quickSizes: Sizes = {
   replayTxns: 20_000,
   docs: { docs: 100, steadyFromMs: 2_000, steadyUntilMs: 7_000 },
-  fanout: { readers: 100, updates: 50, spacingMs: 20 },
+  fanout: { readers: 100, writers: 1, updates: 50, spacingMs: 20 },
+  burst: { readers: 100, writers: 20, updates: 10, spacingMs: 100 },
   repeats: 1,
 }
 
@@ -85,8 +88,13 @@ async function main(): Promise<void> {
     results.manyDocs = await runManyDocs(sizes.docs, ['syncmesh', 'reference'])
   }
   if (only.has('fanout')) {
-    step(`fan-out: 1 writer, ${sizes.fanout.readers} readers against syncmesh, @y/websocket-server and Hocuspocus, ${sizes.repeats}×`)
-    results.fanout = await runFanout(sizes.fanout, ['syncmesh', 'reference', 'hocuspocus'], sizes.repeats)
+    step(`fan-out: 1 writer, ${sizes.fanout.readers} readers against syncmesh, @y/websocket-server, Hocuspocus and a bare ws relay, ${sizes.repeats}×`)
+    results.fanout = await runFanout(sizes.fanout, ['syncmesh', 'reference', 'hocuspocus', 'relay'], sizes.repeats)
+  }
+  if (only.has('burst')) {
+    const { writers, readers } = sizes.burst
+    step(`fan-out bursts: ${writers} writers at once, ${readers} readers against syncmesh, @y/websocket-server and a bare ws relay, ${sizes.repeats}×`)
+    results.burst = await runFanout(sizes.burst, ['syncmesh', 'reference', 'relay'], sizes.repeats)
   }
   if (only.has('control')) {
     step('control plane: 3 syncmesh nodes against 3 etcd members')
@@ -103,15 +111,19 @@ async function main(): Promise<void> {
   }
   results.seconds = (performance.now() - startedAt) / 1000
 
-  // Benchmarks with a section of their own, run alone, replace just their sections and keep the others.
-  const ownSections = [
-    results.reconcile && formatReconciliationSection(results.reconcile),
-    results.replication && formatReplicationSection(results.replication),
-  ].filter((section): section is string => Boolean(section))
+  // A run of some benchmarks replaces just their sections, each saying when it ran (the header and the targets
+  // table stay as the last full run left them).
   const previous = readFileSync(resultsPath, 'utf8')
-  const markdown = [...only].every((b) => b === 'reconcile' || b === 'replication')
-    ? ownSections.reduce(replaceSection, previous)
-    : keepOtherSections(renderMarkdown(results), previous)
+  const rendered = renderMarkdown(results)
+  const { date, commit } = results.environment
+  const ranAlone = `_Measured alone (\`npm run bench -- --only ${[...only].join(',')}\`) on ${date}, at ${commit}._\n`
+  const markdown =
+    only.size < benchmarks.length
+      ? sectionsOf(rendered)
+          .filter((section) => !section.startsWith('## Targets'))
+          .map((section) => `${section.trimEnd()}\n\n${ranAlone}`)
+          .reduce(replaceSection, previous)
+      : keepOtherSections(rendered, previous)
   writeFileSync(resultsPath, markdown)
   step(`done; wrote ${resultsPath}\n`)
   process.stdout.write(renderSummary(results))

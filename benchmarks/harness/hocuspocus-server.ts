@@ -8,3 +8,6 @@ server.httpServer.listen(0, '127.0.0.1', () => {
   const { port } = server.httpServer.address() as AddressInfo
   console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` }))
 })
+
+// Exit normally on SIGTERM, so that a CPU profile (SYNCMESH_BENCH_CPU_PROF) is written.
+process.once('SIGTERM', () => process.exit(0))

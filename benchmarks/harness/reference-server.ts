@@ -21,3 +21,6 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo
   console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${port}` }))
 })
+
+// Exit normally on SIGTERM, so that a CPU profile (SYNCMESH_BENCH_CPU_PROF) is written.
+process.once('SIGTERM', () => process.exit(0))

@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-export type ServerKind = 'syncmesh' | 'reference' | 'hocuspocus'
+export type ServerKind = 'syncmesh' | 'reference' | 'hocuspocus' | 'relay'
 
 export const serverLabels: Record<ServerKind, string> = {
   syncmesh: 'syncmesh',
   reference: '@y/websocket-server',
   hocuspocus: 'Hocuspocus',
+  relay: 'bare ws relay',
 }
 
 /** A server under test, running as a child process of the benchmark. */
@@ -23,6 +24,13 @@ export interface ServerProcess {
 }
 
 const distDir = fileURLToPath(new URL('../..', import.meta.url))
+/**
+ * Set, `syncmesh` is this build's server instead of the one beside the benchmarks: for before/after runs against
+ * another checkout's `dist/server/main.js`.
+ */
+const syncmeshMain = process.env.SYNCMESH_BENCH_SERVER ?? join(distDir, 'server/main.js')
+/** Set, every server writes a CPU profile (`node --cpu-prof`) into this directory when it stops. */
+const cpuProfileDir = process.env.SYNCMESH_BENCH_CPU_PROF
 const startTimeoutMs = 20_000
 const stopTimeoutMs = 5_000
 
@@ -38,10 +46,11 @@ let exitHookInstalled = false
 export async function startServer(kind: ServerKind, extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   installExitHook()
   const dataDir = kind === 'syncmesh' ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []
   const args =
     kind === 'syncmesh'
-      ? [join(distDir, 'server/main.js'), 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
-      : [join(distDir, `benchmarks/harness/${kind}-server.js`)]
+      ? [...profile, syncmeshMain, 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
+      : [...profile, join(distDir, `benchmarks/harness/${kind}-server.js`)]
   const env = { ...process.env, ...extraEnv }
   // Either would switch the reference server away from its persistence-free default.
   delete env.YPERSISTENCE

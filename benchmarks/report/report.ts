@@ -3,11 +3,13 @@ import type { Environment } from '../harness/environment.js'
 import type { ControlPlaneResults } from '../scenarios/control-plane.js'
 import { formatControlPlaneSection } from './control-plane-report.js'
 import type { FanoutResult } from '../scenarios/fanout.js'
+import { fanoutSection, fanoutTargetChecks, type FanoutTargetId } from './fanout-report.js'
+import { compare, formatBytes, formatInt, formatMicros, formatRatio, pad, ratioOf, repetitionNote, table, type Row, type TargetCheck } from './tables.js'
 import type { ManyDocsResult, ManyDocsServerResult } from '../scenarios/many-docs.js'
 import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from '../scenarios/reconciliation.js'
 import type { ReplayResult } from '../scenarios/replay.js'
 import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from '../scenarios/replication.js'
-import { serverLabels, type ServerKind } from '../harness/servers.js'
+import { serverLabels } from '../harness/servers.js'
 import { tracePath } from '../harness/trace.js'
 
 export interface RunResults {
@@ -17,30 +19,15 @@ export interface RunResults {
   replay?: ReplayResult
   manyDocs?: ManyDocsResult
   fanout?: FanoutResult
+  burst?: FanoutResult
   controlPlane?: ControlPlaneResults
   reconcile?: ReconciliationResults
   replication?: ReplicationBenchResults
 }
 
-type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc'
+type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc' | FanoutTargetId
 
-interface TargetCheck {
-  id: TargetId
-  benchmark: string
-  what: string
-  /** syncmesh's figure over the reference server's. */
-  ratio: number
-  target: string
-  met: boolean
-}
 
-interface Row {
-  metric: string
-  values: string[]
-  ratios: string[]
-  target: string
-  met: string
-}
 
 const tracesReadme = 'https://github.com/josephg/editing-traces'
 
@@ -50,7 +37,7 @@ export function renderMarkdown(results: RunResults): string {
     '# syncmesh benchmark results',
     '',
     `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` (benchmarks/run.ts); every run overwrites this file, ` +
-      'except that `--only reconcile,replication` (either or both) replaces just those sections.' +
+      'except that a run of some benchmarks (`--only`) replaces just their sections.' +
       (results.quick ? ' **Quick run: reduced sizes, for smoke testing only.**' : ''),
     '',
     `- Date: ${env.date} (run took ${Math.round(results.seconds)} s)`,
@@ -71,7 +58,8 @@ export function renderMarkdown(results: RunResults): string {
   const check = (id: TargetId) => checks.find((c) => c.id === id)
   if (results.replay) lines.push(...replaySection(results.replay, check))
   if (results.manyDocs) lines.push(...manyDocsSection(results.manyDocs, check))
-  if (results.fanout) lines.push(...fanoutSection(results.fanout))
+  if (results.fanout) lines.push(...fanoutSection(results.fanout, check))
+  if (results.burst) lines.push(...fanoutSection(results.burst, check))
   lines.push(...targetsSection(checks))
   if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
   if (results.reconcile) lines.push('', formatReconciliationSection(results.reconcile))
@@ -93,22 +81,24 @@ export function replaceSection(markdown: string, section: string): string {
   return [...lines.slice(0, start), ...section.trimEnd().split('\n'), ...after].join('\n').trimEnd() + '\n'
 }
 
+/** The `## ` sections of `markdown`, each from its heading to the next. */
+export function sectionsOf(markdown: string): string[] {
+  return markdown.split(/\n(?=## )/).slice(1)
+}
+
 /**
  * `next` with every section of `previous` that it lacks appended: sections written by hand (before/after checks,
  * the chaos runs' figures) survive a full run, which renders the rest anew.
  */
 export function keepOtherSections(next: string, previous: string): string {
   const headings = new Set(next.split('\n').filter((line) => line.startsWith('## ')))
-  const kept = previous
-    .split(/\n(?=## )/)
-    .slice(1)
-    .filter((section) => !headings.has(section.slice(0, section.indexOf('\n'))))
+  const kept = sectionsOf(previous).filter((section) => !headings.has(section.slice(0, section.indexOf('\n'))))
   return [next.trimEnd(), ...kept.map((section) => section.trimEnd())].join('\n\n') + '\n'
 }
 
 export function renderSummary(results: RunResults): string {
   const lines: string[] = []
-  const { replay, manyDocs, fanout } = results
+  const { replay, manyDocs, fanout, burst } = results
   if (replay) {
     for (const s of replay.servers) {
       lines.push(
@@ -126,11 +116,11 @@ export function renderSummary(results: RunResults): string {
       )
     }
   }
-  if (fanout) {
-    for (const s of fanout.servers) {
+  for (const [label, r] of [['fan-out', fanout], ['burst', burst]] as const) {
+    for (const s of r?.servers ?? []) {
       lines.push(
-        `fan-out   ${pad(serverLabels[s.kind])} p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, ` +
-          `server CPU ${formatInt(s.serverCpuMs)} ms`,
+        `${label.padEnd(9)} ${pad(serverLabels[s.kind])} p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, ` +
+          `server CPU ${s.serverCpuMicrosPerDelivery.toFixed(1)} µs per delivered update`,
       )
     }
   }
@@ -223,35 +213,6 @@ function manyDocsSection(r: ManyDocsResult, check: (id: TargetId) => TargetCheck
   ]
 }
 
-function fanoutSection(r: FanoutResult): string[] {
-  const kinds = r.servers.map((s) => s.kind)
-  const rows: Row[] = [
-    compare(r.servers, 'delivery latency min', (s) => s.minMs, formatMs),
-    compare(r.servers, 'delivery latency p50', (s) => s.p50Ms, formatMs),
-    compare(r.servers, 'delivery latency p99', (s) => s.p99Ms, formatMs),
-    compare(r.servers, 'delivery latency max', (s) => s.maxMs, formatMs),
-    compare(r.servers, 'server CPU, first send until the last delivery', (s) => s.serverCpuMs, (v) => `${formatInt(v)} ms`),
-    compare(r.servers, 'server CPU per delivered update', (s) => s.serverCpuMicrosPerDelivery, formatMicros),
-  ]
-  return [
-    '## Fan-out',
-    '',
-    `Method: one writer (the server's own provider: \`WebsocketProvider\`, or \`HocuspocusProvider\` for Hocuspocus) and`,
-    `${formatInt(r.readers)} readers on one document. The readers are raw \`ws\` clients that speak just enough of the`,
-    'protocol to sync (sync step 1 with an empty state vector; for Hocuspocus every frame is prefixed with the document',
-    'name and an authentication message goes first) and then record when each update message arrives. The writer makes',
-    `${formatInt(r.updates)} one-character inserts ${r.spacingMs} ms apart; each advances its Yjs clock by one, so a reader`,
-    'decodes only the clock range of a message (`Y.parseUpdateMeta`) to match it to the send time. Latency is send →',
-    `receive at each reader (${formatInt(r.readers * r.updates)} samples per server). All readers run in one Node process on the`,
-    `same 2 CPUs as the server, so the tail includes the time that process takes to go through ${formatInt(r.readers)} sockets;`,
-    'server CPU is the comparison that does not depend on it. The issue sets no target for fan-out.',
-    repetitionNote(r.servers),
-    '',
-    ...table(kinds, rows),
-    '',
-  ]
-}
-
 function targetsSection(checks: TargetCheck[]): string[] {
   if (checks.length === 0) return []
   return [
@@ -264,7 +225,8 @@ function targetsSection(checks: TargetCheck[]): string[] {
   ]
 }
 
-function targetChecks({ replay, manyDocs }: RunResults): TargetCheck[] {
+function targetChecks(results: RunResults): TargetCheck[] {
+  const { replay, manyDocs } = results
   const checks: TargetCheck[] = []
   const add = (id: TargetId, benchmark: string, what: string, ratio: number | undefined, target: string, met: (r: number) => boolean) => {
     if (ratio !== undefined) checks.push({ id, benchmark, what, ratio, target, met: met(ratio) })
@@ -280,61 +242,7 @@ function targetChecks({ replay, manyDocs }: RunResults): TargetCheck[] {
     add('docs-rss', 'many documents', `RSS with ${docs} documents`, ratio((s) => s.steady.rssBytes), '≤ 1×', (r) => r <= 1)
     add('docs-rss-per-doc', 'many documents', 'RSS per document above idle', ratio((s) => s.rssBytesPerDoc), '≤ 1×', (r) => r <= 1)
   }
+  checks.push(...fanoutTargetChecks(results.fanout, results.burst))
   return checks
 }
 
-/** One table row: each server's figure, syncmesh's ratio to every other server, and the target if there is one. */
-function compare<S extends { kind: ServerKind }>(
-  servers: readonly S[],
-  metric: string,
-  value: (s: S) => number,
-  format: (v: number) => string,
-  check?: TargetCheck,
-): Row {
-  const syncmesh = servers.find((s) => s.kind === 'syncmesh')
-  const others = servers.filter((s) => s.kind !== 'syncmesh')
-  return {
-    metric,
-    values: servers.map((s) => format(value(s))),
-    ratios: others.map((o) => formatRatio(syncmesh ? value(syncmesh) / value(o) : Number.NaN)),
-    target: check?.target ?? '',
-    met: check ? (check.met ? 'met' : '**not met**') : '',
-  }
-}
-
-function ratioOf<S extends { kind: ServerKind }>(servers: readonly S[], value: (s: S) => number): number | undefined {
-  const syncmesh = servers.find((s) => s.kind === 'syncmesh')
-  const reference = servers.find((s) => s.kind === 'reference')
-  return syncmesh && reference ? value(syncmesh) / value(reference) : undefined
-}
-
-function table(kinds: readonly ServerKind[], rows: readonly Row[]): string[] {
-  const others = kinds.filter((k) => k !== 'syncmesh')
-  const head = ['', ...kinds.map((k) => serverLabels[k]), ...others.map((k) => `syncmesh / ${serverLabels[k]}`), 'target', 'met?']
-  const align = ['---', ...kinds.map(() => '---:'), ...others.map(() => '---:'), '---', '---']
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${align.join(' | ')} |`,
-    ...rows.map((r) => `| ${[r.metric, ...r.values, ...r.ratios, r.target, r.met].join(' | ')} |`),
-  ]
-}
-
-function repetitionNote(servers: readonly { runs: number }[]): string {
-  const runs = servers[0]?.runs ?? 1
-  return runs === 1
-    ? 'Each server runs once, on a fresh process.'
-    : `Each server runs ${runs} times, in turn with the others and on a fresh process each time; every figure is the median of its runs.`
-}
-
-const formatInt = (v: number) => Math.round(v).toLocaleString('en-US')
-const formatMicros = (v: number) => `${v.toFixed(1)} µs`
-const formatMs = (v: number) => `${v.toFixed(1)} ms`
-const formatRatio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–')
-const pad = (s: string) => s.padEnd(20)
-
-function formatBytes(v: number): string {
-  if (Math.abs(v) >= 1024 ** 3) return `${(v / 1024 ** 3).toFixed(1)} GiB`
-  if (Math.abs(v) >= 1024 ** 2) return `${(v / 1024 ** 2).toFixed(1)} MiB`
-  if (Math.abs(v) >= 1024) return `${(v / 1024).toFixed(1)} KiB`
-  return `${Math.round(v)} B`
-}

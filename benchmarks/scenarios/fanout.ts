@@ -8,6 +8,9 @@ import { textName } from '../harness/trace.js'
 
 export interface FanoutOptions {
   readers: number
+  /** Writers that each make one insert per round, all in the same turn of the event loop. */
+  writers: number
+  /** Rounds of inserts. */
   updates: number
   spacingMs: number
 }
@@ -42,32 +45,39 @@ export async function runFanout(options: FanoutOptions, kinds: readonly ServerKi
   return { ...options, servers: kinds.map((kind) => ({ kind, runs: repeats, ...medianOfRuns(runs.get(kind)!) })) }
 }
 
-async function measure(kind: ServerKind, { readers, updates, spacingMs }: FanoutOptions): Promise<FanoutRun> {
+async function measure(kind: ServerKind, { readers, writers: writerCount, updates, spacingMs }: FanoutOptions): Promise<FanoutRun> {
   const server = await startServer(kind)
-  let writer: SyncClient | undefined
+  const writers: SyncClient[] = []
   const rawReaders: RawReader[] = []
   try {
     const docName = 'fanout'
-    writer = await connectSynced(server, docName)
-    const writerText = writer.doc.getText(textName)
-    const writerId = writer.doc.clientID
-    // Each update inserts one character, so the writer's clock numbers the updates from here on.
-    const firstClock = Y.getState(writer.doc.store, writerId)
+    for (let w = 0; w < writerCount; w++) writers.push(await connectSynced(server, docName))
+    const texts = writers.map((writer) => writer.doc.getText(textName))
+    const writerIndex = new Map(writers.map((writer, w) => [writer.doc.clientID, w]))
+    // Each update inserts one character, so a writer's clock numbers its updates from here on.
+    const firstClocks = writers.map((writer) => Y.getState(writer.doc.store, writer.doc.clientID))
+    const perReader = writerCount * updates
 
     const sentAt = new Float64Array(updates)
-    const receivedAt = new Float64Array(readers * updates).fill(Number.NaN)
+    const receivedAt = new Float64Array(readers * perReader).fill(Number.NaN)
     let delivered = 0
     await inBatches([...Array(readers).keys()], connectConcurrency, async (r) => {
       const reader = await RawReader.connect(server, docName, (update) => {
         const now = performance.now()
-        // A server may merge several updates into one message: credit every clock it covers.
+        // A server may merge several updates, of several writers, into one message: credit every clock it covers.
         const { from, to } = Y.parseUpdateMeta(update)
-        const start = Math.max(from.get(writerId) ?? 0, firstClock) - firstClock
-        const end = Math.min((to.get(writerId) ?? 0) - firstClock, updates)
-        for (let seq = start; seq < end; seq++) {
-          if (!Number.isNaN(receivedAt[r * updates + seq]!)) continue
-          receivedAt[r * updates + seq] = now
-          delivered++
+        for (const [client, end] of to) {
+          const w = writerIndex.get(client)
+          if (w === undefined) continue
+          const first = firstClocks[w]!
+          const start = Math.max(from.get(client) ?? 0, first) - first
+          const stop = Math.min(end - first, updates)
+          for (let seq = start; seq < stop; seq++) {
+            const slot = r * perReader + w * updates + seq
+            if (!Number.isNaN(receivedAt[slot]!)) continue
+            receivedAt[slot] = now
+            delivered++
+          }
         }
       })
       rawReaders.push(reader)
@@ -77,10 +87,10 @@ async function measure(kind: ServerKind, { readers, updates, spacingMs }: Fanout
     const cpuBefore = cpuTimeMicros(server.pid)
     for (let seq = 0; seq < updates; seq++) {
       sentAt[seq] = performance.now()
-      writerText.insert(writerText.length, 'x')
+      for (const text of texts) text.insert(text.length, 'x')
       await sleep(spacingMs)
     }
-    const total = readers * updates
+    const total = readers * perReader
     await waitFor(`${kind} to deliver every update to every reader`, () => delivered === total, deliveryTimeoutMs)
     const serverCpuMicros = cpuTimeMicros(server.pid) - cpuBefore
 
@@ -97,7 +107,7 @@ async function measure(kind: ServerKind, { readers, updates, spacingMs }: Fanout
     }
   } finally {
     for (const reader of rawReaders) reader.close()
-    writer?.destroy()
+    for (const writer of writers) writer.destroy()
     await server.stop()
   }
 }

@@ -362,29 +362,28 @@ export class DocStore {
     this.metrics.bytesApplied.inc(bytes)
   }
 
-  /** Applies durable updates to the in-memory document; runs of one origin form one Yjs transaction and event. */
+  /**
+   * Applies durable updates to the in-memory document in one Yjs transaction, so that its room sends one merged
+   * update for all of them: with many writers at once, one frame per reader and group commit rather than one per
+   * writer. The transaction's origin is the writer's when all came from one (the room does not echo it back to
+   * it), else none (every member gets the merged update; what a writer already has is a no-op to it).
+   */
   private publish(name: string, updates: PendingUpdate[], seq: number): void {
     const entry = this.cache.get(name)
     if (!entry) return
     entry.seq = seq
-    let start = 0
-    while (start < updates.length) {
-      const origin = updates[start]!.origin
-      let end = start
-      while (end < updates.length && updates[end]!.origin === origin) end++
-      entry.doc.transact(() => {
-        for (let i = start; i < end; i++) {
-          const update = updates[i]!.update
-          this.cache.resize(entry, entry.bytes + update.byteLength)
-          try {
-            Y.applyUpdate(entry.doc, update, origin)
-          } catch (err) {
-            this.log.error({ err, doc: name }, 'validated update failed to apply in memory')
-          }
+    const first = updates[0]!.origin
+    const origin = updates.every((p) => p.origin === first) ? first : null
+    entry.doc.transact(() => {
+      for (const { update } of updates) {
+        this.cache.resize(entry, entry.bytes + update.byteLength)
+        try {
+          Y.applyUpdate(entry.doc, update, origin)
+        } catch (err) {
+          this.log.error({ err, doc: name }, 'validated update failed to apply in memory')
         }
-      }, origin)
-      start = end
-    }
+      }
+    }, origin)
   }
 
   private compactInTransaction(name: string): void {

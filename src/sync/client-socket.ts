@@ -1,10 +1,18 @@
+import type { Socket } from 'node:net'
 import { WebSocket } from 'ws'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
+import type { FramedMessage } from '../protocol/ws-frame.js'
 
 /** What ws keeps about the frame being read; not public API, hence read defensively. */
 interface ReceiverState {
   _maxPayload?: number
   _totalPayloadLength?: number
+}
+
+/** What ws keeps about what it sends: a queue (and a state other than 0) only while compressing or reading a Blob. */
+interface SenderState {
+  _queue?: unknown[]
+  _state?: number
 }
 
 /**
@@ -14,6 +22,21 @@ interface ReceiverState {
  * that clients stop. The node never sends 1009 for any other reason.
  */
 export class ClientSocket extends WebSocket {
+  /**
+   * Writes a message framed once for every member of a room: the bytes ws.send(payload) would write, without
+   * framing them again for each socket. Only while ws's sender holds nothing back — it queues only to compress
+   * (the node offers no compression) or to read a Blob (the node sends none); otherwise, ws.send.
+   */
+  sendFramed(message: FramedMessage): void {
+    const socket = (this as unknown as { _socket?: Socket })._socket
+    const sender = (this as unknown as { _sender?: SenderState })._sender
+    if (this.readyState !== WebSocket.OPEN || !socket || sender?._state !== 0 || sender._queue?.length !== 0) {
+      this.send(message.payload)
+      return
+    }
+    socket.write(message.wire)
+  }
+
   override close(code?: number, reason?: string | Buffer): void {
     if (code !== 1009) return super.close(code, reason)
     const receiver = (this as unknown as { _receiver?: ReceiverState })._receiver

@@ -4,11 +4,12 @@ import { encodeAwareness, encodeSyncUpdate } from '../protocol/y-websocket.js'
 import { deletesRange, type DeleteRange, type DeleteSet } from '../protocol/delete-set.js'
 import type { DurableState } from '../protocol/durable-wait.js'
 import type { DocHandle } from '../docs/doc-store.js'
+import { frameBinary, type FramedMessage } from '../protocol/ws-frame.js'
 import { AwarenessGuard, type AwarenessVerdict } from './awareness-guard.js'
 
-/** What a room needs of a connection: a way to send it one frame. */
+/** What a room needs of a connection: a way to send it a message framed once for every member. */
 export interface RoomMember {
-  send(frame: Uint8Array): void
+  sendFramed(message: FramedMessage): void
 }
 
 /** The origin of awareness that came from clients of other nodes; it is not passed on to other nodes again. */
@@ -22,8 +23,8 @@ interface AwarenessChange {
 
 /**
  * The connections on one document. Document updates reach the room only through the Y.Doc's `update`
- * event, which DocStore fires after the update is durable; the room encodes each one once and sends the
- * same buffer to every member but the one it came from.
+ * event, which DocStore fires after the update is durable; the room encodes and frames each one once and
+ * writes the same bytes to every member but the one it came from.
  */
 export class Room implements DurableState {
   readonly awareness: Awareness
@@ -126,7 +127,9 @@ export class Room implements DurableState {
   }
 
   private broadcast(frame: Uint8Array, except: unknown): void {
-    for (const member of this.members) if (member !== except) member.send(frame)
+    if (this.members.size === 0) return
+    const message = frameBinary(frame)
+    for (const member of this.members) if (member !== except) member.sendFramed(message)
   }
 
   private currentDeleteSet(): DeleteSet {

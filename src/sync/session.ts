@@ -14,6 +14,8 @@ import {
 } from '../protocol/y-websocket.js'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
+import { ClientSocket } from './client-socket.js'
+import type { FramedMessage } from '../protocol/ws-frame.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
 import { TokenBucket, type Rate } from './rate-limit.js'
 import { DurableWait } from '../protocol/durable-wait.js'
@@ -81,12 +83,21 @@ export class Session implements RoomMember {
   }
 
   send(frame: Uint8Array): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return
-    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
-      this.budgetClose('slow_client', CloseCode.tryAgainLater, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
-      return
-    }
-    this.ws.send(frame)
+    if (this.canSend()) this.ws.send(frame)
+  }
+
+  /** Sends a message the room framed once for all its members. */
+  sendFramed(message: FramedMessage): void {
+    if (!this.canSend()) return
+    if (this.ws instanceof ClientSocket) this.ws.sendFramed(message)
+    else this.ws.send(message.payload)
+  }
+
+  private canSend(): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false
+    if (this.ws.bufferedAmount <= this.options.maxBufferedBytes) return true
+    this.budgetClose('slow_client', CloseCode.tryAgainLater, `send buffer passed ${this.options.maxBufferedBytes} bytes; reconnect to resync`)
+    return false
   }
 
   close(code: number, reason: string): void {

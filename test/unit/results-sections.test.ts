@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { keepOtherSections, replaceSection } from '../../benchmarks/report/report.js'
+import { keepOtherSections, replaceSection, sectionsOf } from '../../benchmarks/report/report.js'
 
 const previous = '# results\n\n## Trace replay\nold replay\n\n## Chaos (by hand)\nseeds 1–10\n\n## Fan-out\nold fan-out\n'
 
@@ -10,4 +10,8 @@ test('a full run keeps the sections it does not write, after its own', () => {
 
 test('a run of one benchmark replaces its own section only', () => {
   expect(replaceSection(previous, '## Fan-out\nnew fan-out\n')).toBe('# results\n\n## Trace replay\nold replay\n\n## Chaos (by hand)\nseeds 1–10\n\n## Fan-out\nnew fan-out\n')
+})
+
+test('the sections of a file run from each heading to the next; what comes before the first is none of them', () => {
+  expect(sectionsOf('# title\nintro\n## A\na\n## B\nb\n')).toEqual(['## A\na', '## B\nb\n'])
 })
