@@ -43,7 +43,7 @@ export function fanoutSection(r: FanoutResult, check: (id: FanoutTargetId) => Ta
     `Method: ${writers}`,
     `${formatInt(r.readers)} readers on one document. The readers are raw \`ws\` clients that speak just enough of the`,
     'protocol to sync (sync step 1 with an empty state vector; for Hocuspocus every frame is prefixed with the document',
-    'name and an authentication message goes first) and then record when each update message arrives. The writers make',
+    `name and an authentication message goes first) and then record when each update message arrives. ${burst ? 'The writers make' : 'The writer makes'}`,
     `${rounds} advances its writer's Yjs clock by one, so a reader decodes only the clock ranges of a message`,
     '(`Y.parseUpdateMeta`) to match it to the send time, and a message that merges several updates counts for each.',
     `Latency is send → receive at each reader (${formatInt(r.readers * r.writers * r.updates)} samples per server). All readers run in one`,
