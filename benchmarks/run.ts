@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,fanout,burst,control,reconcile,replication]`: runs the benchmarks against
+ * `npm run bench [-- --quick] [-- --only replay,docs,fanout,burst,rest,control,reconcile,replication] [-- --docs N]`: runs the benchmarks against
  * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
  * benchmarks/RESULTS.md and prints a summary.
  */
@@ -11,6 +11,8 @@ import { runFanout, type FanoutOptions } from './scenarios/fanout.js'
 import { renderGossipRoundsSvg } from './report/gossip-plot.js'
 import { runManyDocs, type ManyDocsOptions } from './scenarios/many-docs.js'
 import { runReplay } from './scenarios/replay.js'
+import { runRestWrites, type RestWritesOptions } from './scenarios/rest-writes.js'
+import { runStoredDocs, type StoredDocsOptions } from './scenarios/stored-docs.js'
 import { runReconciliationBenchmark } from './scenarios/reconciliation.js'
 import { runReplicationBenchmark } from './scenarios/replication.js'
 import { keepOtherSections, renderMarkdown, renderSummary, replaceSection, sectionsOf, type RunResults } from './report/report.js'
@@ -19,7 +21,7 @@ import { stopEverything } from './harness/cluster-processes.js'
 import { runControlPlaneBenchmark } from './scenarios/control-plane.js'
 import { prepareTrace } from './harness/trace.js'
 
-const benchmarks = ['replay', 'docs', 'fanout', 'burst', 'control', 'reconcile', 'replication'] as const
+const benchmarks = ['replay', 'docs', 'stored', 'fanout', 'burst', 'rest', 'control', 'reconcile', 'replication'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 interface Sizes {
@@ -28,6 +30,8 @@ interface Sizes {
   docs: ManyDocsOptions
   fanout: FanoutOptions
   burst: FanoutOptions
+  rest: RestWritesOptions
+  stored: StoredDocsOptions
   /** Runs per server of the replay and fan-out benchmarks; the report gives the medians. */
   repeats: number
 }
@@ -37,6 +41,8 @@ const fullSizes: Sizes = {
   docs: { docs: 1_000, steadyFromMs: 60_000, steadyUntilMs: 90_000 },
   fanout: { readers: 1_000, writers: 1, updates: 200, spacingMs: 20 },
   burst: { readers: 1_000, writers: 20, updates: 25, spacingMs: 100 },
+  rest: { clients: 32, warmupWrites: 100, writesPerClient: 200 },
+  stored: { docs: 10_000, coldOpens: 200, listPages: 10 },
   repeats: 3,
 }
 
@@ -45,6 +51,8 @@ const quickSizes: Sizes = {
   docs: { docs: 100, steadyFromMs: 2_000, steadyUntilMs: 7_000 },
   fanout: { readers: 100, writers: 1, updates: 50, spacingMs: 20 },
   burst: { readers: 100, writers: 20, updates: 10, spacingMs: 100 },
+  rest: { clients: 32, warmupWrites: 20, writesPerClient: 30 },
+  stored: { docs: 2_000, coldOpens: 50, listPages: 2 },
   repeats: 1,
 }
 
@@ -52,22 +60,24 @@ const quickSizes: Sizes = {
 const busyLoadAverage = 0.5
 const resultsPath = fileURLToPath(new URL('../../benchmarks/RESULTS.md', import.meta.url))
 const gossipChartPath = fileURLToPath(new URL('../../benchmarks/gossip-rounds.svg', import.meta.url))
-const usage = `usage: npm run bench -- [--quick] [--only ${benchmarks.join(',')}]`
+const usage = `usage: npm run bench -- [--quick] [--only ${benchmarks.join(',')}] [--docs N (stored documents, default 10000)]`
 
-function parseCommandLine(): { quick: boolean; only: Set<Benchmark> } {
+function parseCommandLine(): { quick: boolean; only: Set<Benchmark>; docs: number | undefined } {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true } },
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string', multiple: true }, docs: { type: 'string' } },
     strict: true,
   })
+  const docs = values.docs === undefined ? undefined : Number(values.docs)
+  if (docs !== undefined && !(Number.isSafeInteger(docs) && docs > 0)) throw new Error(`--docs takes a positive whole number\n${usage}`)
   const names = (values.only ?? [...benchmarks]).flatMap((v) => v.split(',')).filter((v) => v.length > 0)
   for (const name of names) {
     if (!(benchmarks as readonly string[]).includes(name)) throw new Error(`unknown benchmark ${JSON.stringify(name)}\n${usage}`)
   }
-  return { quick: values.quick ?? false, only: new Set(names as Benchmark[]) }
+  return { quick: values.quick ?? false, only: new Set(names as Benchmark[]), docs }
 }
 
 async function main(): Promise<void> {
-  const { quick, only } = parseCommandLine()
+  const { quick, only, docs } = parseCommandLine()
   const sizes = quick ? quickSizes : fullSizes
   const startedAt = performance.now()
   const step = (what: string) =>
@@ -87,6 +97,11 @@ async function main(): Promise<void> {
     step(`many documents: ${sizes.docs.docs} against syncmesh and @y/websocket-server`)
     results.manyDocs = await runManyDocs(sizes.docs, ['syncmesh', 'reference'])
   }
+  if (only.has('stored')) {
+    const stored = { ...sizes.stored, ...(docs !== undefined && { docs }) }
+    step(`stored documents: ${stored.docs} on one node, restarted`)
+    results.storedDocs = await runStoredDocs(stored)
+  }
   if (only.has('fanout')) {
     step(`fan-out: 1 writer, ${sizes.fanout.readers} readers against syncmesh, @y/websocket-server, Hocuspocus and a bare ws relay, ${sizes.repeats}×`)
     results.fanout = await runFanout(sizes.fanout, ['syncmesh', 'reference', 'hocuspocus', 'relay'], sizes.repeats)
@@ -95,6 +110,11 @@ async function main(): Promise<void> {
     const { writers, readers } = sizes.burst
     step(`fan-out bursts: ${writers} writers at once, ${readers} readers against syncmesh, @y/websocket-server and a bare ws relay, ${sizes.repeats}×`)
     results.burst = await runFanout(sizes.burst, ['syncmesh', 'reference', 'relay'], sizes.repeats)
+  }
+  if (only.has('rest')) {
+    const { clients } = sizes.rest
+    step(`REST writes: ${clients} clients, against the WebSocket path for the same updates, ${sizes.repeats}×`)
+    results.restWrites = await runRestWrites(sizes.rest, sizes.repeats)
   }
   if (only.has('control')) {
     step('control plane: 3 syncmesh nodes against 3 etcd members')
@@ -122,7 +142,7 @@ async function main(): Promise<void> {
       ? sectionsOf(rendered)
           .filter((section) => !section.startsWith('## Targets'))
           .map((section) => `${section.trimEnd()}\n\n${ranAlone}`)
-          .reduce(replaceSection, previous)
+          .reduce((markdown, section) => replaceSection(markdown, section, '## Targets'), previous)
       : keepOtherSections(rendered, previous)
   writeFileSync(resultsPath, markdown)
   step(`done; wrote ${resultsPath}\n`)

@@ -37,3 +37,22 @@ export function memory(pid: number): Memory {
   }
   return { rssBytes: kib('VmRSS'), anonBytes: kib('RssAnon') }
 }
+
+/** Settled means: the process used less than this much CPU over the last quiet period. */
+const quietCpuMicros = 20_000
+const quietPeriodMs = 1_000
+const settleTimeoutMs = 30_000
+
+/** Waits until the server has been quiet for a while, so that memory is measured at rest. */
+export async function settle(server: { kind: string; pid: number }): Promise<void> {
+  const deadline = Date.now() + settleTimeoutMs
+  let before = cpuTimeMicros(server.pid)
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietPeriodMs))
+    const now = cpuTimeMicros(server.pid)
+    if (now - before < quietCpuMicros) return
+    if (Date.now() > deadline) throw new Error(`${server.kind} did not settle within ${settleTimeoutMs} ms`)
+    before = now
+  }
+}
+

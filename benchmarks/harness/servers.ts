@@ -43,9 +43,15 @@ const running = new Map<ChildProcess, Child>()
 let exitHookInstalled = false
 
 /** Starts one server on 127.0.0.1 with an OS-picked port and resolves once it is listening; `extraEnv` configures it. */
-export async function startServer(kind: ServerKind, extraEnv: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+export async function startServer(
+  kind: ServerKind,
+  extraEnv: NodeJS.ProcessEnv = {},
+  /** syncmesh only: a data directory of the caller's, which it keeps; by default a fresh one, removed on stop. */
+  given: { dataDir?: string } = {},
+): Promise<ServerProcess> {
   installExitHook()
-  const dataDir = kind === 'syncmesh' ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
+  const fresh = kind === 'syncmesh' && given.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
+  const dataDir = given.dataDir ?? fresh
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []
   const args =
     kind === 'syncmesh'
@@ -56,7 +62,7 @@ export async function startServer(kind: ServerKind, extraEnv: NodeJS.ProcessEnv 
   delete env.YPERSISTENCE
   delete env.CALLBACK_URL
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  running.set(child, { dataDir, exited: new Promise((resolve) => child.once('exit', () => resolve())) })
+  running.set(child, { dataDir: fresh, exited: new Promise((resolve) => child.once('exit', () => resolve())) })
 
   // Keep only a tail of the output, and keep reading it so that a chatty server never blocks on a full pipe.
   const tail: string[] = []

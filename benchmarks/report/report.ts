@@ -4,6 +4,10 @@ import type { ControlPlaneResults } from '../scenarios/control-plane.js'
 import { formatControlPlaneSection } from './control-plane-report.js'
 import type { FanoutResult } from '../scenarios/fanout.js'
 import { fanoutSection, fanoutTargetChecks, type FanoutTargetId } from './fanout-report.js'
+import { restSection, restTargetChecks } from './rest-report.js'
+import { storedDocsSection, storedDocsTargetChecks } from './stored-docs-report.js'
+import type { StoredDocsResult } from '../scenarios/stored-docs.js'
+import type { RestWritesResult } from '../scenarios/rest-writes.js'
 import { compare, formatBytes, formatInt, formatMicros, formatRatio, pad, ratioOf, repetitionNote, table, type Row, type TargetCheck } from './tables.js'
 import type { ManyDocsResult, ManyDocsServerResult } from '../scenarios/many-docs.js'
 import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from '../scenarios/reconciliation.js'
@@ -20,6 +24,8 @@ export interface RunResults {
   manyDocs?: ManyDocsResult
   fanout?: FanoutResult
   burst?: FanoutResult
+  restWrites?: RestWritesResult
+  storedDocs?: StoredDocsResult
   controlPlane?: ControlPlaneResults
   reconcile?: ReconciliationResults
   replication?: ReplicationBenchResults
@@ -60,6 +66,8 @@ export function renderMarkdown(results: RunResults): string {
   if (results.manyDocs) lines.push(...manyDocsSection(results.manyDocs, check))
   if (results.fanout) lines.push(...fanoutSection(results.fanout, check))
   if (results.burst) lines.push(...fanoutSection(results.burst, check))
+  if (results.restWrites) lines.push(...restSection(results.restWrites))
+  if (results.storedDocs) lines.push(...storedDocsSection(results.storedDocs))
   lines.push(...targetsSection(checks))
   if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
   if (results.reconcile) lines.push('', formatReconciliationSection(results.reconcile))
@@ -68,13 +76,17 @@ export function renderMarkdown(results: RunResults): string {
 }
 
 /**
- * `markdown` with the `## ` section that `section` starts with (its first line) replaced by `section`, or with
- * `section` appended when there is none. The section runs until the next `## ` heading.
+ * `markdown` with the `## ` section that `section` starts with (its first line) replaced by `section`, or, when there
+ * is none, with `section` put before the heading `newBefore` (or at the end). A section runs until the next `## `.
  */
-export function replaceSection(markdown: string, section: string): string {
+export function replaceSection(markdown: string, section: string, newBefore?: string): string {
   const heading = section.slice(0, section.indexOf('\n'))
   const lines = markdown.split('\n')
   const start = lines.indexOf(heading)
+  const before = newBefore === undefined ? -1 : lines.indexOf(newBefore)
+  if (start === -1 && before !== -1) {
+    return [...lines.slice(0, before), ...section.trimEnd().split('\n'), '', ...lines.slice(before)].join('\n').trimEnd() + '\n'
+  }
   if (start === -1) return `${markdown.trimEnd()}\n\n${section.trimEnd()}\n`
   const next = lines.findIndex((line, i) => i > start && line.startsWith('## '))
   const after = next === -1 ? [] : ['', ...lines.slice(next)]
@@ -218,7 +230,7 @@ function targetsSection(checks: TargetCheck[]): string[] {
   return [
     '## Targets',
     '',
-    '| benchmark | target | syncmesh / reference | met? |',
+    '| benchmark | target | syncmesh / the figure compared | met? |',
     '| --- | --- | ---: | --- |',
     ...checks.map((c) => `| ${c.benchmark} | ${c.what} ${c.target} | ${formatRatio(c.ratio)} | ${c.met ? 'met' : '**not met**'} |`),
     '',
@@ -233,16 +245,16 @@ function targetChecks(results: RunResults): TargetCheck[] {
   }
   if (replay) {
     const ratio = (value: (s: ReplayResult['servers'][number]) => number) => ratioOf(replay.servers, value)
-    add('replay-rate', 'trace replay', 'updates/s', ratio((s) => s.opsPerSecond), '≥ 1.5×', (r) => r >= 1.5)
-    add('replay-cpu', 'trace replay', 'server CPU per update', ratio((s) => s.serverCpuMicrosPerUpdate), '≤ 1×', (r) => r <= 1)
+    add('replay-rate', 'trace replay', 'updates/s vs the reference', ratio((s) => s.opsPerSecond), '≥ 1.5×', (r) => r >= 1.5)
+    add('replay-cpu', 'trace replay', 'server CPU per update vs the reference', ratio((s) => s.serverCpuMicrosPerUpdate), '≤ 1×', (r) => r <= 1)
   }
   if (manyDocs) {
     const ratio = (value: (s: ManyDocsResult['servers'][number]) => number) => ratioOf(manyDocs.servers, value)
     const docs = formatInt(manyDocs.docs)
-    add('docs-rss', 'many documents', `RSS with ${docs} documents`, ratio((s) => s.steady.rssBytes), '≤ 1×', (r) => r <= 1)
-    add('docs-rss-per-doc', 'many documents', 'RSS per document above idle', ratio((s) => s.rssBytesPerDoc), '≤ 1×', (r) => r <= 1)
+    add('docs-rss', 'many documents', `RSS with ${docs} documents vs the reference`, ratio((s) => s.steady.rssBytes), '≤ 1×', (r) => r <= 1)
+    add('docs-rss-per-doc', 'many documents', 'RSS per document above idle vs the reference', ratio((s) => s.rssBytesPerDoc), '≤ 1×', (r) => r <= 1)
   }
-  checks.push(...fanoutTargetChecks(results.fanout, results.burst))
+  checks.push(...fanoutTargetChecks(results.fanout, results.burst), ...restTargetChecks(results.restWrites), ...storedDocsTargetChecks(results.storedDocs))
   return checks
 }
 

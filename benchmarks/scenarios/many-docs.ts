@@ -1,5 +1,5 @@
 import { connectSynced, inBatches, sleep, type SyncClient } from '../harness/clients.js'
-import { cpuTimeMicros, memory, type Memory } from '../harness/proc-stats.js'
+import { memory, settle, type Memory } from '../harness/proc-stats.js'
 import { startServer, type ServerKind, type ServerProcess } from '../harness/servers.js'
 import { medianOfRuns } from '../harness/stats.js'
 import { textName } from '../harness/trace.js'
@@ -31,10 +31,6 @@ export interface ManyDocsResult extends ManyDocsOptions {
 }
 
 const connectConcurrency = 50
-/** Settled means: the server used less than this much CPU over the last quiet period. */
-const quietCpuMicros = 20_000
-const quietPeriodMs = 1_000
-const settleTimeoutMs = 30_000
 const sampleEveryMs = 5_000
 /** Documents reopened by a fresh client at the end, to check that the edits really reached the server. */
 const spotChecks = 5
@@ -87,19 +83,6 @@ async function measure(kind: ServerKind, { docs, steadyFromMs, steadyUntilMs }: 
   } finally {
     for (const client of clients) client.destroy()
     await server.stop()
-  }
-}
-
-/** Waits until the server has been quiet for a while, so that memory is measured at rest. */
-async function settle(server: ServerProcess): Promise<void> {
-  const deadline = Date.now() + settleTimeoutMs
-  let before = cpuTimeMicros(server.pid)
-  for (;;) {
-    await sleep(quietPeriodMs)
-    const now = cpuTimeMicros(server.pid)
-    if (now - before < quietCpuMicros) return
-    if (Date.now() > deadline) throw new Error(`${server.kind} did not settle within ${settleTimeoutMs} ms`)
-    before = now
   }
 }
 

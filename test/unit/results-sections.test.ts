@@ -15,3 +15,9 @@ test('a run of one benchmark replaces its own section only', () => {
 test('the sections of a file run from each heading to the next; what comes before the first is none of them', () => {
   expect(sectionsOf('# title\nintro\n## A\na\n## B\nb\n')).toEqual(['## A\na', '## B\nb\n'])
 })
+
+test('a section the file lacks goes before the heading it is told, or at the end', () => {
+  const file = '# t\n\n## A\na\n\n## Targets\nt\n'
+  expect(replaceSection(file, '## B\nb\n', '## Targets')).toBe('# t\n\n## A\na\n\n## B\nb\n\n## Targets\nt\n')
+  expect(replaceSection(file, '## B\nb\n', '## Nowhere')).toBe('# t\n\n## A\na\n\n## Targets\nt\n\n## B\nb\n')
+})

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import * as Y from 'yjs'
+import { DocStore } from '../../src/docs/doc-store.js'
+import { createMetrics } from '../../src/metrics.js'
+import { NodeStorage } from '../../src/storage/lmdb-env.js'
+import { inBatches, sleep } from '../harness/clients.js'
+import { memory, settle, type Memory } from '../harness/proc-stats.js'
+import { RawReader } from '../harness/raw-reader.js'
+import { startServer } from '../harness/servers.js'
+import { percentile } from '../harness/stats.js'
+
+export interface StoredDocsOptions {
+  docs: number
+  coldOpens: number
+  listPages: number
+}
+
+export interface StoredDocsResult extends StoredDocsOptions {
+  buildSeconds: number
+  /** From spawning `syncmesh start` on the store until `/readyz` answers 200. */
+  restartToReadyMs: number
+  atRest: Memory
+  coldOpenP50Ms: number
+  coldOpenP99Ms: number
+  listP50Ms: number
+  listMaxMs: number
+}
+
+/** Documents written into the store at once: one group commit each, bounded so the build's memory stays flat. */
+const buildBatch = 5_000
+const docName = (i: number) => `stored-${String(i).padStart(8, '0')}`
+
+/**
+ * A node holding `docs` stored documents, none in memory: how long it takes to come back, what it keeps resident,
+ * and what opening and listing cost. The store is written straight through DocStore (the node's own write path,
+ * with its validation and group commit) in the benchmark's process, not by a million REST calls.
+ */
+export async function runStoredDocs(options: StoredDocsOptions): Promise<StoredDocsResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'syncmesh-stored-docs-'))
+  try {
+    const buildSeconds = await buildStore(dataDir, options.docs)
+    const spawnedAt = performance.now()
+    const server = await startServer('syncmesh', {}, { dataDir })
+    try {
+      const httpUrl = server.wsUrl.replace(/^ws/, 'http')
+      while ((await fetch(`${httpUrl}/readyz`).catch(() => null))?.status !== 200) await sleep(5)
+      const restartToReadyMs = performance.now() - spawnedAt
+      await settle(server)
+      const atRest = memory(server.pid)
+      const opens = await coldOpens(server, options)
+      const lists = await listPages(httpUrl, options.listPages)
+      return {
+        ...options,
+        buildSeconds,
+        restartToReadyMs,
+        atRest,
+        coldOpenP50Ms: percentile(opens, 0.5),
+        coldOpenP99Ms: percentile(opens, 0.99),
+        listP50Ms: percentile(lists, 0.5),
+        listMaxMs: lists[lists.length - 1]!,
+      }
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function buildStore(dataDir: string, docs: number): Promise<number> {
+  const startedAt = performance.now()
+  const storage = new NodeStorage({ path: dataDir })
+  const store = new DocStore(storage.docs, createMetrics(), pino({ level: 'silent' }), { gate: () => ({ ok: true }), isDeleted: () => false })
+  const doc = new Y.Doc()
+  doc.clientID = 7
+  const text = doc.getText('body')
+  try {
+    for (let first = 0; first < docs; first += buildBatch) {
+      const writes: Promise<unknown>[] = []
+      for (let i = first; i < Math.min(docs, first + buildBatch); i++) {
+        text.delete(0, text.length)
+        text.insert(0, `document ${i}`)
+        writes.push(store.apply(docName(i), Y.encodeStateAsUpdate(doc), 'bench'))
+      }
+      const results = await Promise.all(writes)
+      if (results.some((r) => !(r as { ok: boolean }).ok)) throw new Error('building the store: a write was refused')
+    }
+  } finally {
+    await store.close()
+    await storage.close()
+  }
+  return (performance.now() - startedAt) / 1000
+}
+
+/** Opens documents spread over the store, one at a time: a raw client's sync step 1 until its sync step 2. */
+async function coldOpens(server: Awaited<ReturnType<typeof startServer>>, { docs, coldOpens: count }: StoredDocsOptions): Promise<Float64Array> {
+  const times = new Float64Array(count)
+  await inBatches([...Array(count).keys()], 1, async (k) => {
+    const name = docName(Math.floor(((k + 0.5) * docs) / count))
+    const startedAt = performance.now()
+    const reader = await RawReader.connect(server, name, () => {})
+    times[k] = performance.now() - startedAt
+    reader.close()
+  })
+  return times.sort()
+}
+
+/** Lists the store 1,000 names a page, following the cursor. */
+async function listPages(httpUrl: string, pages: number): Promise<Float64Array> {
+  const times: number[] = []
+  let cursor: string | null = null
+  for (let page = 0; page < pages; page++) {
+    const startedAt = performance.now()
+    const res = await fetch(`${httpUrl}/v1/docs?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    const body = (await res.json()) as { docs: unknown[]; nextCursor: string | null }
+    times.push(performance.now() - startedAt)
+    if (res.status !== 200 || body.docs.length === 0) throw new Error(`listing answered ${res.status} with ${body.docs.length} names`)
+    cursor = body.nextCursor
+    if (cursor === null) break
+  }
+  return Float64Array.from(times).sort()
+}
