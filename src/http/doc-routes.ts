@@ -1,5 +1,5 @@
+import { limitBody } from './body-limit.js'
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -126,12 +126,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
 
     .post(
       '/:name/update',
-      bodyLimit({
-        maxSize: options.maxBodyBytes,
-        onError: () => {
-          throw new ApiError(413, 'body_too_large', `request body is over ${options.maxBodyBytes} bytes`)
-        },
-      }),
+      limitBody(options.maxBodyBytes),
       async (c) => {
         const name = await allowedDoc(c, 'write')
         const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()

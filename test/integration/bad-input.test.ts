@@ -132,6 +132,26 @@ describe('bad REST input gets a JSON error', () => {
     await expectNodeUnharmed()
   })
 
+  test('a chunked body (no Content-Length) is counted as it comes: over --max-message-bytes → 413, under it applied', async () => {
+    const chunked = (bytes: Uint8Array) =>
+      fetch(`${node.url}/v1/docs/chunked/update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new ReadableStream({
+          start(controller) {
+            for (let at = 0; at < bytes.length; at += 1024) controller.enqueue(bytes.subarray(at, at + 1024))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    await expectError(await chunked(new Uint8Array(maxMessageBytes + 1)), 413, 'body_too_large')
+    const doc = new Y.Doc()
+    doc.getText('body').insert(0, 'sent in chunks')
+    expect((await chunked(Y.encodeStateAsUpdate(doc))).status).toBe(204)
+    await expectNodeUnharmed()
+  })
+
   test('an update Yjs cannot decode → 400', async () => {
     await expectError(await post('shared', Uint8Array.of(9, 9, 9, 9)), 400, 'invalid_update')
     await expectNodeUnharmed()
