@@ -12,12 +12,13 @@ export const defaultPeerTuning = {
   inboundHandshakeTimeoutMs: 1_000,
   keepaliveIntervalMs: 5_000,
   /**
-   * The delay before a redial doubles with every failed dial, from the first to the last of these. The last
-   * is low, so that a healed partition is noticed within a second, by one end or the other; a dead peer
-   * costs a dial a second.
+   * The delay before a redial doubles with every failed dial, from the first to the last of these (with
+   * jitter: half to all of it). The last is low so that a healed partition is noticed within a few tenths of
+   * a second — both ends dial, the first to get through links them — while a dead peer costs a dial that is
+   * refused at once, about three times a second: nothing next to a cluster's heartbeats.
    */
   redialMinMs: 50,
-  redialMaxMs: 1_000,
+  redialMaxMs: 400,
   /**
    * Inbound connections without a member's ticket still in their handshake, in all and from one address;
    * more are answered 503 before the upgrade (see HandshakeSlots).
