@@ -19,7 +19,7 @@ import { keepOtherSections, renderMarkdown, renderSummary, replaceSection, secti
 import { stopAllServers } from './harness/servers.js'
 import { stopEverything } from './harness/cluster-processes.js'
 import { runControlPlaneBenchmark } from './scenarios/control-plane.js'
-import { prepareTrace } from './harness/trace.js'
+import { prepareTraces } from './harness/trace.js'
 
 const benchmarks = ['replay', 'docs', 'stored', 'fanout', 'burst', 'rest', 'control', 'reconcile', 'replication'] as const
 type Benchmark = (typeof benchmarks)[number]
@@ -88,10 +88,12 @@ async function main(): Promise<void> {
   }
 
   if (only.has('replay')) {
-    step('trace replay: preparing the updates')
-    const trace = prepareTrace(sizes.replayTxns)
-    step(`trace replay: ${trace.updates.length} updates against syncmesh and @y/websocket-server, ${sizes.repeats}×`)
-    results.replay = await runReplay(trace, ['syncmesh', 'reference'], sizes.repeats)
+    step('trace replay: preparing the updates of every trace in ../shared/traces')
+    results.replay = []
+    for (const trace of prepareTraces(sizes.replayTxns)) {
+      step(`trace replay: ${trace.name}, ${trace.updates.length} updates against syncmesh and @y/websocket-server, ${sizes.repeats}×`)
+      results.replay.push(await runReplay(trace, ['syncmesh', 'reference'], sizes.repeats))
+    }
   }
   if (only.has('docs')) {
     step(`many documents: ${sizes.docs.docs} against syncmesh and @y/websocket-server`)

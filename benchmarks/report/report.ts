@@ -1,4 +1,3 @@
-import { basename } from 'node:path'
 import type { Environment } from '../harness/environment.js'
 import type { ControlPlaneResults } from '../scenarios/control-plane.js'
 import { formatControlPlaneSection } from './control-plane-report.js'
@@ -8,19 +7,20 @@ import { restSection, restTargetChecks } from './rest-report.js'
 import { storedDocsSection, storedDocsTargetChecks } from './stored-docs-report.js'
 import type { StoredDocsResult } from '../scenarios/stored-docs.js'
 import type { RestWritesResult } from '../scenarios/rest-writes.js'
-import { compare, formatBytes, formatInt, formatMicros, formatRatio, pad, ratioOf, repetitionNote, table, type Row, type TargetCheck } from './tables.js'
+import { compare, formatBytes, formatInt, formatRatio, pad, ratioOf, table, type Row, type TargetCheck } from './tables.js'
 import type { ManyDocsResult, ManyDocsServerResult } from '../scenarios/many-docs.js'
 import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from '../scenarios/reconciliation.js'
 import type { ReplayResult } from '../scenarios/replay.js'
 import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from '../scenarios/replication.js'
 import { serverLabels } from '../harness/servers.js'
-import { tracePath } from '../harness/trace.js'
+import { replaySection, replayTargetChecks } from './replay-report.js'
 
 export interface RunResults {
   environment: Environment
   quick: boolean
   seconds: number
-  replay?: ReplayResult
+  /** One per trace. */
+  replay?: ReplayResult[]
   manyDocs?: ManyDocsResult
   fanout?: FanoutResult
   burst?: FanoutResult
@@ -31,11 +31,10 @@ export interface RunResults {
   replication?: ReplicationBenchResults
 }
 
-type TargetId = 'replay-rate' | 'replay-cpu' | 'docs-rss' | 'docs-rss-per-doc' | FanoutTargetId
+type TargetId = 'docs-rss' | 'docs-rss-per-doc' | FanoutTargetId
 
 
 
-const tracesReadme = 'https://github.com/josephg/editing-traces'
 
 export function renderMarkdown(results: RunResults): string {
   const { environment: env } = results
@@ -62,7 +61,7 @@ export function renderMarkdown(results: RunResults): string {
   ]
   const checks = targetChecks(results)
   const check = (id: TargetId) => checks.find((c) => c.id === id)
-  if (results.replay) lines.push(...replaySection(results.replay, check))
+  for (const r of results.replay ?? []) lines.push(...replaySection(r, (id) => checks.find((c) => c.id === id)))
   if (results.manyDocs) lines.push(...manyDocsSection(results.manyDocs, check))
   if (results.fanout) lines.push(...fanoutSection(results.fanout, check))
   if (results.burst) lines.push(...fanoutSection(results.burst, check))
@@ -111,14 +110,14 @@ export function keepOtherSections(next: string, previous: string): string {
 export function renderSummary(results: RunResults): string {
   const lines: string[] = []
   const { replay, manyDocs, fanout, burst } = results
-  if (replay) {
-    for (const s of replay.servers) {
+  for (const r of replay ?? []) {
+    for (const s of r.servers) {
       lines.push(
-        `replay    ${pad(serverLabels[s.kind])} ${formatInt(s.opsPerSecond)} updates/s, ` +
+        `replay    ${pad(`${r.trace} ${serverLabels[s.kind]}`)} ${formatInt(s.opsPerSecond)} updates/s, ` +
           `server CPU ${s.serverCpuMicrosPerUpdate.toFixed(1)} µs/update`,
       )
     }
-    lines.push(`replay    ${pad('in-process ceiling')} ${formatInt(replay.ceilingOpsPerSecond)} updates/s`)
+    lines.push(`replay    ${pad(`${r.trace} in-process`)} ${formatInt(r.ceilingOpsPerSecond)} updates/s`)
   }
   if (manyDocs) {
     for (const s of manyDocs.servers) {
@@ -150,50 +149,6 @@ export function renderSummary(results: RunResults): string {
     }
   }
   return lines.join('\n') + '\n'
-}
-
-function replaySection(r: ReplayResult, check: (id: TargetId) => TargetCheck | undefined): string[] {
-  const prefix = r.updates < r.totalTxns
-  const rows: Row[] = [
-    compare(r.servers, 'updates/s, first send until the reader holds the expected text', (s) => s.opsPerSecond, formatInt, check('replay-rate')),
-    compare(r.servers, 'server CPU per update', (s) => s.serverCpuMicrosPerUpdate, formatMicros, check('replay-cpu')),
-    compare(r.servers, 'updates/s the server CPU alone would allow (10⁶ / CPU per update)', (s) => 1e6 / s.serverCpuMicrosPerUpdate, formatInt),
-    compare(r.servers, 'wall time', (s) => s.seconds, (v) => `${v.toFixed(2)} s`),
-    compare(r.servers, 'load generator CPU per update (writer + reader, this process)', (s) => s.clientCpuMicrosPerUpdate, formatMicros),
-    compare(r.servers, 'update messages the reader received', (s) => s.readerMessages, formatInt),
-  ]
-  return [
-    '## Trace replay',
-    '',
-    `Trace: \`automerge-paper\` (\`../shared/traces/${basename(tracePath)}\`), ` +
-      (prefix
-        ? `**prefix of the first ${formatInt(r.updates)} of ${formatInt(r.totalTxns)} transactions**, checked against the text that prefix produces.`
-        : `**the whole trace, ${formatInt(r.updates)} transactions**, checked against its \`endContent\`.`) +
-      ` ${formatInt(r.updates)} updates, ${formatBytes(r.updateBytes)} in total.`,
-    '',
-    'Method: the trace is first replayed into a local Y.Doc (one `transact` per transaction) and every v1 `update`',
-    'event is kept, so that generating load costs only sending. Per server, a writer and a reader `WebsocketProvider`',
-    '(y-websocket, `ws`, no BroadcastChannel) join a fresh document; once both are synced the writer applies the',
-    'updates one by one (`Y.applyUpdate`, so each goes out as its own message), yielding to the event loop every',
-    '2,000. Time runs from the first send until the reader\'s text equals the expected text. The in-process ceiling',
-    'applies the same updates to one fresh Y.Doc.',
-    repetitionNote(r.servers),
-    '',
-    ...table(r.servers.map((s) => s.kind), rows),
-    '',
-    `In-process ceiling (\`Y.applyUpdate\` into one Y.Doc, no network): **${formatInt(r.ceilingOpsPerSecond)} updates/s** ` +
-      `(${formatMicros(1e6 / r.ceilingOpsPerSecond)} per update).`,
-    '',
-    'The load generator shares the 2 CPUs with the server, so wall-clock rates are bounded by both; the server CPU',
-    'per update is the figure that does not depend on the load generator.',
-    '',
-    `Trace credit: the automerge-paper editing trace is the keystroke history of the LaTeX source of Martin Kleppmann`,
-    `and Alastair R. Beresford, "A Conflict-Free Replicated JSON Datatype" (arXiv:1608.03960), first published by`,
-    `Martin Kleppmann in [automerge/automerge-perf](https://github.com/automerge/automerge-perf) and converted by`,
-    `Joseph Gentle in [josephg/editing-traces](${tracesReadme}) (commit 762fa6c, \`sequential_traces/automerge-paper.json.gz\`).`,
-    'Used under [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); the file is an unmodified copy.',
-    '',
-  ]
 }
 
 function manyDocsSection(r: ManyDocsResult, check: (id: TargetId) => TargetCheck | undefined): string[] {
@@ -243,11 +198,7 @@ function targetChecks(results: RunResults): TargetCheck[] {
   const add = (id: TargetId, benchmark: string, what: string, ratio: number | undefined, target: string, met: (r: number) => boolean) => {
     if (ratio !== undefined) checks.push({ id, benchmark, what, ratio, target, met: met(ratio) })
   }
-  if (replay) {
-    const ratio = (value: (s: ReplayResult['servers'][number]) => number) => ratioOf(replay.servers, value)
-    add('replay-rate', 'trace replay', 'updates/s vs the reference', ratio((s) => s.opsPerSecond), '≥ 1.5×', (r) => r >= 1.5)
-    add('replay-cpu', 'trace replay', 'server CPU per update vs the reference', ratio((s) => s.serverCpuMicrosPerUpdate), '≤ 1×', (r) => r <= 1)
-  }
+  for (const r of replay ?? []) checks.push(...replayTargetChecks(r))
   if (manyDocs) {
     const ratio = (value: (s: ManyDocsResult['servers'][number]) => number) => ratioOf(manyDocs.servers, value)
     const docs = formatInt(manyDocs.docs)

@@ -21,6 +21,8 @@ export interface ReplayRun {
 export type ReplayServerResult = ReplayRun & { kind: ServerKind; runs: number }
 
 export interface ReplayResult {
+  trace: string
+  concurrent: boolean
   /** Transactions of the trace replayed (one update each), out of `totalTxns`. */
   updates: number
   totalTxns: number
@@ -45,6 +47,8 @@ export async function runReplay(trace: PreparedTrace, kinds: readonly ServerKind
   const servers = kinds.map((kind) => ({ kind, runs: repeats, ...medianOfRuns(runs.get(kind)!) }))
   const ceilingOpsPerSecond = median(ceilings)
   return {
+    trace: trace.name,
+    concurrent: trace.concurrent,
     updates: trace.updates.length,
     totalTxns: trace.totalTxns,
     updateBytes: trace.updateBytes,
