@@ -52,11 +52,12 @@ export class LiveFanout {
     this.queued = new Map()
     const peers = this.transport.connectedPeers()
     for (const [source, updates] of queued) {
+      const targets = peers.filter((peer) => peer !== source)
+      // A node with nobody to push to (alone, or cut off) encodes nothing: anti-entropy repairs the peers later.
+      if (targets.length === 0) continue
       for (const batch of chunkBySize(updates, ({ name, update }) => name.length + update.byteLength, maxBatchBytes)) {
         const payload = encodeReplicationMessage({ type: 'updates', updates: batch })
-        for (const peer of peers) {
-          if (peer !== source) this.send(peer, payload, batch.length)
-        }
+        for (const peer of targets) this.send(peer, payload, batch.length)
       }
     }
   }
