@@ -10,6 +10,7 @@ import { syncDirectory } from './raft-wal/segment-file.js'
 const snapshotKey = 'snapshot'
 /** Where the log and hard state were kept before the WAL; read once, to move them into it. */
 const legacyHardStateKey = 'hard-state'
+const migratedEntriesPerRecord = 1_000
 
 /** A read or write of the Raft storage failed (the disk, the LMDB environment): not a bug in what asked for it. */
 export class RaftStorageError extends Error {
@@ -124,11 +125,11 @@ export class RaftStorage {
     const madeAside = `${walDir}.tmp`
     rmSync(madeAside, { recursive: true, force: true })
     const wal = RaftWal.open(madeAside, walOptions)
-    wal.append({
-      ...(snapshot && { snapshot: { index: snapshot.index, term: snapshot.term, reset: false } }),
-      ...(entries.length > 0 && { entries: entries.filter((e) => e.index > (snapshot?.index ?? 0)) }),
-      ...(hardState && { hardState }),
-    })
+    const kept = entries.filter((e) => e.index > (snapshot?.index ?? 0))
+    if (snapshot) wal.append({ snapshot: { index: snapshot.index, term: snapshot.term, reset: false } })
+    // In parts, so that no record comes near the WAL's largest.
+    for (let i = 0; i < kept.length; i += migratedEntriesPerRecord) wal.append({ entries: kept.slice(i, i + migratedEntriesPerRecord) })
+    if (hardState) wal.append({ hardState })
     wal.close()
     renameSync(madeAside, walDir)
     syncDirectory(dirname(walDir))

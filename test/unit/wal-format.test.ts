@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { decodeWalBatch, encodeWalBatch, WalCorruptError, type WalBatch } from '../../src/storage/raft-wal/wal-batch.js'
+import { decodeWalBatch, emptyReplay, encodeWalBatch, replayBatch, WalCorruptError, type WalBatch } from '../../src/storage/raft-wal/wal-batch.js'
 import {
   decodeSegmentHeader,
   encodeRecord,
@@ -130,5 +130,18 @@ describe('WAL batches', () => {
     )
     expect(() => decodeWalBatch(encodeWalBatch({ entries: [{ index: -1, term: 1, data: null }] }))).toThrow(WalCorruptError)
     expect(() => decodeWalBatch(encodeWalBatch({ hardState: { term: 1, vote: 7 as never, commit: 0 } }))).toThrow(WalCorruptError)
+    expect(() => decodeWalBatch(encodeWalBatch({ hardState: null as never }))).toThrow(WalCorruptError)
+    expect(() => decodeWalBatch(encodeWalBatch({ snapshot: null as never }))).toThrow(WalCorruptError)
+  })
+
+  test('replayed entries stay contiguous: a record that would leave a hole in them is damage', () => {
+    const replay = emptyReplay()
+    const entry = (index: number) => ({ index, term: 1, data: null })
+    replayBatch(replay, { entries: [entry(1), entry(2), entry(3)] })
+    replayBatch(replay, { entries: [entry(2)] })
+    expect(replay.entries.map((e) => e.index)).toEqual([1, 2])
+    replayBatch(replay, { snapshot: { index: 1, term: 1, reset: false } })
+    expect(replay.entries.map((e) => e.index)).toEqual([2])
+    expect(() => replayBatch(replay, { entries: [entry(5)] })).toThrow(WalCorruptError)
   })
 })

@@ -1,5 +1,5 @@
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { HardState } from '../../raft/types.js'
 import {
   listSegments,
@@ -12,7 +12,7 @@ import {
   type ReadSegment,
 } from './segment-file.js'
 import { emptyReplay, encodeWalBatch, replayBatch, WalCorruptError, type SnapshotMark, type WalBatch, type WalReplay } from './wal-batch.js'
-import { encodeRecord, encodeSegmentHeader, headerCrc } from './wal-format.js'
+import { encodeRecord, encodeSegmentHeader, headerCrc, maxRecordBytes } from './wal-format.js'
 
 export interface RaftWalOptions {
   /** A segment is closed, and the next one started, once its records pass this size. */
@@ -73,7 +73,11 @@ export class RaftWal {
   }
 
   static open(dir: string, options: RaftWalOptions = defaultRaftWalOptions): RaftWal {
-    mkdirSync(dir, { recursive: true })
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true })
+      // The directory's own name must be durable too, or a power loss could take the whole WAL with it.
+      syncDirectory(dirname(dir))
+    }
     for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name))
     const read = listSegments(dir).map(({ path, sequence }) => readSegment(path, sequence))
     if (read.length === 0) read.push(createSegment(dir, 1, {}))
@@ -108,7 +112,10 @@ export class RaftWal {
 
   /** Appends one batch; durable when this returns. */
   append(batch: WalBatch): void {
-    const { bytes, crc } = encodeRecord(encodeWalBatch(batch), this.crc)
+    const payload = encodeWalBatch(batch)
+    // Opening would take a longer record for damage; split such a batch instead (see RaftStorage).
+    if (payload.byteLength > maxRecordBytes) throw new Error(`a WAL record of ${payload.byteLength} bytes passes the limit of ${maxRecordBytes}`)
+    const { bytes, crc } = encodeRecord(payload, this.crc)
     const end = this.offset + bytes.length
     if (end > this.allocated) {
       const allocated = Math.max(end, this.allocated + this.options.preallocateBytes)
@@ -147,8 +154,9 @@ export class RaftWal {
       ...(this.hardState && { hardState: this.hardState }),
     }
     const created = createSegment(this.dir, sequence, base)
+    const fd = openSync(created.path, 'r+')
     closeSync(this.fd)
-    this.fd = openSync(created.path, 'r+')
+    this.fd = fd
     this.offset = created.scan.end
     this.allocated = created.fileBytes
     this.crc = created.scan.crc

@@ -45,13 +45,16 @@ export function decodeWalBatch(payload: Uint8Array): WalBatch {
   }
   if (batch === null || typeof batch !== 'object') throw new WalCorruptError('a WAL record is not a batch')
   const { snapshot, entries, hardState } = batch
-  if (snapshot !== undefined && !(isIndex(snapshot.index) && isIndex(snapshot.term) && typeof snapshot.reset === 'boolean')) {
+  if (snapshot !== undefined && !(snapshot !== null && isIndex(snapshot.index) && isIndex(snapshot.term) && typeof snapshot.reset === 'boolean')) {
     throw new WalCorruptError('a WAL record has a malformed snapshot mark')
   }
   if (entries !== undefined && !(Array.isArray(entries) && entries.every((e) => isIndex(e?.index) && isIndex(e.term)))) {
     throw new WalCorruptError('a WAL record has malformed entries')
   }
-  if (hardState !== undefined && !(isIndex(hardState.term) && isIndex(hardState.commit) && (hardState.vote === null || typeof hardState.vote === 'string'))) {
+  if (
+    hardState !== undefined &&
+    !(hardState !== null && isIndex(hardState.term) && isIndex(hardState.commit) && (hardState.vote === null || typeof hardState.vote === 'string'))
+  ) {
     throw new WalCorruptError('a WAL record has a malformed hard state')
   }
   return batch
@@ -72,20 +75,33 @@ export function emptyReplay(): WalReplay {
   return { mark: null, entries: [], hardState: null }
 }
 
-/** Applies one batch to a replay, as storage applies it. */
+/**
+ * Applies one batch to a replay, as storage applies it, in time proportional to the batch: the entries are kept
+ * contiguous, so an index is a position. They may start past the mark (once old segments are removed, until a
+ * later mark covers them); the log as a whole is checked against the snapshot in storedStateFrom.
+ */
 export function replayBatch(replay: WalReplay, batch: WalBatch): void {
+  const { entries } = replay
   if (batch.snapshot) {
     const mark = batch.snapshot
     replay.mark = mark
-    replay.entries = mark.reset ? [] : replay.entries.filter((e) => e.index > mark.index)
+    if (mark.reset) entries.length = 0
+    else entries.splice(0, positionOf(entries, mark.index + 1))
   }
   if (batch.entries && batch.entries.length > 0) {
-    // No gap check here: once old segments are removed, the entries after the oldest mark left may start
-    // past it, until a later mark covers them. The log as a whole is checked against the snapshot.
     const first = batch.entries[0]!.index
-    replay.entries = replay.entries.filter((e) => e.index < first).concat(batch.entries)
+    const last = entries.at(-1)?.index
+    if (last !== undefined && first > last + 1) throw new WalCorruptError(`the WAL has entry ${first} right after entry ${last}`)
+    entries.length = positionOf(entries, first)
+    for (const entry of batch.entries) entries.push(entry)
   }
   if (batch.hardState) replay.hardState = batch.hardState
+}
+
+/** Where entry `index` is, or would go, in contiguous `entries`. */
+function positionOf(entries: readonly Entry[], index: number): number {
+  if (entries.length === 0) return 0
+  return Math.min(Math.max(index - entries[0]!.index, 0), entries.length)
 }
 
 /**
