@@ -1,13 +1,16 @@
-import { closeSync, openSync, statSync, writeSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, expect, test } from 'vitest'
-import { listSegments, readSegment } from '../../src/storage/raft-wal/segment-file.js'
-import { encodeRecord } from '../../src/storage/raft-wal/wal-format.js'
+import { listSegments, readSegment, segmentPath } from '../../src/storage/raft-wal/segment-file.js'
+import { encodeRecord, encodeSegmentHeader, recordHeaderBytes, segmentHeaderBytes } from '../../src/storage/raft-wal/wal-format.js'
 import { adminApi } from '../helpers/admin-api.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { sleep, waitFor } from '../helpers/wait.js'
 
+const mainJs = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/server/main.js')
 const secret = 'raft-wal-cluster-secret'
 const adminToken = 'raft-wal-admin-token'
 
@@ -100,4 +103,24 @@ test('a follower killed mid-write with a torn record at the end of its WAL cuts 
   await sleep(200)
   expect((await putNamespace(n1.url, 'after')).status).toBe(200)
   await waitFor('n3 to have the last write', async () => (await namespaces(back.url)).includes('after'))
+})
+
+test('a damaged record before the end of the Raft WAL stops the start with one line that names the segment and says what to do', async () => {
+  const data = tempDir()
+  const node = await NodeProcess.start(flags('n1', data))
+  await waitFor('n1 to lead', async () => (await api(node.url, 'GET', '/v1/cluster')).json?.leader === 'n1')
+  expect((await putNamespace(node.url, 'before')).status).toBe(200)
+  await node.kill('SIGKILL')
+  const [first] = listSegments(join(data, 'raft-wal'))
+  // A second segment after the first, as a roll-over leaves it: the damage is no longer at the end.
+  writeFileSync(segmentPath(join(data, 'raft-wal'), first!.sequence + 1), encodeSegmentHeader(first!.sequence + 1))
+  const bytes = readFileSync(first!.path)
+  bytes[segmentHeaderBytes + recordHeaderBytes + 2]! ^= 0xff
+  writeFileSync(first!.path, bytes)
+
+  const out = spawnSync(process.execPath, [mainJs, 'start', '--port', '0', ...flags('n1', data)], { encoding: 'utf8', timeout: 20_000 })
+  expect(out.status).toBe(1)
+  expect(out.stderr).toMatch(new RegExp(`^syncmesh: ${first!.path} is damaged at offset \\d+, and later segments follow it\\. The Raft log of this node cannot be read`))
+  expect(out.stderr.trim().split('\n')).toHaveLength(1)
+  expect(out.stdout).not.toContain('"msg":"listening"')
 })
