@@ -152,6 +152,18 @@ test('a torn record at the end is cut off on open and reported; zeros at the end
   await reopened.close()
 })
 
+test('damage inside the last segment, with records written after it, is not taken for a torn tail', async () => {
+  const dir = tempDir()
+  const storage = openStorage(dir)
+  for (let i = 1; i <= 3; i++) storage.raft.persist({ ...noReady, entries: [entry(i, 1)] })
+  await storage.close()
+  const last = join(walDir(dir), segments(dir).at(-1)!)
+  const bytes = readFileSync(last)
+  bytes[40]! ^= 0xff
+  writeFileSync(last, bytes)
+  expect(() => openStorage(dir)).toThrow(/is damaged at offset \d+, and records written after it follow/)
+})
+
 test('damage before the last segment stops the node with an error that says what to do', async () => {
   const dir = tempDir()
   const storage = openStorage(dir)

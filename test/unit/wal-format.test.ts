@@ -52,6 +52,7 @@ describe('WAL records', () => {
         expect(scanned.payloads).toHaveLength(whole)
         expect(scanned.end).toBe(ends[whole])
         expect(scanned.stop).toBe(cut === ends[whole] ? 'end' : 'damaged')
+        expect(scanned.writtenAfter).toBe(false)
       }),
     )
   })
@@ -68,6 +69,10 @@ describe('WAL records', () => {
         expect(scanned.end).toBe(ends[hit])
         // A flipped length can also read as zero: the end of the written part.
         expect(['damaged', 'zeros']).toContain(scanned.stop)
+        // With its length intact, the records after the damaged one show they were written after it: not a torn
+        // tail. (A length past the file's end can be a torn write whose size change did not reach the disk.)
+        const inLength = offset - ends[hit]! < 4
+        if (!inLength && hit < records.length - 1) expect(scanned.writtenAfter).toBe(true)
       }),
     )
   })

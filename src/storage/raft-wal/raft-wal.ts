@@ -87,6 +87,9 @@ export class RaftWal {
       if (i < read.length - 1 && segment.scan.stop === 'damaged') {
         throw new WalCorruptError(`${segment.path} is damaged at offset ${segment.scan.end}, and later segments follow it`)
       }
+      if (segment.scan.writtenAfter) {
+        throw new WalCorruptError(`${segment.path} is damaged at offset ${segment.scan.end}, and records written after it follow`)
+      }
       for (const batch of segment.batches) replayBatch(replay, batch)
       segments.push(describe(segment))
     })

@@ -61,6 +61,11 @@ export interface ScannedRecords {
    * `damaged` at a record whose length or CRC is wrong — a torn write, or worse.
    */
   stop: 'end' | 'zeros' | 'damaged'
+  /**
+   * At a damaged record: whether anything but zeros lies past the extent its length claims. A torn write leaves
+   * only the zeros written ahead there; bytes mean later records were written after it, so it was acknowledged.
+   */
+  writtenAfter: boolean
 }
 
 /** Reads the records of a segment's bytes from `offset` on, up to the first that is not whole and intact. */
@@ -69,15 +74,22 @@ export function scanRecords(bytes: Uint8Array, offset: number, startCrc: number)
   const payloads: Uint8Array[] = []
   let at = offset
   let crc = startCrc
+  const stopped = (stop: ScannedRecords['stop'], extentEnd = view.length): ScannedRecords => ({
+    payloads,
+    end: at,
+    crc,
+    stop,
+    writtenAfter: stop === 'damaged' && !restIsZero(view, extentEnd),
+  })
   for (;;) {
-    if (at === view.length) return { payloads, end: at, crc, stop: 'end' }
-    if (at + recordHeaderBytes > view.length) return { payloads, end: at, crc, stop: restIsZero(view, at) ? 'zeros' : 'damaged' }
+    if (at === view.length) return stopped('end')
+    if (at + recordHeaderBytes > view.length) return stopped(restIsZero(view, at) ? 'zeros' : 'damaged')
     const length = view.readUInt32LE(at)
-    if (length === 0) return { payloads, end: at, crc, stop: 'zeros' }
-    if (length > maxRecordBytes || at + recordHeaderBytes + length > view.length) return { payloads, end: at, crc, stop: 'damaged' }
+    if (length === 0) return stopped('zeros')
+    if (length > maxRecordBytes || at + recordHeaderBytes + length > view.length) return stopped('damaged')
     const payload = view.subarray(at + recordHeaderBytes, at + recordHeaderBytes + length)
     const expected = recordCrc(view.subarray(at, at + 4), payload, crc)
-    if (view.readUInt32LE(at + 4) !== expected) return { payloads, end: at, crc, stop: 'damaged' }
+    if (view.readUInt32LE(at + 4) !== expected) return stopped('damaged', at + recordHeaderBytes + length)
     payloads.push(payload)
     crc = expected
     at += recordHeaderBytes + length
