@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -11,6 +11,7 @@ import { memory, settle, type Memory } from '../harness/proc-stats.js'
 import { RawReader } from '../harness/raw-reader.js'
 import { startServer } from '../harness/servers.js'
 import { percentile } from '../harness/stats.js'
+import { idleReconciliationBytes as bytesWithNothingToRepair } from './idle-reconciliation.js'
 
 export interface StoredDocsOptions {
   docs: number
@@ -30,6 +31,8 @@ export interface StoredDocsResult extends StoredDocsOptions {
   warmOpenP99Ms: number
   listP50Ms: number
   listMaxMs: number
+  /** One reconciliation with a second node holding the same documents, both ways. */
+  idleReconciliationBytes: number
 }
 
 /** Documents written into the store at once: one group commit each, bounded so the build's memory stays flat. */
@@ -43,8 +46,10 @@ const docName = (i: number) => `stored-${String(i).padStart(8, '0')}`
  */
 export async function runStoredDocs(options: StoredDocsOptions): Promise<StoredDocsResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'syncmesh-stored-docs-'))
+  const storeCopy = mkdtempSync(join(tmpdir(), 'syncmesh-stored-docs-copy-'))
   try {
     const buildSeconds = await buildStore(dataDir, options.docs)
+    copyFileSync(join(dataDir, 'data.mdb'), join(storeCopy, 'data.mdb'))
     const spawnedAt = performance.now()
     const server = await startServer('syncmesh', {}, { dataDir })
     try {
@@ -55,6 +60,7 @@ export async function runStoredDocs(options: StoredDocsOptions): Promise<StoredD
       const atRest = memory(server.pid)
       const opens = await coldOpens(server, options)
       const lists = await listPages(httpUrl, options.listPages)
+      const idleReconciliationBytes = await bytesWithNothingToRepair(storeCopy, server, dataDir)
       return {
         ...options,
         buildSeconds,
@@ -66,12 +72,14 @@ export async function runStoredDocs(options: StoredDocsOptions): Promise<StoredD
         warmOpenP99Ms: percentile(opens.warm, 0.99),
         listP50Ms: percentile(lists, 0.5),
         listMaxMs: lists[lists.length - 1]!,
+        idleReconciliationBytes,
       }
     } finally {
       await server.stop()
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(storeCopy, { recursive: true, force: true })
   }
 }
 
