@@ -36,6 +36,8 @@ function attempt(what: string, write: () => unknown): void {
 export class RaftStorage {
   private readonly state: Database<HardState | Snapshot, string>
   private readonly wal: RaftWal
+  /** The state opening found, for the first load() if nothing was written since. */
+  private opened: StoredState | null = null
 
   constructor(
     private readonly env: RootDatabase,
@@ -47,8 +49,9 @@ export class RaftStorage {
     try {
       this.wal = RaftWal.open(walDir, walOptions)
       this.dropLegacyLog()
-      const { repaired } = storedStateFrom(this.snapshot(), this.wal.replay())
+      const { state, repaired } = storedStateFrom(this.snapshot(), this.wal.replay())
       if (repaired) this.wal.append({ snapshot: repaired })
+      else this.opened = state
     } catch (err) {
       if (!(err instanceof WalCorruptError)) throw err
       throw new WalCorruptError(
@@ -68,7 +71,9 @@ export class RaftStorage {
   }
 
   load(): StoredState {
-    return storedStateFrom(this.snapshot(), this.wal.replay()).state
+    const opened = this.opened
+    this.opened = null
+    return opened ?? storedStateFrom(this.snapshot(), this.wal.replay()).state
   }
 
   /**
@@ -77,6 +82,7 @@ export class RaftStorage {
    */
   persist(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot' | 'snapshotReceived'>): void {
     if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) return
+    this.opened = null
     const batch: WalBatch = {}
     if (ready.snapshot) {
       const snapshot = ready.snapshot

@@ -54,6 +54,8 @@ export class RaftWal {
   private crc: number
   private mark: SnapshotMark | null = null
   private hardState: HardState | null = null
+  /** What opening read, until it is handed out or an append makes it old: start-up reads the segments once. */
+  private opened: WalReplay | null
 
   private constructor(
     private readonly dir: string,
@@ -70,6 +72,7 @@ export class RaftWal {
     this.crc = active.crc
     this.mark = replay.mark
     this.hardState = replay.hardState
+    this.opened = replay
   }
 
   static open(dir: string, options: RaftWalOptions = defaultRaftWalOptions): RaftWal {
@@ -99,8 +102,11 @@ export class RaftWal {
     return new RaftWal(dir, options, segments, { fd, offset: last.scan.end, crc: last.scan.crc }, replay, recovered)
   }
 
-  /** The log as the segments on disk hold it. */
+  /** The log as the segments on disk hold it; the caller may keep and change what it gets. */
   replay(): WalReplay {
+    const opened = this.opened
+    this.opened = null
+    if (opened) return opened
     const replay = emptyReplay()
     for (const { path, sequence } of listSegments(this.dir)) {
       for (const batch of readSegment(path, sequence).batches) replayBatch(replay, batch)
@@ -119,6 +125,7 @@ export class RaftWal {
     // Opening would take a longer record for damage; split such a batch instead (see RaftStorage).
     if (payload.byteLength > maxRecordBytes) throw new Error(`a WAL record of ${payload.byteLength} bytes passes the limit of ${maxRecordBytes}`)
     const { bytes, crc } = encodeRecord(payload, this.crc)
+    this.opened = null
     const end = this.offset + bytes.length
     if (end > this.allocated) {
       const allocated = Math.max(end, this.allocated + this.options.preallocateBytes)
