@@ -52,6 +52,9 @@ export class RaftDriver {
   private applied: number
   private snapshotIndex: number
   private scheduled: NodeJS.Immediate | null = null
+  /** Messages held back until the answers of this turn are out (ReadyPlan.sendAfterApply), in order. */
+  private heldBack: Message[] = []
+  private heldBackFlush: NodeJS.Immediate | null = null
   private closed = false
   /** The hard state last written to storage. */
   private storedHardState: HardState
@@ -143,6 +146,7 @@ export class RaftDriver {
   }
 
   close(): void {
+    if (!this.closed) this.sendHeldBack()
     if (!this.closed && this.unwrittenCommit) this.write({ hardState: this.unwrittenCommit, entries: [], snapshot: null, snapshotReceived: false })
     this.stop('closed')
   }
@@ -151,6 +155,7 @@ export class RaftDriver {
     this.closed = true
     clearInterval(this.timer)
     if (this.scheduled) clearImmediate(this.scheduled)
+    if (this.heldBackFlush) clearImmediate(this.heldBackFlush)
     for (const waiter of this.proposals.values()) waiter.resolve({ ok: false, reason, leader: null })
     for (const waiter of this.reads.values()) waiter.resolve({ ok: false, reason, leader: null })
     this.proposals.clear()
@@ -192,6 +197,7 @@ export class RaftDriver {
 
   private handle(ready: Ready): void {
     const plan = planReady(ready, this.storedHardState, this.unwrittenCommit)
+    this.sendHeldBack()
     this.sendAll(plan.sendBeforeWrite)
     if (plan.write) this.write(plan.write)
     this.unwrittenCommit = plan.unwrittenCommit
@@ -203,6 +209,7 @@ export class RaftDriver {
       this.settleProposalsThrough(ready.snapshot.index)
     }
     for (const entry of ready.committed) this.apply(entry)
+    this.holdBack(plan.sendAfterApply)
     for (const { ctx, index } of ready.readStates) {
       const read = this.reads.get(ctx)
       if (read) read.index = index
@@ -231,6 +238,21 @@ export class RaftDriver {
 
   private sendAll(messages: Message[]): void {
     for (const message of messages) this.transport.send(message)
+  }
+
+  /** Sends in the next turn of the event loop, after the proposers answered now have written their answers. */
+  private holdBack(messages: Message[]): void {
+    if (messages.length === 0) return
+    this.heldBack.push(...messages)
+    this.heldBackFlush ??= setImmediate(() => this.sendHeldBack())
+  }
+
+  private sendHeldBack(): void {
+    if (this.heldBackFlush) clearImmediate(this.heldBackFlush)
+    this.heldBackFlush = null
+    const messages = this.heldBack
+    this.heldBack = []
+    this.sendAll(messages)
   }
 
   private apply(entry: Entry): void {

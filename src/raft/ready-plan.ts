@@ -9,6 +9,12 @@ export interface ReadyPlan {
   /** To persist durably before `sendAfterWrite` goes out; null when nothing needs writing now. */
   write: ReadyWrite | null
   sendAfterWrite: Message[]
+  /**
+   * To send once the committed entries are applied and their proposers answered. A Ready that writes nothing
+   * but commits entries is, on a leader, the one that tells its followers the new commit index: the answer to
+   * the client is what someone waits for, so it goes first. Holding a message back is always safe in Raft.
+   */
+  sendAfterApply: Message[]
   /** A newer commit index not written yet: it goes with the next write (or on close). */
   unwrittenCommit: HardState | null
 }
@@ -22,14 +28,19 @@ export interface ReadyPlan {
  * that one is written at once.
  */
 export function planReady(ready: Ready, stored: HardState, unwrittenCommit: HardState | null): ReadyPlan {
-  const sendBeforeWrite = ready.messagesFirst ? ready.messages : []
-  const sendAfterWrite = ready.messagesFirst ? [] : ready.messages
-  if (onlyMovesCommit(ready, stored)) return { sendBeforeWrite, write: null, sendAfterWrite, unwrittenCommit: ready.hardState }
-  if (!ready.hardState && ready.entries.length === 0 && !ready.snapshot) {
-    return { sendBeforeWrite, write: null, sendAfterWrite, unwrittenCommit }
+  const nothingToWrite = !ready.hardState && ready.entries.length === 0 && !ready.snapshot
+  if (onlyMovesCommit(ready, stored) || nothingToWrite) {
+    const sends = ready.committed.length > 0 ? { sendBeforeWrite: [], sendAfterApply: ready.messages } : { sendBeforeWrite: ready.messages, sendAfterApply: [] }
+    return { ...sends, write: null, sendAfterWrite: [], unwrittenCommit: nothingToWrite ? unwrittenCommit : ready.hardState }
   }
   const { entries, snapshot, snapshotReceived } = ready
-  return { sendBeforeWrite, write: { hardState: ready.hardState ?? unwrittenCommit, entries, snapshot, snapshotReceived }, sendAfterWrite, unwrittenCommit: null }
+  return {
+    sendBeforeWrite: ready.messagesFirst ? ready.messages : [],
+    write: { hardState: ready.hardState ?? unwrittenCommit, entries, snapshot, snapshotReceived },
+    sendAfterWrite: ready.messagesFirst ? [] : ready.messages,
+    sendAfterApply: [],
+    unwrittenCommit: null,
+  }
 }
 
 function onlyMovesCommit(ready: Ready, stored: HardState): boolean {

@@ -260,6 +260,7 @@ export class RaftSimulation {
       node.applied = ready.snapshot.index
     }
     for (const entry of ready.committed) this.apply(node, entry)
+    this.sendAll(node, plan.sendAfterApply)
     for (const rs of ready.readStates) {
       const op = node.waitingReads.get(rs.ctx)
       if (!op) continue
