@@ -97,7 +97,7 @@ export const defaultNodeConfig = {
   maxClientBytesPerSecond: 64 * 1024 * 1024,
   keepaliveIntervalMs: 30_000,
   raftTickMs: 100,
-  raftSnapshotEntries: 1_000,
+  raftSnapshotEntries: 10_000,
   controlTimeoutMs: 5_000,
   antiEntropyMs: 2_000,
 } as const
