@@ -30,8 +30,14 @@ export interface ReadyPlan {
 export function planReady(ready: Ready, stored: HardState, unwrittenCommit: HardState | null): ReadyPlan {
   const nothingToWrite = !ready.hardState && ready.entries.length === 0 && !ready.snapshot
   if (onlyMovesCommit(ready, stored) || nothingToWrite) {
-    const sends = ready.committed.length > 0 ? { sendBeforeWrite: [], sendAfterApply: ready.messages } : { sendBeforeWrite: ready.messages, sendAfterApply: [] }
-    return { ...sends, write: null, sendAfterWrite: [], unwrittenCommit: nothingToWrite ? unwrittenCommit : ready.hardState }
+    const afterApply = ready.committed.length > 0
+    return {
+      sendBeforeWrite: afterApply ? [] : ready.messages,
+      write: null,
+      sendAfterWrite: [],
+      sendAfterApply: afterApply ? ready.messages : [],
+      unwrittenCommit: nothingToWrite ? unwrittenCommit : ready.hardState,
+    }
   }
   const { entries, snapshot, snapshotReceived } = ready
   return {
