@@ -5,6 +5,7 @@ import type { DigestIndex } from './digest-index.js'
 import type { DocExchange } from './doc-exchange.js'
 import { RangeReconciler } from './range-reconciler.js'
 import { sendMessage, type ReplicationTransport } from './transport.js'
+import { TurnQueue, type TurnQueueLimits } from './turn-queue.js'
 
 /** Messages of a reconciliation session (all but live updates, awareness and the chunks of any). */
 type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' | 'chunk' }>
@@ -44,6 +45,12 @@ interface IdenticalWaiter {
 const sessionIdleMs = 30_000
 /** A session with a message this recent is still at work: another with the same peer would only repeat it. */
 const sessionBusyMs = 1_000
+/**
+ * Session work done per turn of the event loop, and the input it may hold while it waits. A message of a
+ * reconciliation costs up to tens of milliseconds (hundreds of documents read or written); a healing partition
+ * brings thousands of them.
+ */
+export const defaultSessionWork: TurnQueueLimits = { budgetMs: 20, maxBytes: 64 * 1024 * 1024 }
 
 /**
  * Every `intervalMs`, reconcile all documents with one random linked peer: level 1 finds which documents
@@ -61,6 +68,7 @@ export class AntiEntropy {
   /** Callbacks of `whenIdenticalWith`, per peer. */
   private readonly identicalWaiters = new Map<string, Set<IdenticalWaiter>>()
   private sessionsOpened = 0
+  private readonly work: TurnQueue
   private readonly timer: NodeJS.Timeout
   private nextSession = Math.floor(Math.random() * 2 ** 30)
 
@@ -69,8 +77,10 @@ export class AntiEntropy {
     private readonly exchange: DocExchange,
     private readonly transport: ReplicationTransport,
     intervalMs: number,
+    sessionWork: TurnQueueLimits,
     private readonly log: Logger,
   ) {
+    this.work = new TurnQueue(sessionWork, log)
     this.timer = setInterval(() => guarded(log, 'anti-entropy tick', () => this.tick()), intervalMs)
     this.timer.unref()
   }
@@ -147,7 +157,7 @@ export class AntiEntropy {
     }
     const work: SessionMessage = message
     if (session) {
-      this.handleOrRefuse(session, work, bytes)
+      this.queue(session, work, bytes)
       return
     }
     // While this node catches up through a session of its own that its peer answers, a second one would mostly
@@ -157,29 +167,55 @@ export class AntiEntropy {
       return
     }
     // A peer's new session is answered from digests brought up to date first, as reconcileWith starts one.
-    this.index.whenFresh(() => {
-      this.handleOrRefuse(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes)
-    })
+    this.index.whenFresh(() => this.queue(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes))
   }
 
   close(): void {
     clearInterval(this.timer)
+    this.work.close()
     for (const retry of this.retries) clearTimeout(retry)
     this.sessions.clear()
     for (const waiters of this.identicalWaiters.values()) for (const waiter of [...waiters]) waiter.settle(false)
   }
 
+  private queue(session: Session, message: SessionMessage, bytes: number): void {
+    // Waiting its turn is being at work: another session with this peer now would only repeat this one.
+    session.stats.lastMessageAt = Date.now()
+    this.later(session, bytes, () => this.handle(session, message, bytes))
+  }
+
   /**
-   * The boundary of every session message, which may be handled in a later turn than it came in (once digests
-   * are fresh). A message that fails ends its session, so that nothing of it holds back the next one.
+   * Queues a step of `session`'s work, holding `bytes` of input, for a later turn of the event loop (see
+   * TurnQueue); it runs only if the session is still open then (one whose link went down, or that failed, is
+   * gone). This is the boundary of every step: one that fails ends its session, so that nothing of it holds back
+   * the next one. Past the queue's bound, the session ends and the peer hears that this node is busy: it tries
+   * again later, and the documents wait for that session.
    */
-  private handleOrRefuse(session: Session, message: SessionMessage, bytes: number): void {
-    try {
-      this.handle(session, message, bytes)
-    } catch (err) {
-      this.sessions.delete(sessionKey(session.peer, session.stats.session))
-      refuseFromPeer(this.transport, this.log, session.peer, err, session.stats.session)
-    }
+  private later(session: Session, bytes: number, step: () => void): void {
+    const key = sessionKey(session.peer, session.stats.session)
+    const queued = this.work.push(() => {
+      if (this.sessions.get(key) !== session) return
+      try {
+        step()
+      } catch (err) {
+        this.sessions.delete(key)
+        refuseFromPeer(this.transport, this.log, session.peer, err, session.stats.session)
+      }
+    }, bytes)
+    if (queued) return
+    this.sessions.delete(key)
+    this.log.warn({ peer: session.peer, session: session.stats.session, bytes }, 'reconciliation work queue full; session declined')
+    sendMessage(this.transport, session.peer, { type: 'busy', session: session.stats.session })
+  }
+
+  /** Sends what `messages` yields, one message per step: making each reads hundreds of documents. */
+  private sendEach(session: Session, messages: Iterator<AntiEntropyMessage>): void {
+    this.later(session, 0, () => {
+      const next = messages.next()
+      if (next.done) return
+      this.send(session, next.value)
+      this.sendEach(session, messages)
+    })
   }
 
   private handle(session: Session, message: SessionMessage, bytes: number): void {
@@ -199,7 +235,7 @@ export class AntiEntropy {
       if (reply) this.send(session, { type: 'range', session: message.session, payload: reply })
       if (differing.length > 0) {
         session.stats.differingDocs += differing.length
-        for (const request of this.exchange.requests(message.session, differing)) this.send(session, request)
+        this.sendEach(session, this.exchange.requests(message.session, differing))
       }
       return
     }

@@ -8,7 +8,7 @@ import { PeerOrigin } from './peer-origin.js'
 import { chunkBySize } from './transport.js'
 
 /** Names per doc-request, and bytes per doc-reply or doc-fill: well below the peer link's largest frame. */
-const maxNamesPerRequest = 1_000
+const maxNamesPerRequest = 250
 const maxMessageBytes = 4 * 1024 * 1024
 const emptyStateVector = Y.encodeStateVector(new Y.Doc())
 
@@ -40,18 +40,17 @@ export class DocExchange {
 
   /**
    * The doc-requests for `names`, skipping documents deleted here (the peer will learn of it from Raft) and
-   * names no document can have (the peer listed them).
+   * names no document can have (the peer listed them). Each is made when it is asked for: it reads the state
+   * vectors of its documents.
    */
-  requests(session: number, names: readonly string[]): Level2Message[] {
+  *requests(session: number, names: readonly string[]): Generator<Level2Message, void, undefined> {
     const wanted = names.filter((name) => checkDocName(name).ok && !this.isDeleted(name))
-    const messages: Level2Message[] = []
     for (let i = 0; i < wanted.length; i += maxNamesPerRequest) {
       const docs = wanted
         .slice(i, i + maxNamesPerRequest)
         .map((name) => ({ name, stateVector: forDoc(name, () => this.docs.stateVector(name)) ?? emptyStateVector }))
-      messages.push({ type: 'doc-request', session, docs })
+      yield { type: 'doc-request', session, docs }
     }
-    return messages
   }
 
   /** Handles a doc-request, doc-reply or doc-fill from `peer`; returns the messages to send back. */

@@ -7,12 +7,13 @@ import {
   decodeReplicationMessage,
   encodeReplicationMessage,
 } from '../protocol/replication-codec.js'
-import { AntiEntropy, type ReconciliationStats } from './anti-entropy.js'
+import { AntiEntropy, defaultSessionWork, type ReconciliationStats } from './anti-entropy.js'
 import { forDoc, refuseFromPeer } from './boundaries.js'
 import { ChunkedTransport, defaultTransferTuning, type TransferTuning } from './chunked-transport.js'
 import { DigestIndex } from './digest-index.js'
 import { DocExchange } from './doc-exchange.js'
 import { LiveFanout } from './live-fanout.js'
+import type { TurnQueueLimits } from './turn-queue.js'
 
 export interface ReplicationOptions {
   selfId: string
@@ -21,6 +22,8 @@ export interface ReplicationOptions {
   isDeleted(name: string): boolean
   /** Chunking of messages larger than a frame; tests shrink it. */
   transfers?: Partial<TransferTuning>
+  /** Reconciliation work per turn of the event loop, and what may wait for it; tests shrink it. */
+  sessionWork?: Partial<TurnQueueLimits>
 }
 
 /** What `GET /v1/cluster` and `/metrics` show of one peer. */
@@ -75,7 +78,8 @@ export class Replication {
     this.index = new DigestIndex(docs, log)
     this.fanout = new LiveFanout(docs, transport, log)
     this.exchange = new DocExchange(docs, options.isDeleted, log)
-    this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, log)
+    const sessionWork = { ...defaultSessionWork, ...options.sessionWork }
+    this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, sessionWork, log)
     peers.on('replication', (from, payload) => this.receive(from, payload))
     peers.onLinkDown((peer) => transport.linkDown(peer))
     // Both ends see the link come up; one reconciliation is enough.

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { PeerNetwork } from '../../src/peer/peer-network.js'
 import { PeerChannel, encodeChannelFrame } from '../../src/protocol/peer-frames.js'
-import { Replication } from '../../src/replication/replication.js'
+import { Replication, type ReplicationOptions } from '../../src/replication/replication.js'
 import { TestKeyring } from './node-keys.js'
 import { openStore, silentLog } from './store.js'
 import { tempDir } from './temp-dir.js'
@@ -16,11 +16,11 @@ const cleanups: (() => Promise<void>)[] = []
  * Node `a`: a real DocStore on LMDB holding document `x`, replication on a real peer network on 127.0.0.1
  * that lets peer `e` in (a raw peer, see raw-peer.ts). Anti-entropy runs only when the link comes up.
  */
-export async function startReplicatingNode({ log = silentLog }: { log?: Logger } = {}) {
+export async function startReplicatingNode({ log = silentLog, options = {} }: { log?: Logger; options?: Partial<ReplicationOptions> } = {}) {
   const store = openStore(tempDir())
   const keys = new TestKeyring()
   const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, identity: keys.identityOf('a'), keyOf: keys.keyOf, urlOf: () => undefined }, log)
-  const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false }, log)
+  const replication = new Replication(store.docs, network, { selfId: 'a', antiEntropyMs: 60_000, isDeleted: () => false, ...options }, log)
   network.setPeers(['e'])
   const server = createServer((_request, response) => response.writeHead(404).end())
   server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))

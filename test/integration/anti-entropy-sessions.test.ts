@@ -73,3 +73,28 @@ test('a session whose link went down does not make the node decline a session on
   await waitFor('an answer to session 2001', () => answers().length > 0)
   expect(answers()[0]!.type).toBe('range')
 })
+
+test('a node whose reconciliation work queue is full ends the session with busy, and answers the next one', async () => {
+  // Room for one waiting message only.
+  const node = await startReplicatingNode({ options: { sessionWork: { maxBytes: 1 } } })
+  const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
+  expect(await e.authenticated).toBe(true)
+  const ofSession = (session: number) =>
+    e.frames
+      .filter((f) => f.channel === PeerChannel.replication)
+      .map((f) => decodeReplicationMessage(f.payload))
+      .filter((m) => 'session' in m && m.session === session)
+  const opening = (session: number) =>
+    replicationFrame(encodeReplicationMessage({ type: 'range', session, payload: new RangeReconciler(new ItemSet()).initiate() }))
+
+  // Two messages of one session in one socket read: the second finds the first still waiting.
+  e.ws.send(opening(3001))
+  e.ws.send(opening(3001))
+  await waitFor('busy for session 3001', () => ofSession(3001).some((m) => m.type === 'busy'))
+  // The first message was queued before the session ended: nothing of it is sent after the busy.
+  expect(ofSession(3001)).toEqual([{ type: 'busy', session: 3001 }])
+
+  e.ws.send(opening(3002))
+  await waitFor('an answer to session 3002', () => ofSession(3002).length > 0)
+  expect(ofSession(3002)[0]!.type).toBe('range')
+})
