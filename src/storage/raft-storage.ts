@@ -125,7 +125,7 @@ export class RaftStorage {
    */
   private moveLogOutOfLmdb(walDir: string, walOptions: RaftWalOptions): void {
     const hardState = this.state.get(legacyHardStateKey) as HardState | undefined
-    const entries = [...this.legacyLog().getRange({})].map(({ value }) => value)
+    const entries = [...(this.legacyLog()?.getRange({}) ?? [])].map(({ value }) => value)
     if (!hardState && entries.length === 0) return
     const snapshot = this.snapshot()
     const madeAside = `${walDir}.tmp`
@@ -141,16 +141,22 @@ export class RaftStorage {
     syncDirectory(dirname(walDir))
   }
 
+  /** Drops what the move left in LMDB, the log's database itself included. */
   private dropLegacyLog(): void {
     const log = this.legacyLog()
-    if (this.state.get(legacyHardStateKey) === undefined && log.getKeysCount() === 0) return
+    if (this.state.get(legacyHardStateKey) === undefined && !log) return
     this.env.transactionSync(() => {
       this.state.removeSync(legacyHardStateKey)
-      log.clearSync()
+      log?.dropSync()
     })
   }
 
-  private legacyLog(): Database<Entry, number> {
-    return this.env.openDB<Entry, number>({ name: 'raft-log', encoding: 'msgpack' })
+  /**
+   * LMDB's Raft log from before the WAL; undefined if there is none. Looking must not create it: lmdb-js takes
+   * `create: false` (and then answers undefined for a database that does not exist), its types do not.
+   */
+  private legacyLog(): Database<Entry, number> | undefined {
+    const options = { name: 'raft-log', encoding: 'msgpack', create: false } as const
+    return this.env.openDB<Entry, number>(options) as Database<Entry, number> | undefined
   }
 }
