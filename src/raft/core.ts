@@ -147,7 +147,10 @@ export class RaftCore {
   }
 
   step(m: Message): void {
-    if (m.to !== this.id || this.removed) return
+    // A removed node still answers: a member that missed the commit of the removal counts it as a voter still, and
+    // needs its vote and its acknowledgements to commit the removal itself. Only such members talk to it (a leader
+    // that committed the removal sends it a last word and forgets it), and it never campaigns (not promotable).
+    if (m.to !== this.id) return
     if (m.term > this.term) {
       if ((m.type === 'vote' || m.type === 'pre-vote') && this.inLease() && !(m.type === 'vote' && m.transfer)) {
         // §4.2.3: a node that hears from a live leader ignores disruptive candidates.

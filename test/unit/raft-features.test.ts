@@ -81,6 +81,24 @@ describe('membership changes (thesis §4.1, §4.2.1)', () => {
     // The removed node stays quiet.
     expect(c.core('a').status().role).toBe(Role.follower)
   })
+
+  test('a leader that removed itself still answers a member that missed the commit of the removal, which then commits it and leads', () => {
+    const c = new ScriptedCluster(['a', 'b'])
+    c.elect('a')
+    expect(c.core('a').proposeConfChange({ op: 'remove', id: 'a' }, null)).toMatchObject({ ok: true })
+    // b appends the removal and acknowledges it; a commits it and steps down, but its word of the commit is lost.
+    for (let round = 0; round < 10 && !c.core('a').status().removed; round++) {
+      c.deliver(c.take((m) => m.from === 'a'))
+      c.deliver(c.take((m) => m.from === 'b'))
+    }
+    c.take((m) => m.from === 'a')
+    expect(c.core('a').status()).toMatchObject({ role: Role.follower, removed: true })
+    // b still counts a among the voters: it can lead, and commit the removal, only with a's vote and acknowledgement.
+    expect(c.core('b').status().config).toEqual({ voters: ['a', 'b'], replicas: [] })
+    c.tickAll(3 * et)
+    expect(c.core('b').status()).toMatchObject({ role: Role.leader, config: { voters: ['b'], replicas: [] } })
+    expect(c.core('a').status().role).toBe(Role.follower)
+  })
 })
 
 describe('snapshots (§7)', () => {
