@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type { CommandInput } from '../../src/control/proposal.js'
@@ -47,6 +48,13 @@ const action: fc.Arbitrary<MetaSimAction> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('transfer' as const), to: nodeIndex }) },
 )
 
+/** Runs that once failed, each run again before the random ones (fast-check's `examples`). */
+const counterexamples = JSON.parse(readFileSync(new URL('./meta-counterexamples.json', import.meta.url), 'utf8')) as {
+  found: string
+  seed: number
+  actions: MetaSimAction[]
+}[]
+
 describe('metadata over Raft, in the deterministic simulation', () => {
   test('the Raft log and the applied metadata never disagree, through retries, membership changes, leader changes and crashes', () => {
     const total: MetaSimStats = { confChanges: 0, answeredOkFromMemory: 0, refusedBeforeProposing: 0, leaders: 0 }
@@ -55,7 +63,7 @@ describe('metadata over Raft, in the deterministic simulation', () => {
         const stats = new MetaSimulation(seed).run(actions)
         for (const name of Object.keys(total) as (keyof MetaSimStats)[]) total[name] += stats[name]
       }),
-      { numRuns: 300 },
+      { numRuns: 300, examples: counterexamples.map(({ seed, actions }): [number, MetaSimAction[]] => [seed, actions]) },
     )
     // The premises: the runs did change membership, answer retries from memory, refuse writes and change leaders.
     expect(total.confChanges).toBeGreaterThan(100)
