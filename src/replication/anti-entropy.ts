@@ -62,6 +62,11 @@ export class AntiEntropy {
   private readonly sessions = new Map<string, Session>()
   /** Peers whose reconciliation, started by this node, waits for digests to be brought up to date. */
   private readonly starting = new Set<string>()
+  /**
+   * The session each peer started that waits, with its first message, for digests to be brought up to date.
+   * One per peer: that wait is outside the work queue and its byte bound, so further new sessions are declined.
+   */
+  private readonly answering = new Map<string, number>()
   /** Retries of reconciliations a busy peer declined. */
   private readonly retries = new Set<NodeJS.Timeout>()
   private readonly lastByPeer = new Map<string, ReconciliationStats>()
@@ -166,8 +171,18 @@ export class AntiEntropy {
       sendMessage(this.transport, peer, { type: 'busy', session: message.session })
       return
     }
+    const waiting = this.answering.get(peer)
+    if (waiting !== undefined) {
+      // The peer sends nothing more in a session before it is answered; a new one waits for the first.
+      if (waiting !== message.session) sendMessage(this.transport, peer, { type: 'busy', session: message.session })
+      return
+    }
     // A peer's new session is answered from digests brought up to date first, as reconcileWith starts one.
-    this.index.whenFresh(() => this.queue(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes))
+    this.answering.set(peer, message.session)
+    this.index.whenFresh(() => {
+      this.answering.delete(peer)
+      this.queue(this.sessions.get(key) ?? this.openSession(peer, work.session, false), work, bytes)
+    })
   }
 
   close(): void {
@@ -175,6 +190,7 @@ export class AntiEntropy {
     this.work.close()
     for (const retry of this.retries) clearTimeout(retry)
     this.sessions.clear()
+    this.answering.clear()
     for (const waiters of this.identicalWaiters.values()) for (const waiter of [...waiters]) waiter.settle(false)
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from 'vitest'
+import * as Y from 'yjs'
 import { PeerChannel } from '../../src/protocol/peer-frames.js'
 import { decodeReplicationMessage, encodeReplicationMessage, type ReplicationMessage } from '../../src/protocol/replication-codec.js'
 import { ItemSet } from '../../src/replication/item-set.js'
@@ -98,3 +99,39 @@ test('a node whose reconciliation work queue is full ends the session with busy,
   await waitFor('an answer to session 3002', () => ofSession(3002).length > 0)
   expect(ofSession(3002)[0]!.type).toBe('range')
 })
+
+test('while a new session of a peer waits for digests to be brought up to date, another new one of that peer is declined with busy', async () => {
+  const node = await startReplicatingNode()
+  const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
+  expect(await e.authenticated).toBe(true)
+  const ofSession = (session: number) =>
+    e.frames
+      .filter((f) => f.channel === PeerChannel.replication)
+      .map((f) => decodeReplicationMessage(f.payload))
+      .filter((m) => 'session' in m && m.session === session)
+  const opening = (session: number) =>
+    replicationFrame(encodeReplicationMessage({ type: 'range', session, payload: new RangeReconciler(new ItemSet()).initiate() }))
+
+  // Enough changed documents that bringing their digests up to date takes several turns of the event loop.
+  const written = await Promise.all(
+    Array.from({ length: 8_000 }, (_, i) => {
+      const doc = new Y.Doc()
+      doc.getText('body').insert(0, `document ${i}`)
+      return node.store.docs.apply(`doc-${i}`, Y.encodeStateAsUpdate(doc), 'test')
+    }),
+  )
+  expect(written.every((result) => result.ok)).toBe(true)
+  e.ws.send(opening(4001))
+  e.ws.send(opening(4001))
+  e.ws.send(opening(4002))
+  await waitFor('an answer to session 4001', () => ofSession(4001).length > 0)
+  await waitFor('an answer to session 4002', () => ofSession(4002).length > 0)
+  // 4001 waited for the digests and was answered once; 4002 was not held meanwhile.
+  expect(ofSession(4001).filter((m) => m.type === 'range')).toHaveLength(1)
+  expect(ofSession(4002)).toEqual([{ type: 'busy', session: 4002 }])
+
+  // Once the digests are fresh, a new session is answered at once.
+  e.ws.send(opening(4003))
+  await waitFor('an answer to session 4003', () => ofSession(4003).length > 0)
+  expect(ofSession(4003)[0]!.type).toBe('range')
+}, 30_000)
