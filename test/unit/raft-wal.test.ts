@@ -6,7 +6,8 @@ import { afterEach, expect, test } from 'vitest'
 import type { Entry, HardState, Snapshot } from '../../src/raft/types.js'
 import { NodeStorage } from '../../src/storage/lmdb-env.js'
 import { RaftWal } from '../../src/storage/raft-wal/raft-wal.js'
-import { WalCorruptError } from '../../src/storage/raft-wal/wal-batch.js'
+import { readSegment } from '../../src/storage/raft-wal/segment-file.js'
+import { emptyReplay, replayBatch, splitBatch, WalCorruptError } from '../../src/storage/raft-wal/wal-batch.js'
 import { encodeRecord } from '../../src/storage/raft-wal/wal-format.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 
@@ -119,6 +120,50 @@ test('space is written ahead in chunks: most appends leave the segment size alon
   }
   expect([...sizes]).toEqual([16 + 64 * 1024])
   wal.close()
+})
+
+test('a batch too large for one record is written as several, and reads back whole', () => {
+  const dir = tempDir()
+  const options = { segmentBytes: 1 << 20, preallocateBytes: 64 * 1024, maxRecordBytes: 1024 }
+  let wal = RaftWal.open(dir, options)
+  const entries = Array.from({ length: 40 }, (_, i) => entry(i + 1, 2))
+  const hardState = { term: 2, vote: 'a', commit: 40 }
+  wal.append({ snapshot: { index: 0, term: 0, reset: false }, entries, hardState })
+  wal.close()
+  const [segment] = readdirSync(dir)
+  const { batches } = readSegment(join(dir, segment!), 1)
+  // The segment's first record is its header batch; the 40 entries took several more, each within the limit.
+  expect(batches.length).toBeGreaterThan(3)
+  expect(batches.flatMap((batch) => batch.entries ?? [])).toEqual(entries)
+  wal = RaftWal.open(dir, options)
+  expect(wal.replay()).toMatchObject({ entries, hardState })
+  wal.close()
+  // One entry cannot be split: refused as before.
+  wal = RaftWal.open(dir, options)
+  expect(() => wal.append({ entries: [{ index: 41, term: 2, data: 'x'.repeat(2048) }] })).toThrow(/passes the limit of 1024/)
+  wal.close()
+})
+
+test('splitting a batch: the two parts leave the log as the whole does; the first alone leaves a prefix with term and vote', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), (count, term, withMark) => {
+      const entries = Array.from({ length: count }, (_, i) => entry(i + 1, term))
+      const batch = { ...(withMark && { snapshot: { index: 0, term: 0, reset: true } }), entries, hardState: { term, vote: 'b', commit: count } }
+      const parts = splitBatch(batch)!
+      const whole = emptyReplay()
+      replayBatch(whole, batch)
+      const split = emptyReplay()
+      for (const part of parts) replayBatch(split, part)
+      expect(split).toEqual(whole)
+      const firstOnly = emptyReplay()
+      replayBatch(firstOnly, parts[0])
+      expect(firstOnly.hardState).toEqual(batch.hardState)
+      expect(entries.slice(0, firstOnly.entries.length)).toEqual(firstOnly.entries)
+      expect(firstOnly.entries.length).toBeGreaterThan(0)
+      expect(firstOnly.entries.length).toBeLessThan(count)
+    }),
+  )
+  expect(splitBatch({ entries: [entry(1, 1)], hardState: { term: 1, vote: null, commit: 1 } })).toBeNull()
 })
 
 test('a torn record at the end is cut off on open and reported; zeros at the end are cut silently', async () => {

@@ -11,7 +11,7 @@ import {
   writeZeros,
   type ReadSegment,
 } from './segment-file.js'
-import { emptyReplay, encodeWalBatch, replayBatch, WalCorruptError, type SnapshotMark, type WalBatch, type WalReplay } from './wal-batch.js'
+import { emptyReplay, encodeWalBatch, replayBatch, splitBatch, WalCorruptError, type SnapshotMark, type WalBatch, type WalReplay } from './wal-batch.js'
 import { encodeRecord, encodeSegmentHeader, headerCrc, maxRecordBytes } from './wal-format.js'
 
 export interface RaftWalOptions {
@@ -19,6 +19,8 @@ export interface RaftWalOptions {
   segmentBytes: number
   /** Zeros written ahead of the records at a time, so that most appends leave the file's size alone. */
   preallocateBytes: number
+  /** A batch whose record would pass this many bytes is split into several (at most, and by default, wal-format's limit). */
+  maxRecordBytes?: number
 }
 
 export const defaultRaftWalOptions: RaftWalOptions = { segmentBytes: 64 * 1024 * 1024, preallocateBytes: 4 * 1024 * 1024 }
@@ -119,11 +121,17 @@ export class RaftWal {
     return this.hardState !== null
   }
 
-  /** Appends one batch; durable when this returns. */
+  /** Appends one batch; durable when this returns. A batch too large for one record goes as several (splitBatch). */
   append(batch: WalBatch): void {
     const payload = encodeWalBatch(batch)
-    // Opening would take a longer record for damage; split such a batch instead (see RaftStorage).
-    if (payload.byteLength > maxRecordBytes) throw new Error(`a WAL record of ${payload.byteLength} bytes passes the limit of ${maxRecordBytes}`)
+    // Opening would take a longer record for damage.
+    const limit = Math.min(this.options.maxRecordBytes ?? maxRecordBytes, maxRecordBytes)
+    if (payload.byteLength > limit) {
+      const parts = splitBatch(batch)
+      if (!parts) throw new Error(`a WAL record of ${payload.byteLength} bytes passes the limit of ${limit}`)
+      for (const part of parts) this.append(part)
+      return
+    }
     const { bytes, crc } = encodeRecord(payload, this.crc)
     this.opened = null
     const end = this.offset + bytes.length

@@ -64,6 +64,23 @@ function isIndex(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0
 }
 
+/**
+ * A batch too large for one record as two that, appended in order, leave the log and hard state as it does;
+ * null for one that holds fewer than two entries. The snapshot mark and the hard state go with the first part,
+ * so that term and vote are durable before any entry of that term. A crash between the two leaves a prefix of
+ * the entries, as a Ready that was never acknowledged may; opening clamps the commit index to the log left
+ * (storedStateFrom).
+ */
+export function splitBatch(batch: WalBatch): [WalBatch, WalBatch] | null {
+  const { snapshot, entries, hardState } = batch
+  if (!entries || entries.length < 2) return null
+  const half = Math.ceil(entries.length / 2)
+  return [
+    { ...(snapshot && { snapshot }), entries: entries.slice(0, half), ...(hardState && { hardState }) },
+    { entries: entries.slice(half) },
+  ]
+}
+
 /** The log as the WAL's batches leave it, before it is matched with the snapshot in LMDB. */
 export interface WalReplay {
   mark: SnapshotMark | null
