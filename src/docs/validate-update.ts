@@ -81,14 +81,15 @@ function refuse(message: string): never {
 /** Reads every client's block of structs; returns how many change the document (skips do not). */
 function readStructs(decoder: decoding.Decoder): number {
   const blockCount = decoding.readVarUint(decoder)
-  const clients = new Set<number>()
+  // Most updates (a keystroke) hold one block and delete nothing: no set to allocate for them.
+  const clients = blockCount > 1 ? new Set<number>() : null
   let changing = 0
   for (let block = 0; block < blockCount; block++) {
     const structCount = decoding.readVarUint(decoder)
     const client = readClient(decoder)
     // Applying keeps only a client's last block, merging keeps all of them: the two would disagree.
-    if (clients.has(client)) refuse(`client ${client} has two blocks of structs`)
-    clients.add(client)
+    if (clients?.has(client)) refuse(`client ${client} has two blocks of structs`)
+    clients?.add(client)
     let clock = decoding.readVarUint(decoder)
     for (let i = 0; i < structCount; i++) {
       const info = readByte(decoder)
@@ -200,13 +201,13 @@ function checkSubdocOptions(options: unknown, client: number, clock: number): vo
 /** Reads the delete set; returns how many ranges it has. */
 function readDeletions(decoder: decoding.Decoder): number {
   const clientCount = decoding.readVarUint(decoder)
-  const clients = new Set<number>()
+  const clients = clientCount > 1 ? new Set<number>() : null
   let ranges = 0
   for (let c = 0; c < clientCount; c++) {
     const client = readClient(decoder)
     // Yjs applies each entry on its own: the second one's ranges would follow the first's out of order.
-    if (clients.has(client)) refuse(`the delete set lists client ${client} twice`)
-    clients.add(client)
+    if (clients?.has(client)) refuse(`the delete set lists client ${client} twice`)
+    clients?.add(client)
     const rangeCount = decoding.readVarUint(decoder)
     let end = 0
     for (let i = 0; i < rangeCount; i++) {
