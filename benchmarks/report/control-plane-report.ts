@@ -1,6 +1,7 @@
 import type { TimeoutProfile } from '../harness/control-plane-cluster.js'
 import { writtenValue, type ControlPlaneResults, type SteadyRun, type SystemResults } from '../scenarios/control-plane.js'
 import { median } from '../harness/stats.js'
+import type { TargetCheck } from './tables.js'
 
 interface Row {
   metric: string
@@ -11,6 +12,25 @@ interface Row {
 }
 
 const failoverLimitMs = 500
+
+/** Issue 13's control-plane targets (latency at or below etcd's, throughput at or above), for the run's targets table. */
+export function controlPlaneTargetChecks(results: ControlPlaneResults | undefined): TargetCheck[] {
+  if (!results) return []
+  const { syncmesh, etcd } = results.systems
+  const check = (id: string, what: string, ours: number, theirs: number, atLeast: boolean): TargetCheck => ({
+    id,
+    benchmark: 'control plane, 3 members',
+    what: `${what} vs etcd`,
+    ratio: ours / theirs,
+    target: atLeast ? '≥ 1×' : '≤ 1×',
+    met: atLeast ? ours >= theirs : ours <= theirs,
+  })
+  return [
+    check('control-p50', 'write latency p50, sequential', syncmesh.steady.latencyP50Ms, etcd.steady.latencyP50Ms, false),
+    check('control-p99', 'write latency p99, sequential', syncmesh.steady.latencyP99Ms, etcd.steady.latencyP99Ms, false),
+    check('control-writes', `writes/s, ${results.sizes.concurrentWriters} concurrent writers`, syncmesh.steady.writesPerSecond, etcd.steady.writesPerSecond, true),
+  ]
+}
 
 /** The control-plane benchmark as a Markdown section of RESULTS.md: method, table with targets, samples. */
 export function formatControlPlaneSection(results: ControlPlaneResults): string {

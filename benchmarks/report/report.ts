@@ -1,6 +1,6 @@
 import type { Environment } from '../harness/environment.js'
 import type { ControlPlaneResults } from '../scenarios/control-plane.js'
-import { formatControlPlaneSection } from './control-plane-report.js'
+import { controlPlaneTargetChecks, formatControlPlaneSection } from './control-plane-report.js'
 import type { FanoutResult } from '../scenarios/fanout.js'
 import { fanoutSection, fanoutTargetChecks, type FanoutTargetId } from './fanout-report.js'
 import { restSection, restTargetChecks } from './rest-report.js'
@@ -11,7 +11,7 @@ import { compare, formatBytes, formatInt, formatRatio, pad, ratioOf, table, type
 import type { ManyDocsResult, ManyDocsServerResult } from '../scenarios/many-docs.js'
 import { formatReconciliationSection, reconciliationSummary, type ReconciliationResults } from '../scenarios/reconciliation.js'
 import type { ReplayResult } from '../scenarios/replay.js'
-import { formatReplicationSection, replicationSummary, type ReplicationBenchResults } from '../scenarios/replication.js'
+import { formatReplicationSection, replicationSummary, replicationTargetChecks, type ReplicationBenchResults } from '../scenarios/replication.js'
 import { serverLabels } from '../harness/servers.js'
 import { replaySection, replayTargetChecks } from './replay-report.js'
 
@@ -32,9 +32,6 @@ export interface RunResults {
 }
 
 type TargetId = 'docs-rss' | 'docs-rss-per-doc' | FanoutTargetId
-
-
-
 
 export function renderMarkdown(results: RunResults): string {
   const { environment: env } = results
@@ -205,7 +202,13 @@ function targetChecks(results: RunResults): TargetCheck[] {
     add('docs-rss', 'many documents', `RSS with ${docs} documents vs the reference`, ratio((s) => s.steady.rssBytes), '≤ 1×', (r) => r <= 1)
     add('docs-rss-per-doc', 'many documents', 'RSS per document above idle vs the reference', ratio((s) => s.rssBytesPerDoc), '≤ 1×', (r) => r <= 1)
   }
-  checks.push(...fanoutTargetChecks(results.fanout, results.burst), ...restTargetChecks(results.restWrites), ...storedDocsTargetChecks(results.storedDocs))
+  checks.push(
+    ...fanoutTargetChecks(results.fanout, results.burst),
+    ...restTargetChecks(results.restWrites),
+    ...storedDocsTargetChecks(results.storedDocs),
+    ...replicationTargetChecks(results.replication),
+    ...controlPlaneTargetChecks(results.controlPlane),
+  )
   return checks
 }
 

@@ -1,6 +1,7 @@
 import { runPartitionHeal, type PartitionHealResult } from './partition-heal.js'
 import { runPropagation, type PropagationResult } from './propagation.js'
 import { median } from '../harness/stats.js'
+import type { TargetCheck } from '../report/tables.js'
 
 export interface ReplicationBenchResults {
   quick: boolean
@@ -65,6 +66,22 @@ export function replicationSummary(results: ReplicationBenchResults): string[] {
   return [
     `replication same-node p99 ${p.sameNode.p99Ms.toFixed(1)} ms, cross-node p99 ${p.crossNode.p99Ms.toFixed(1)} ms`,
     `replication partition heal (${heal.documents} docs): ${(heal.healToConvergedMs / 1000).toFixed(2)} s`,
+  ]
+}
+
+/** Issue 13's target for the partition heal, for the run's targets table. */
+export function replicationTargetChecks(results: ReplicationBenchResults | undefined): TargetCheck[] {
+  if (!results) return []
+  const { healToConvergedMs, documents } = results.heal
+  return [
+    {
+      id: 'partition-heal',
+      benchmark: `partition heal, 3 nodes, ${documents.toLocaleString('en-US')} divergent documents`,
+      what: `converged after the heal (against ${healTargetMs / 1000} s)`,
+      ratio: healToConvergedMs / healTargetMs,
+      target: '≤ 1×',
+      met: healToConvergedMs <= healTargetMs,
+    },
   ]
 }
 
