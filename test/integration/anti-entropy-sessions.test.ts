@@ -9,6 +9,17 @@ import { replicationFrame, secret, startReplicatingNode, stopReplicatingNodes } 
 import { removeTempDirs } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
+/** What a raw peer received in one session, decoded. */
+const messagesOf = (peer: ReturnType<typeof rawPeer>, session: number) =>
+  peer.frames
+    .filter((f) => f.channel === PeerChannel.replication)
+    .map((f) => decodeReplicationMessage(f.payload))
+    .filter((m) => 'session' in m && m.session === session)
+
+/** The first message of a session that a peer with no documents starts. */
+const opening = (session: number) =>
+  replicationFrame(encodeReplicationMessage({ type: 'range', session, payload: new RangeReconciler(new ItemSet()).initiate() }))
+
 afterEach(async () => {
   terminateRawPeers()
   await stopReplicatingNodes()
@@ -80,13 +91,7 @@ test('a node whose reconciliation work queue is full ends the session with busy,
   const node = await startReplicatingNode({ options: { sessionWork: { maxBytes: 1 } } })
   const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
   expect(await e.authenticated).toBe(true)
-  const ofSession = (session: number) =>
-    e.frames
-      .filter((f) => f.channel === PeerChannel.replication)
-      .map((f) => decodeReplicationMessage(f.payload))
-      .filter((m) => 'session' in m && m.session === session)
-  const opening = (session: number) =>
-    replicationFrame(encodeReplicationMessage({ type: 'range', session, payload: new RangeReconciler(new ItemSet()).initiate() }))
+  const ofSession = (session: number) => messagesOf(e, session)
 
   // Two messages of one session in one socket read: the second finds the first still waiting.
   e.ws.send(opening(3001))
@@ -104,13 +109,7 @@ test('while a new session of a peer waits for digests to be brought up to date, 
   const node = await startReplicatingNode()
   const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
   expect(await e.authenticated).toBe(true)
-  const ofSession = (session: number) =>
-    e.frames
-      .filter((f) => f.channel === PeerChannel.replication)
-      .map((f) => decodeReplicationMessage(f.payload))
-      .filter((m) => 'session' in m && m.session === session)
-  const opening = (session: number) =>
-    replicationFrame(encodeReplicationMessage({ type: 'range', session, payload: new RangeReconciler(new ItemSet()).initiate() }))
+  const ofSession = (session: number) => messagesOf(e, session)
 
   // Enough changed documents that bringing their digests up to date takes several turns of the event loop.
   const written = await Promise.all(
