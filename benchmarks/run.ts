@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,fanout,burst,rest,control,reconcile,replication] [-- --docs N]`: runs the benchmarks against
+ * `npm run bench [-- --quick] [-- --only replay,docs,stored,fanout,burst,rest,control,reconcile,replication] [-- --docs N]`: runs the benchmarks against
  * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
  * benchmarks/RESULTS.md and prints a summary.
  */

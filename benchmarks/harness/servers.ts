@@ -31,6 +31,8 @@ const distDir = fileURLToPath(new URL('../..', import.meta.url))
 const syncmeshMain = process.env.SYNCMESH_BENCH_SERVER ?? join(distDir, 'server/main.js')
 /** Set, every server writes a CPU profile (`node --cpu-prof`) into this directory when it stops. */
 const cpuProfileDir = process.env.SYNCMESH_BENCH_CPU_PROF
+/** Node flags every server starts with, space-separated (`--perf-basic-prof`, `--max-semi-space-size=4`, `--import …`). */
+const extraNodeFlags = (process.env.SYNCMESH_BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '')
 const startTimeoutMs = 20_000
 const stopTimeoutMs = 5_000
 
@@ -52,7 +54,7 @@ export async function startServer(
   installExitHook()
   const fresh = kind === 'syncmesh' && given.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
   const dataDir = given.dataDir ?? fresh
-  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []
+  const profile = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []), ...extraNodeFlags]
   const args =
     kind === 'syncmesh'
       ? [...profile, syncmeshMain, 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
