@@ -1,5 +1,7 @@
 import { RaftLog, invariant } from './log.js'
 import { Progress } from './progress.js'
+import { Membership } from './membership.js'
+import type { RaftOptions } from './options.js'
 import { quorumMatchIndex, quorumSize, tallyVotes } from './quorum.js'
 import { ReadOnlyQueue } from './read-only.js'
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js'
@@ -7,70 +9,17 @@ import {
   Role,
   type ClusterConfig,
   type ConfChange,
-  type Entry,
   type HardState,
   type Message,
   type NodeId,
   type ProposeResult,
+  type RaftStatus,
   type ReadState,
   type Ready,
   type Snapshot,
   type SnapshotRefusal,
+  type StoredState,
 } from './types.js'
-
-export interface RaftOptions {
-  id: NodeId
-  /** A follower that hears no leader for a random time in [this, 2 × this) ticks starts an election. */
-  electionTimeoutTicks: number
-  heartbeatTicks: number
-  preVote: boolean
-  /** A leader that has not heard from a quorum within an election timeout steps down. */
-  checkQuorum: boolean
-  maxEntriesPerAppend: number
-  /** Appends in flight to one follower before the leader waits for acknowledgements. */
-  maxInflight: number
-  /** Snapshots go in chunks of this size: well below the transport's largest frame. */
-  snapshotChunkBytes: number
-  /** Snapshot chunks sent to one follower and not yet acknowledged. */
-  maxSnapshotChunksInflight: number
-  /** A follower refuses a snapshot larger than this (it assembles one in memory). */
-  maxSnapshotBytes: number
-  /** Uniform in [0, 1); injected so that runs are reproducible. */
-  random: () => number
-}
-
-export const defaultRaftOptions = {
-  electionTimeoutTicks: 10,
-  heartbeatTicks: 1,
-  preVote: true,
-  checkQuorum: true,
-  maxEntriesPerAppend: 256,
-  maxInflight: 64,
-  snapshotChunkBytes: 1024 * 1024,
-  maxSnapshotChunksInflight: 4,
-  maxSnapshotBytes: 512 * 1024 * 1024,
-} as const
-
-/** What the driver loaded from storage. A node that has never run has no snapshot and no entries. */
-export interface StoredState {
-  hardState: HardState
-  snapshot: Snapshot | null
-  entries: Entry[]
-}
-
-export interface RaftStatus {
-  id: NodeId
-  role: Role
-  term: number
-  leader: NodeId | null
-  commit: number
-  applied: number
-  lastIndex: number
-  config: ClusterConfig
-  removed: boolean
-  /** Leader only: how far each follower is known to be, and how the leader is feeding it. */
-  followers: Record<NodeId, { match: number; next: number; state: Progress['state'] }>
-}
 
 type Outgoing = DistributiveOmit<Message, 'from'>
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
@@ -90,8 +39,7 @@ export class RaftCore {
   private role: Role = Role.follower
   private leader: NodeId | null = null
   private readonly log: RaftLog
-  private voters: Set<NodeId>
-  private replicas: Set<NodeId>
+  private members: Membership
   private removed = false
   /** The latest snapshot: sent to followers whose next entry was compacted away. */
   private snapshot: Snapshot
@@ -127,8 +75,7 @@ export class RaftCore {
     this.log = new RaftLog(this.snapshot.index, this.snapshot.term, [...stored.entries], stored.hardState.commit)
     this.term = stored.hardState.term
     this.vote = stored.hardState.vote
-    this.voters = new Set(this.snapshot.config.voters)
-    this.replicas = new Set(this.snapshot.config.replicas)
+    this.members = new Membership(this.snapshot.config)
     // The configuration is that of the last committed entry, now, not once the driver has re-applied the
     // log: a restarted node that campaigned with its snapshot's older configuration could win alone.
     for (const entry of this.log.slice(this.log.firstIndex(), this.log.committed - this.snapshot.index) ?? []) {
@@ -222,7 +169,7 @@ export class RaftCore {
     if (refused) return refused
     const committedOwnTerm = this.log.term(this.log.committed) === this.term
     if (this.pendingConfIndex > this.log.applied || !committedOwnTerm) return this.refusal('conf-change-pending')
-    if (!this.isValidChange(change)) return this.refusal('invalid')
+    if (!this.members.isValid(change)) return this.refusal('invalid')
     const result = this.appendOwn(data, change)
     this.pendingConfIndex = result.index
     return result
@@ -232,7 +179,7 @@ export class RaftCore {
   transferLeadership(to: NodeId): { ok: true } | { ok: false; reason: 'not-leader' | 'invalid'; leader: NodeId | null } {
     if (this.role !== Role.leader) return { ok: false, reason: 'not-leader', leader: this.leader }
     if (to === this.id) return { ok: true }
-    if (!this.voters.has(to)) return { ok: false, reason: 'invalid', leader: this.leader }
+    if (!this.members.voters.has(to)) return { ok: false, reason: 'invalid', leader: this.leader }
     if (this.leadTransferee === to) return { ok: true }
     this.leadTransferee = to
     this.electionElapsed = 0
@@ -252,7 +199,7 @@ export class RaftCore {
   /** Folds the log up to the applied index into a snapshot holding `data`, the state machine's state there. */
   compact(data: Uint8Array): Snapshot {
     const index = this.log.applied
-    this.snapshot = { index, term: this.log.term(index)!, config: this.config(), data }
+    this.snapshot = { index, term: this.log.term(index)!, config: this.members.config(), data }
     this.log.compact(index)
     return this.snapshot
   }
@@ -330,7 +277,7 @@ export class RaftCore {
       commit: this.log.committed,
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
-      config: this.config(),
+      config: this.members.config(),
       removed: this.removed,
       followers,
     }
@@ -364,7 +311,7 @@ export class RaftCore {
     this.reset(this.term)
     this.role = Role.leader
     this.leader = this.id
-    for (const id of [...this.voters, ...this.replicas]) {
+    for (const id of [...this.members.voters, ...this.members.replicas]) {
       if (id !== this.id) this.progress.set(id, this.newProgress())
     }
     // §5.4.2 / §6.4: commit an entry of our own term before trusting the commit index. Membership
@@ -437,9 +384,9 @@ export class RaftCore {
   }
 
   private quorumActive(): boolean {
-    let active = this.voters.has(this.id) ? 1 : 0
-    for (const [id, pr] of this.progress) if (this.voters.has(id) && pr.recentActive) active++
-    return active >= quorumSize(this.voters.size)
+    let active = this.members.voters.has(this.id) ? 1 : 0
+    for (const [id, pr] of this.progress) if (this.members.voters.has(id) && pr.recentActive) active++
+    return active >= quorumSize(this.members.voters.size)
   }
 
   // ---- elections ----
@@ -450,7 +397,7 @@ export class RaftCore {
     const term = kind === 'pre-vote' ? this.term + 1 : this.term
     this.votes.set(this.id, true)
     if (this.onVoteTallied()) return
-    for (const id of this.voters) {
+    for (const id of this.members.voters) {
       if (id === this.id) continue
       const lastIndex = this.log.lastIndex()
       const lastTerm = this.log.lastTerm()
@@ -461,7 +408,7 @@ export class RaftCore {
 
   /** Acts on the votes so far; returns true when the campaign ended. */
   private onVoteTallied(): boolean {
-    const tally = tallyVotes(this.voters, this.votes)
+    const tally = tallyVotes(this.members.voters, this.votes)
     if (tally === 'won') {
       if (this.role === Role.preCandidate) this.campaign('vote', false)
       else this.becomeLeader()
@@ -603,8 +550,7 @@ export class RaftCore {
   private installSnapshot(s: Snapshot): void {
     this.log.restore(s.index, s.term)
     this.snapshot = s
-    this.voters = new Set(s.config.voters)
-    this.replicas = new Set(s.config.replicas)
+    this.members = new Membership(s.config)
     this.confAppliedIndex = s.index
     this.snapshotToPersist = s
     this.snapshotReceived = true
@@ -670,7 +616,7 @@ export class RaftCore {
 
   /** §5.3, §5.4.2: commit the highest index a quorum holds, if it is of the current term. */
   private maybeCommit(): boolean {
-    const index = quorumMatchIndex(this.voters, (id) =>
+    const index = quorumMatchIndex(this.members.voters, (id) =>
       id === this.id ? this.log.lastIndex() : (this.progress.get(id)?.match ?? 0),
     )
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false
@@ -693,7 +639,7 @@ export class RaftCore {
   // ---- reads ----
 
   private startRead(ctx: string): void {
-    if (this.voters.size === 1 && this.voters.has(this.id)) {
+    if (this.members.voters.size === 1 && this.members.voters.has(this.id)) {
       this.readStates.push({ ctx, index: this.log.committed })
       return
     }
@@ -704,60 +650,30 @@ export class RaftCore {
   private ackRead(ctx: string, from: NodeId): void {
     const confirmed = this.readOnly.ack(ctx, from, (acks) => {
       let count = 0
-      for (const id of acks) if (this.voters.has(id)) count++
-      return count >= quorumSize(this.voters.size)
+      for (const id of acks) if (this.members.voters.has(id)) count++
+      return count >= quorumSize(this.members.voters.size)
     })
     this.readStates.push(...confirmed)
   }
 
   // ---- membership ----
 
-  private isValidChange(change: ConfChange): boolean {
-    const isVoter = this.voters.has(change.id)
-    const isReplica = this.replicas.has(change.id)
-    switch (change.op) {
-      case 'add-replica':
-        return !isVoter && !isReplica
-      case 'promote':
-        return isReplica
-      case 'demote':
-        return isVoter && this.voters.size > 1
-      case 'remove':
-        return isReplica || (isVoter && this.voters.size > 1)
-    }
-  }
-
   private applyConfChange(change: ConfChange): void {
-    const { id } = change
-    switch (change.op) {
-      case 'add-replica':
-        if (!this.voters.has(id)) this.replicas.add(id)
-        break
-      case 'promote':
-        if (this.replicas.delete(id)) this.voters.add(id)
-        break
-      case 'demote':
-        if (this.voters.delete(id)) this.replicas.add(id)
-        break
-      case 'remove':
-        this.voters.delete(id)
-        this.replicas.delete(id)
-        if (id === this.id) this.removed = true
-        break
-    }
+    this.members.apply(change)
+    if (change.op === 'remove' && change.id === this.id) this.removed = true
     if (this.role !== Role.leader) return
-    if (!this.voters.has(this.id)) {
+    if (!this.members.voters.has(this.id)) {
       // Removed or demoted: tell the followers the commit index first, so that they apply the change
       // and elect a leader among themselves without waiting for it to be committed again.
       this.broadcastHeartbeat(null)
       this.becomeFollower(this.term, null)
       return
     }
-    for (const member of [...this.voters, ...this.replicas]) {
+    for (const member of [...this.members.voters, ...this.members.replicas]) {
       if (member !== this.id && !this.progress.has(member)) this.progress.set(member, this.newProgress())
     }
     for (const [member, pr] of this.progress) {
-      if (this.voters.has(member) || this.replicas.has(member)) continue
+      if (this.members.includes(member)) continue
       // A last word to the removed node: the log up to its removal and the commit index, so that it
       // learns the removal is committed and stops acting (no one will talk to it again).
       const entries = this.log.slice(pr.match + 1, this.log.committed - pr.match)
@@ -768,14 +684,14 @@ export class RaftCore {
       }
       this.progress.delete(member)
     }
-    if (this.leadTransferee !== null && !this.voters.has(this.leadTransferee)) this.leadTransferee = null
+    if (this.leadTransferee !== null && !this.members.voters.has(this.leadTransferee)) this.leadTransferee = null
     if (this.maybeCommit()) this.needsBroadcast = true
   }
 
   // ---- helpers ----
 
   private promotable(): boolean {
-    return this.voters.has(this.id) && !this.removed
+    return this.members.voters.has(this.id) && !this.removed
   }
 
   private refuseProposal(): ProposeResult | null {
@@ -791,10 +707,6 @@ export class RaftCore {
 
   private newProgress(): Progress {
     return new Progress(0, this.log.lastIndex() + 1, this.options.maxInflight)
-  }
-
-  private config(): ClusterConfig {
-    return { voters: [...this.voters].sort(), replicas: [...this.replicas].sort() }
   }
 
   private hardState(): HardState {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { RaftStorageError, type RaftStorage } from '../storage/raft-storage.js'
-import { RaftCore, defaultRaftOptions, type RaftOptions, type RaftStatus } from './core.js'
+import { RaftCore } from './core.js'
+import { defaultRaftOptions, type RaftOptions } from './options.js'
 import { planReady, type ReadyWrite } from './ready-plan.js'
-import type { ConfChange, Entry, HardState, Message, NodeId, ProposeResult, Ready } from './types.js'
+import type { ConfChange, Entry, HardState, Message, NodeId, ProposeResult, RaftStatus, Ready } from './types.js'
 
 /** The application state the log drives. */
 export interface RaftStateMachine {

@@ -1,5 +1,7 @@
 /** Types shared by the Raft core, its log and its drivers. Everything here is plain data. */
 
+import type { Progress } from './progress.js'
+
 export type NodeId = string
 
 /** A membership change; Raft admits one at a time, and each moves at most one voter. */
@@ -133,3 +135,24 @@ export type ProposeResult =
       reason: 'not-leader' | 'transferring' | 'conf-change-pending' | 'invalid' | 'removed'
       leader: NodeId | null
     }
+
+/** What the driver loaded from storage. A node that has never run has no snapshot and no entries. */
+export interface StoredState {
+  hardState: HardState
+  snapshot: Snapshot | null
+  entries: Entry[]
+}
+
+export interface RaftStatus {
+  id: NodeId
+  role: Role
+  term: number
+  leader: NodeId | null
+  commit: number
+  applied: number
+  lastIndex: number
+  config: ClusterConfig
+  removed: boolean
+  /** Leader only: how far each follower is known to be, and how the leader is feeding it. */
+  followers: Record<NodeId, { match: number; next: number; state: Progress['state'] }>
+}

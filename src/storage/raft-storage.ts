@@ -1,7 +1,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Database, RootDatabase } from 'lmdb'
-import type { StoredState } from '../raft/core.js'
+import type { StoredState } from '../raft/types.js'
 import type { Entry, HardState, Ready, Snapshot } from '../raft/types.js'
 import { RaftWal, defaultRaftWalOptions, type RaftWalOptions, type TailRecovery } from './raft-wal/raft-wal.js'
 import { storedStateFrom, WalCorruptError, type WalBatch } from './raft-wal/wal-batch.js'

@@ -1,4 +1,5 @@
-import { RaftCore, defaultRaftOptions } from '../../src/raft/core.js'
+import { RaftCore } from '../../src/raft/core.js'
+import { defaultRaftOptions } from '../../src/raft/options.js'
 import { planReady, type ReadyPlan } from '../../src/raft/ready-plan.js'
 import { Role, type ConfChange, type Entry, type HardState, type Message, type Ready, type Snapshot } from '../../src/raft/types.js'
 import { Rng } from './rng.js'

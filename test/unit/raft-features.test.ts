@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { RaftCore, defaultRaftOptions } from '../../src/raft/core.js'
+import { RaftCore } from '../../src/raft/core.js'
+import { defaultRaftOptions } from '../../src/raft/options.js'
 import { Role } from '../../src/raft/types.js'
 import { ScriptedCluster } from './raft-harness.js'
 

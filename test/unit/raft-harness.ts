@@ -1,4 +1,5 @@
-import { RaftCore, defaultRaftOptions, type RaftOptions } from '../../src/raft/core.js'
+import { RaftCore } from '../../src/raft/core.js'
+import { defaultRaftOptions, type RaftOptions } from '../../src/raft/options.js'
 import type { Entry, Message, ReadState, Snapshot, SnapshotRefusal } from '../../src/raft/types.js'
 
 /**

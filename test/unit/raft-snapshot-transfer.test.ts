@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { defaultRaftOptions, type RaftOptions } from '../../src/raft/core.js'
+import { defaultRaftOptions, type RaftOptions } from '../../src/raft/options.js'
 import type { Message } from '../../src/raft/types.js'
 import { ScriptedCluster } from './raft-harness.js'
 
