@@ -311,7 +311,7 @@ export class RaftCore {
     this.reset(this.term)
     this.role = Role.leader
     this.leader = this.id
-    for (const id of [...this.members.voters, ...this.members.replicas]) {
+    for (const id of this.members.all()) {
       if (id !== this.id) this.progress.set(id, this.newProgress())
     }
     // §5.4.2 / §6.4: commit an entry of our own term before trusting the commit index. Membership
@@ -669,7 +669,7 @@ export class RaftCore {
       this.becomeFollower(this.term, null)
       return
     }
-    for (const member of [...this.members.voters, ...this.members.replicas]) {
+    for (const member of this.members.all()) {
       if (member !== this.id && !this.progress.has(member)) this.progress.set(member, this.newProgress())
     }
     for (const [member, pr] of this.progress) {

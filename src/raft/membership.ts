@@ -49,6 +49,11 @@ export class Membership {
     }
   }
 
+  /** Voters, then replicas. */
+  all(): NodeId[] {
+    return [...this.voters, ...this.replicas]
+  }
+
   includes(id: NodeId): boolean {
     return this.voters.has(id) || this.replicas.has(id)
   }

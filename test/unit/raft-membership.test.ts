@@ -25,4 +25,5 @@ test('applying moves members between the sets, and a change applied again from t
   expect(members.config()).toEqual({ voters: ['b'], replicas: [] })
   expect(members.includes('a')).toBe(false)
   expect(members.includes('b')).toBe(true)
+  expect(members.all()).toEqual(['b'])
 })
