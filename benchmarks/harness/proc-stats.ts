@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 let ticksPerSecond: number | undefined
 
@@ -12,13 +12,31 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond
 }
 
-/** User plus system CPU time of every thread of process `pid` so far, in microseconds. */
-export function cpuTimeMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+export interface CpuTime {
+  userMicros: number
+  systemMicros: number
+}
+
+/** User and system CPU time so far, from a /proc stat file (of a process or of one thread). */
+function statCpu(path: string): CpuTime {
+  const stat = readFileSync(path, 'utf8')
   // Field 2 (the command) is parenthesised and may hold spaces; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return (ticks * 1e6) / clockTicksPerSecond()
+  const micros = (ticks: string | undefined) => (Number(ticks) * 1e6) / clockTicksPerSecond()
+  return { userMicros: micros(fields[11]), systemMicros: micros(fields[12]) }
+}
+
+/** User plus system CPU time of every thread of process `pid` so far, in microseconds. */
+export function cpuTimeMicros(pid: number): number {
+  const { userMicros, systemMicros } = statCpu(`/proc/${pid}/stat`)
+  return userMicros + systemMicros
+}
+
+/** Each thread's CPU time so far, by thread id; the main thread's id is the process id. */
+export function threadCpuMicros(pid: number): Map<number, CpuTime> {
+  const threads = new Map<number, CpuTime>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) threads.set(Number(tid), statCpu(`/proc/${pid}/task/${tid}/stat`))
+  return threads
 }
 
 export interface Memory {
