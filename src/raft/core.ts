@@ -1,7 +1,7 @@
 import { RaftLog, invariant } from './log.js'
-import { Progress } from './progress.js'
 import { Membership } from './membership.js'
 import type { RaftOptions } from './options.js'
+import { Progress } from './progress.js'
 import { quorumMatchIndex, quorumSize, tallyVotes } from './quorum.js'
 import { ReadOnlyQueue } from './read-only.js'
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js'

@@ -1,5 +1,4 @@
-import type { StoredState } from '../../src/raft/types.js'
-import type { Ready, Snapshot } from '../../src/raft/types.js'
+import type { Ready, Snapshot, StoredState } from '../../src/raft/types.js'
 
 /** A simulated (fake) disk, for deterministic simulation only: what a node's RaftStorage holds, as RaftCore loads it. */
 export type SimDisk = StoredState

@@ -1,6 +1,5 @@
 import { Packr } from 'msgpackr'
-import type { StoredState } from '../../raft/types.js'
-import type { Entry, HardState, Snapshot } from '../../raft/types.js'
+import type { Entry, HardState, Snapshot, StoredState } from '../../raft/types.js'
 import { DataDirError } from '../../control/data-dir-error.js'
 
 /**
