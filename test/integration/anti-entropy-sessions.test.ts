@@ -33,7 +33,7 @@ test('a node catching up through a session its peer answers declines a new one w
   const received = (): ReplicationMessage[] =>
     e.frames.filter((f) => f.channel === PeerChannel.replication).map((f) => decodeReplicationMessage(f.payload))
   const send = (message: ReplicationMessage) => e.ws.send(replicationFrame(encodeReplicationMessage(message)))
-  const ofSession = (session: number) => received().filter((m) => 'session' in m && m.session === session)
+  const ofSession = (session: number) => messagesOf(e, session)
 
   // a ('a' < 'e') starts a session as soon as the link is up.
   await waitFor('the session a starts', () => received().some((m) => m.type === 'range'))
@@ -41,7 +41,7 @@ test('a node catching up through a session its peer answers declines a new one w
   if (own.type !== 'range') throw new Error('unreachable')
 
   // e has not answered it yet: a new session from e is answered as usual.
-  send({ type: 'range', session: 1001, payload: new RangeReconciler(new ItemSet()).initiate() })
+  e.ws.send(opening(1001))
   await waitFor('an answer to session 1001', () => ofSession(1001).length > 0)
   expect(ofSession(1001)[0]!.type).toBe('range')
 
@@ -49,7 +49,7 @@ test('a node catching up through a session its peer answers declines a new one w
   const { reply } = new RangeReconciler(new ItemSet()).receive(own.payload)
   send({ type: 'range', session: own.session, payload: reply! })
   await waitFor('a to ask e for the document it lacks', () => ofSession(own.session).some((m) => m.type === 'doc-request'))
-  send({ type: 'range', session: 1002, payload: new RangeReconciler(new ItemSet()).initiate() })
+  e.ws.send(opening(1002))
   await waitFor('an answer to session 1002', () => ofSession(1002).length > 0)
   expect(ofSession(1002)).toEqual([{ type: 'busy', session: 1002 }])
 })
@@ -76,12 +76,8 @@ test('a session whose link went down does not make the node decline a session on
 
   const f = rawPeer(node.url, { dialerId: 'f', acceptorId: 'a' }, secret)
   expect(await f.authenticated).toBe(true)
-  f.ws.send(replicationFrame(encodeReplicationMessage({ type: 'range', session: 2001, payload: new RangeReconciler(new ItemSet()).initiate() })))
-  const answers = () =>
-    f.frames
-      .filter((frame) => frame.channel === PeerChannel.replication)
-      .map((frame) => decodeReplicationMessage(frame.payload))
-      .filter((m) => 'session' in m && m.session === 2001)
+  f.ws.send(opening(2001))
+  const answers = () => messagesOf(f, 2001)
   await waitFor('an answer to session 2001', () => answers().length > 0)
   expect(answers()[0]!.type).toBe('range')
 })
