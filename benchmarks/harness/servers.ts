@@ -54,11 +54,11 @@ export async function startServer(
   installExitHook()
   const fresh = kind === 'syncmesh' && given.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'syncmesh-bench-')) : null
   const dataDir = given.dataDir ?? fresh
-  const profile = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []), ...extraNodeFlags]
+  const nodeFlags = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, kind)}`] : []), ...extraNodeFlags]
   const args =
     kind === 'syncmesh'
-      ? [...profile, syncmeshMain, 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
-      : [...profile, join(distDir, `benchmarks/harness/${kind}-server.js`)]
+      ? [...nodeFlags, syncmeshMain, 'start', '--host', '127.0.0.1', '--port', '0', '--data', dataDir!]
+      : [...nodeFlags, join(distDir, `benchmarks/harness/${kind}-server.js`)]
   const env = { ...process.env, ...extraEnv }
   // Either would switch the reference server away from its persistence-free default.
   delete env.YPERSISTENCE
