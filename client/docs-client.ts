@@ -1,6 +1,7 @@
 import type { InferResponseType } from 'hono/client'
 import { okOrThrow } from './api-error.js'
 import { jsonOf, nodeApi, pathParam, type NodeApiClient, type NodeApiOptions } from './node-api.js'
+import { followChanges, type ChangesOptions } from './change-feed.js'
 
 type DocsApi = NodeApiClient['v1']['docs']
 export type DocPage = InferResponseType<DocsApi['$get']>
@@ -50,6 +51,9 @@ export function createDocsClient(options: DocsClientOptions) {
         ),
       )
     },
+
+    /** The node's change feed, as an async iterator that resumes by itself (see followChanges). */
+    changes: (changeOptions?: ChangesOptions) => followChanges(options, changeOptions),
 
     /** The document as JSON; `types` names root kinds where inference is not wanted. */
     readJson(name: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {

@@ -5,6 +5,7 @@ import * as Y from 'yjs'
 import { MessageType, encodeDurableQuery, maxDurableQueryDeletionBytes } from '../src/protocol/y-websocket.js'
 import { deleteSetDifference, splitDeleteSet, type DeleteSet } from '../src/protocol/delete-set.js'
 import { CloseCode, isPermanentClose } from '../src/protocol/close-codes.js'
+import { followChanges, type ChangeEvent, type ChangesOptions } from './change-feed.js'
 
 /** `failed`: a node refused this document or this client for good (a 44xx close); the client stops trying. */
 export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline' | 'failed'
@@ -52,6 +53,11 @@ export interface SyncedDoc {
 
 export interface SyncmeshClient {
   open(name: string): SyncedDoc
+  /**
+   * The change feed of one node (the first endpoint, or a random one, as `start` says), as an async iterator
+   * that resumes by itself: see followChanges. A cursor belongs to the node it came from.
+   */
+  changes(options?: ChangesOptions): AsyncGenerator<ChangeEvent>
   /** Closes every document and the offline store. */
   close(): Promise<void>
 }
@@ -80,6 +86,11 @@ export function createSyncClient(options: SyncClientOptions): SyncmeshClient {
       const synced = openDoc(name, options, persistence)
       open.add(synced)
       return synced
+    },
+    changes(changeOptions) {
+      const endpoint = options.endpoints[options.start === 'first' ? 0 : Math.floor(Math.random() * options.endpoints.length)]!
+      const url = endpoint.replace(/^ws/, 'http')
+      return followChanges({ url, ...(options.token !== undefined && { token: options.token }) }, changeOptions)
     },
     async close() {
       for (const synced of open) synced.close()

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { defaultNodeConfig, type NodeConfig } from '../src/node.js'
 import { minSecretChars } from '../src/control/secrets.js'
+import { defaultChangeRecorderOptions } from '../src/changes/change-recorder.js'
 
 /** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
 export const startFlags = {
@@ -55,6 +56,14 @@ export const startFlags = {
   'anti-entropy-ms': {
     env: 'SYNCMESH_ANTI_ENTROPY_MS',
     help: `how often all documents are reconciled with one random peer (default ${defaultNodeConfig.antiEntropyMs})`,
+  },
+  'change-retention-hours': {
+    env: 'SYNCMESH_CHANGE_RETENTION_HOURS',
+    help: `how long the change feed (GET /v1/changes) keeps an event (default ${defaultChangeRecorderOptions.retentionMs / 3_600_000})`,
+  },
+  'max-change-events': {
+    env: 'SYNCMESH_MAX_CHANGE_EVENTS',
+    help: `most events the change feed keeps; the oldest go first (default ${defaultChangeRecorderOptions.maxEvents})`,
   },
 } as const
 
@@ -113,6 +122,8 @@ const startSchema = z.object({
   'control-timeout-ms': positiveInt.default(defaultNodeConfig.controlTimeoutMs),
   'peer-route': peerRoutes.optional(),
   'anti-entropy-ms': positiveInt.default(defaultNodeConfig.antiEntropyMs),
+  'change-retention-hours': z.coerce.number().positive().default(defaultChangeRecorderOptions.retentionMs / 3_600_000),
+  'max-change-events': positiveInt.default(defaultChangeRecorderOptions.maxEvents),
 })
 
 export interface StartConfig {
@@ -159,6 +170,7 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       raftTickMs: c['raft-tick-ms'],
       controlTimeoutMs: c['control-timeout-ms'],
       antiEntropyMs: c['anti-entropy-ms'],
+      changes: { retentionMs: c['change-retention-hours'] * 3_600_000, maxEvents: c['max-change-events'] },
       ...(c.join === undefined ? {} : { join: c.join }),
       ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),
       ...(c['cluster-secret'] === undefined ? {} : { clusterSecret: c['cluster-secret'] }),

@@ -27,6 +27,9 @@ import { loadOrCreateNodeKey } from './control/node-key.js'
 import { recordMemberKeys } from './control/key-recorder.js'
 import { keyFingerprint } from './peer/node-identity.js'
 import { Replication } from './replication/replication.js'
+import { ChangeRecorder, defaultChangeRecorderOptions, type ChangeRecorderOptions } from './changes/change-recorder.js'
+import { ChangeFeed } from './changes/change-feed.js'
+import { registerChangeFeedMetrics } from './changes/change-metrics.js'
 import { PeerOrigin } from './replication/peer-origin.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
 import { isDeleted, policyFor } from './meta/queries.js'
@@ -76,6 +79,8 @@ export interface NodeConfig {
   /** How long a metadata write may wait for a quorum before it is answered 503. */
   controlTimeoutMs: number
   docs?: Partial<DocStoreOptions>
+  /** Retention of the change feed and how long a change waits to be coalesced with more. */
+  changes?: Partial<ChangeRecorderOptions>
   /** Segment and preallocation sizes of the Raft WAL. */
   raftWal?: RaftWalOptions
 }
@@ -302,6 +307,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { selfId: config.id, selfKey: identity.publicKey, dialedKeyOf: (id) => peers.dialedKeyOf(id), intervalMs: 500 },
     log,
   )
+  const changeRecorder = new ChangeRecorder(docs, storage.docs.changes, log, { ...defaultChangeRecorderOptions, ...config.changes })
+  const changeFeed = new ChangeFeed(changeRecorder, maxChangeConsumers)
+  registerChangeFeedMetrics(metrics.registry, changeFeed, changeRecorder)
   let closing: Promise<void> | null = null
   const access = new DocAccessControl(
     await ClientTokens.load({
@@ -316,6 +324,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     access,
     endpoints: () => control.view().members.map((member) => member.url),
     listCursors: listCursors(clusterSecret),
+    changes: changeFeed,
     isDeleted: deleted,
     notReady: () => {
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
@@ -359,12 +368,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         joined?.cancel()
         for (const timer of departing.values()) clearTimeout(timer)
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+        changeFeed.close()
         control.close()
         keyRecorder.close()
         replication.close()
         sync.close()
         driver.close()
         await peers.close()
+        await changeRecorder.close()
         await docs.close()
         server.closeAllConnections()
         await serverClosed
@@ -379,6 +390,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
  */
 const departureWindowMs = 30_000
 const handOffTimeoutMs = 20_000
+
+/** Change-feed consumers (long polls and event streams) one node serves at once; more are answered 503. */
+const maxChangeConsumers = 1_000
 
 /** A rate limit of `limit` per second with bursts of twice that, and at least `minBurst`; null for 0 (no limit). */
 function perSecond(limit: number, minBurst: number): Rate | null {

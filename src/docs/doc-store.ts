@@ -25,6 +25,12 @@ export const defaultDocStoreOptions: DocStoreOptions = {
   idleEvictMs: 30_000,
 }
 
+/** A write of another part of the node that goes into the next group commit (see `writeWithNextCommit`). */
+interface SideWrite {
+  write(): void
+  settle(err: unknown): void
+}
+
 interface PendingUpdate {
   name: string
   update: Uint8Array
@@ -36,8 +42,11 @@ interface PendingUpdate {
 export type CommittedUpdates = readonly { update: Uint8Array; origin: unknown }[]
 
 export interface DocStoreEvents {
-  committed(name: string, updates: CommittedUpdates): void
+  /** `meta` is the document's as this commit left it. */
+  committed(name: string, updates: CommittedUpdates, meta: DocMeta): void
   deleted(name: string): void
+  /** The document's digest and snapshot were computed, as of its meta's `nextSeq` = `summary.seq`. */
+  summarized(name: string, summary: DocSummary): void
 }
 
 /**
@@ -54,6 +63,7 @@ export class DocStore {
   /** Bytes of each document's accepted updates not yet committed, queued or in the commit under way. */
   private readonly uncommittedBytes = new Map<string, number>()
   private compactionsDue = new Set<string>()
+  private sideWrites: SideWrite[] = []
   private readonly listeners: Partial<DocStoreEvents>[] = []
   private flushScheduled = false
   private flushing: Promise<void> | null = null
@@ -68,7 +78,10 @@ export class DocStore {
   ) {
     this.options = { ...defaultDocStoreOptions, ...options }
     this.cache = new DocCache((name) => this.load(name), metrics, this.options)
-    this.summaries = new DocSummaries(storage, this.cache, log, () => this.scheduleFlush())
+    this.summaries = new DocSummaries(storage, this.cache, log, (name, summary) => {
+      this.scheduleFlush()
+      for (const listener of this.listeners) listener.summarized?.(name, summary)
+    })
   }
 
   /**
@@ -245,6 +258,18 @@ export class DocStore {
     if (this.pending.length > 0) await (this.flushing ?? this.flush())
   }
 
+  /**
+   * Runs `write` inside the next group commit's transaction (it must not throw), and resolves once that is
+   * durable: another part of the node stores what goes with the documents without a transaction of its own,
+   * which would be one more flush of the disk for the commits to wait behind.
+   */
+  writeWithNextCommit(write: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sideWrites.push({ write, settle: (err) => (err === undefined ? resolve() : reject(err)) })
+      this.scheduleFlush()
+    })
+  }
+
   /** Waits for every accepted update to be durable, then drops all documents from memory. */
   async close(): Promise<void> {
     this.closed = true
@@ -281,7 +306,7 @@ export class DocStore {
   }
 
   private hasWritesDue(): boolean {
-    return this.pending.length > 0 || this.compactionsDue.size > 0 || this.summaries.hasDue
+    return this.pending.length > 0 || this.compactionsDue.size > 0 || this.summaries.hasDue || this.sideWrites.length > 0
   }
 
   /**
@@ -292,10 +317,12 @@ export class DocStore {
     const batch = this.pending
     const compactions = this.compactionsDue
     const summaries = this.summaries.takeDue()
+    const sideWrites = this.sideWrites
     this.pending = []
     this.compactionsDue = new Set()
+    this.sideWrites = []
     // commit() answers every update itself; what throws past it is a bug, logged here, never an unhandled rejection.
-    this.flushing = this.commit(batch, compactions, summaries)
+    this.flushing = this.commit(batch, compactions, summaries, sideWrites)
       .catch((err: unknown) => this.log.error({ err }, 'group commit failed after writing'))
       .finally(() => {
         for (const p of batch) this.forgetUncommitted(p)
@@ -309,6 +336,7 @@ export class DocStore {
     batch: PendingUpdate[],
     compactions: Set<string>,
     summaries: Map<string, DocSummary>,
+    sideWrites: SideWrite[],
   ): Promise<void> {
     const byDoc = groupByDoc(batch)
     const startedAt = performance.now()
@@ -325,13 +353,16 @@ export class DocStore {
         for (const [name, updates] of byDoc) {
           written.set(name, this.storage.appendLog(name, updates.map((p) => p.update), nowMs))
         }
+        for (const side of sideWrites) side.write()
         return written
       })
     } catch (err) {
       this.log.error({ err }, 'group commit failed; updates refused')
       for (const p of batch) p.resolve({ ok: false, reason: 'storage_failed', message: 'storage write failed' })
+      for (const side of sideWrites) side.settle(err)
       return
     }
+    for (const side of sideWrites) side.settle(undefined)
     this.metrics.commitSeconds.observe((performance.now() - startedAt) / 1000)
     this.metrics.commitBatchUpdates.observe(batch.length)
 
@@ -341,7 +372,7 @@ export class DocStore {
       // and every write of the batch is still answered.
       try {
         this.publish(name, updates, meta.nextSeq)
-        for (const listener of this.listeners) listener.committed?.(name, updates)
+        for (const listener of this.listeners) listener.committed?.(name, updates, meta)
       } catch (err) {
         this.log.error({ err, doc: name }, 'publishing a durable update failed')
       }

@@ -17,8 +17,8 @@ export class DocSummaries {
     private readonly storage: DocStorage,
     private readonly cache: DocCache,
     private readonly log: Logger,
-    /** Called when a summary becomes due, so that a commit writes it. */
-    private readonly onDue: () => void,
+    /** Called when a summary is made and becomes due, so that a commit writes it. */
+    private readonly onDue: (name: string, summary: DocSummary) => void,
   ) {}
 
   /** The document's digest; undefined if it was never written. */
@@ -86,7 +86,7 @@ export class DocSummaries {
   private summarize(name: string, doc: Y.Doc, seq: number): DocSummary {
     const summary = { seq, ...docDigest(doc) }
     this.due.set(name, summary)
-    this.onDue()
+    this.onDue(name, summary)
     return summary
   }
 }

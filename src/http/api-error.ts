@@ -2,24 +2,30 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
 
-/** The one error shape of the REST API: `{"error":{"code","message"}}`. */
+/**
+ * The one error shape of the REST API: `{"error":{"code","message"}}`. Some errors tell more, in fields of
+ * their own beside those two (a 410 of the change feed: `oldestCursor`).
+ */
 export interface ErrorBody {
-  error: { code: string; message: string }
+  error: { code: string; message: string } & Record<string, string>
 }
 
-export const errorBody = (code: string, message: string): ErrorBody => ({ error: { code, message } })
+export const errorBody = (code: string, message: string, details: Record<string, string> = {}): ErrorBody => ({
+  error: { ...details, code, message },
+})
 
 export class ApiError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    readonly details: Record<string, string> = {},
   ) {
     super(status, { message })
   }
 
   body(): ErrorBody {
-    return errorBody(this.code, this.message)
+    return errorBody(this.code, this.message, this.details)
   }
 }
 

@@ -9,6 +9,8 @@ import { webRoutes } from './web-routes.js'
 import type { AdminApi } from './admin-routes.js'
 import type { DocAccessControl } from '../auth/doc-access.js'
 import type { ListCursors } from './list-cursor.js'
+import type { ChangeFeed } from '../changes/change-feed.js'
+import { changeRoutes } from './change-routes.js'
 
 export interface AppOptions {
   maxBodyBytes: number
@@ -21,8 +23,12 @@ export interface AppOptions {
   /** The URLs clients may connect to: every member's. */
   endpoints(): string[]
   listCursors: ListCursors
+  changes: ChangeFeed
   isDeleted(name: string): boolean
 }
+
+/** How often an idle change-feed event stream writes a comment. */
+const changeKeepaliveMs = 15_000
 
 /** The node's HTTP API. Every error leaves through `onError` as `{"error":{"code","message"}}`. */
 export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions) {
@@ -39,6 +45,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     )
     .route('/v1/docs', docRoutes(docs, options))
+    .route('/v1/changes', changeRoutes(options.changes, { access: options.access, keepaliveMs: changeKeepaliveMs }))
     .route('/', webRoutes())
 
   app.notFound((c) =>

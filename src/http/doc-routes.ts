@@ -7,7 +7,8 @@ import { checkDocName } from '../docs/doc-name.js'
 import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
 import { ApiError } from './api-error.js'
 import { queryParams } from './validate.js'
-import { tokenOf, type DocAccessControl, type Principal } from '../auth/doc-access.js'
+import type { DocAccessControl } from '../auth/doc-access.js'
+import { principalOf } from './principal.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 import type { ListCursors } from './list-cursor.js'
 
@@ -71,16 +72,10 @@ function decodeBase64(value: string, what: string): Uint8Array {
 export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
   const { access } = options
 
-  async function principal(c: Context): Promise<Principal> {
-    const auth = await access.authenticate(tokenOf(c.req.query('token'), c.req.header('authorization')))
-    if (!auth.ok) throw new ApiError(auth.status, auth.code, auth.message)
-    return auth.principal
-  }
-
   /** The checked document name of the route, once the request may have `wanted` access to it. */
   async function allowedDoc(c: Context, wanted: DocAccess): Promise<string> {
     const name = docName(c)
-    const decision = access.authorize(await principal(c), name, wanted)
+    const decision = access.authorize(await principalOf(c, access), name, wanted)
     if (!decision.ok) throw new ApiError(decision.status, decision.code, decision.message)
     if (options.isDeleted(name)) throw new ApiError(410, 'deleted', 'document deleted')
     return name
@@ -88,7 +83,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
 
   return new Hono()
     .get('/', queryParams(listQuery), async (c) => {
-      const reader = await principal(c)
+      const reader = await principalOf(c, access)
       const query = c.req.valid('query')
       const after = query.cursor === undefined ? undefined : options.listCursors.open(query.cursor)
       if (query.cursor !== undefined && after === undefined) throw new ApiError(400, 'invalid_query', 'cursor: not a cursor of this cluster')

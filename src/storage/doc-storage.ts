@@ -1,6 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { durableTransaction } from './durable-transaction.js'
 import { decodeLogRecord, encodeLogRecord } from './log-record.js'
+import { ChangeLogStorage, deletedMark } from './change-log.js'
 
 /** What the store keeps about a document besides its updates. */
 export interface DocMeta {
@@ -43,6 +44,8 @@ export class DocStorage {
   private readonly metas: Database<DocMeta, string>
   private readonly bases: Database<Uint8Array, string>
   private readonly logs: Database<Uint8Array, LogKey>
+  /** The change feed: every write and removal below records itself there in the same transaction. */
+  readonly changes: ChangeLogStorage
 
   constructor(private readonly env: RootDatabase) {
     // Shared structures: the field names are stored once, not in every value, so that reading a meta (which
@@ -51,6 +54,7 @@ export class DocStorage {
     this.metas = this.env.openDB<DocMeta, string>({ name: 'doc-meta', encoding: 'msgpack', sharedStructuresKey: Symbol.for('structures') })
     this.bases = this.env.openDB<Uint8Array, string>({ name: 'doc-base', encoding: 'binary' })
     this.logs = this.env.openDB<Uint8Array, LogKey>({ name: 'doc-log', encoding: 'binary' })
+    this.changes = new ChangeLogStorage(this.env)
   }
 
   /** Runs `fn` in one write transaction; resolves when the transaction is durable. */
@@ -92,6 +96,7 @@ export class DocStorage {
     }
     this.logs.putSync([name, meta.nextSeq], record)
     this.metas.putSync(name, next)
+    this.changes.mark(name, next.nextSeq)
     return next
   }
 
@@ -116,8 +121,9 @@ export class DocStorage {
     this.metas.putSync(name, { ...meta, summary })
   }
 
-  /** Inside `transact`: removes everything stored for `name`. */
+  /** Inside `transact`: removes everything stored for `name`, and marks its deletion for the change feed if there was any. */
   remove(name: string): void {
+    if (this.metas.get(name) !== undefined) this.changes.mark(name, deletedMark)
     this.removeLog(name)
     this.bases.removeSync(name)
     this.metas.removeSync(name)

@@ -34,11 +34,27 @@ function queryString(rng: Rng, corpus: YjsCorpus): string {
         () => ['types', rng.pick(['body:text,meta:map', 'x:text', 'x:map', 'list:array,xml:xml', '::', 'a:b', ',', 'body:text,'.repeat(60)])],
         () => ['consistent', rng.pick(['true', 'false', '1', ''])],
         () => ['token', rng.pick(['', 'x.y.z', 'eyJhbGciOiJIUzI1NiJ9.e30.x'])],
+        () => ['since', changeCursor(rng)],
+        () => ['wait', rng.pick(['1s', '0', '500ms', '60s', '61s', '1m', '-1', 'abc', '9'.repeat(20), ''])],
       ])(),
     )
   }
   if (params.length === 0) return ''
   return '?' + params.map(([k, v]) => `${k}=${rng.chance(0.8) ? percentEncoded(v) : v.replace(/[^\x21-\x7e]/g, '')}`).join('&')
+}
+
+/** Something like a change-feed cursor: well formed for some log, or nearly. */
+function changeCursor(rng: Rng): string {
+  return rng.pick([
+    `${hex(randomBytes(rng, 4), 8)}-${rng.int(1_000)}`,
+    '00000000-0',
+    'ffffffff-9007199254740991',
+    'ffffffff-9007199254740992',
+    '0-0',
+    '-1',
+    '',
+    `${hex(randomBytes(rng, 4), 8)}-0${rng.int(9)}`,
+  ])
 }
 
 function path(rng: Rng, corpus: YjsCorpus): string {
@@ -54,6 +70,8 @@ function path(rng: Rng, corpus: YjsCorpus): string {
     () => '/v1/cluster/leader',
     () => '/v1/namespaces',
     () => `/v1/namespaces/${percentEncoded(rng.pick(namespaces))}`,
+    () => '/v1/changes',
+    () => '/v1/changes',
     () => rng.pick(['/v1/endpoints', '/healthz', '/readyz', '/metrics', '/admin', '/', '/v1/', '/v1/docs/', '/v2/x', '/v1/docs//update']),
   ])
   return route() + queryString(rng, corpus)
@@ -142,6 +160,10 @@ function randomRequest(rng: Rng, corpus: YjsCorpus): FuzzInput {
   const extra: Record<string, string> = {}
   if (rng.chance(0.2)) extra['idempotency-key'] = rng.pick(['k1', 'k2', 'x'.repeat(200)])
   if (rng.chance(0.05)) extra['x-syncmesh-forwarded'] = '1'
+  if (target.startsWith('/v1/changes')) {
+    if (rng.chance(0.5)) extra['accept'] = rng.pick(['text/event-stream', 'application/json', 'text/event-stream, */*'])
+    if (rng.chance(0.3)) extra['last-event-id'] = changeCursor(rng)
+  }
   const { contentType, bytes } = method === 'GET' || method === 'HEAD' ? { contentType: undefined, bytes: new Uint8Array() } : body(rng, corpus)
   if (contentType !== undefined) extra['content-type'] = contentType
   return {

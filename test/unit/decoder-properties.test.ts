@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { tokenOf } from '../../src/auth/doc-access.js'
 import { checkDocName, docNameFromPath, maxDocNameBytes } from '../../src/docs/doc-name.js'
 import { listCursors } from '../../src/http/list-cursor.js'
+import { formatCursor, parseCursor } from '../../src/changes/cursor.js'
 import { checkRequest, parseRequestTarget } from '../../src/http/request-target.js'
 import { applyCommand } from '../../src/meta/apply.js'
 import { checkTicket, createTicket } from '../../src/peer/handshake.js'
@@ -553,6 +554,32 @@ describe('document list cursors', () => {
         expect([undefined, docName]).toContain(cursors.open(edited))
       }),
     )
+  })
+})
+
+describe('change-feed cursors', () => {
+  const logId = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((bytes) => Buffer.from(bytes).toString('hex'))
+  const seq = fc.maxSafeNat()
+
+  test('a cursor reads back as itself', () => {
+    fc.assert(
+      fc.property(logId, seq, (id, n) => {
+        expect(parseCursor(formatCursor({ logId: id, seq: n }))).toEqual({ logId: id, seq: n })
+      }),
+    )
+  })
+
+  test('any text reads as a cursor it is the only spelling of, or as none, never a throw', () => {
+    const near = fc.tuple(logId, fc.string({ unit: fc.constantFrom('0', '1', '9', '-', '+', 'e', '.', ' ', 'x'), maxLength: 20 })).map(([id, rest]) => `${id}-${rest}`)
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), near), (text) => {
+        const cursor = parseCursor(text)
+        if (cursor !== null) expect(formatCursor(cursor)).toBe(text)
+      }),
+      { numRuns: 5_000 },
+    )
+    expect(parseCursor('0123abcd-9007199254740992')).toBeNull()
+    expect(parseCursor('0123abcd-01')).toBeNull()
   })
 })
 

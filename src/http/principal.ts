@@ -1,0 +1,10 @@
+import type { Context } from 'hono'
+import { tokenOf, type DocAccessControl, type Principal } from '../auth/doc-access.js'
+import { ApiError } from './api-error.js'
+
+/** Who the request comes from, by its client token (`?token=` or `Authorization: Bearer`); 401 for a bad one. */
+export async function principalOf(c: Context, access: DocAccessControl): Promise<Principal> {
+  const auth = await access.authenticate(tokenOf(c.req.query('token'), c.req.header('authorization')))
+  if (!auth.ok) throw new ApiError(auth.status, auth.code, auth.message)
+  return auth.principal
+}

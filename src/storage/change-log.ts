@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto'
+import type { Database, RootDatabase } from 'lmdb'
+
+/** One entry of a node's change feed, as stored. */
+export interface StoredChange {
+  type: 'updated' | 'deleted'
+  name: string
+  timeMs: number
+  /** Stored size of the document after the change; 0 for a deletion. */
+  bytes: number
+  /** The document's Yjs state vector after the change; absent for a deletion. */
+  stateVector?: Uint8Array
+}
+
+/** The mark of a deleted document (a write's mark is the meta `nextSeq` it left, never 0). */
+export const deletedMark = 0
+
+/**
+ * The node's change feed on disk: events in the order they were recorded, numbered from 1 without reuse, and
+ * the documents changed since their last event. A document's write or removal marks it in its own transaction,
+ * so a change made durable is never left without an event: the marks outlive a crash and are recorded on the
+ * next start. Only the recorder (changes/change-recorder.ts) appends events.
+ */
+export class ChangeLogStorage {
+  private readonly events: Database<StoredChange, number>
+  /** Document name → the meta `nextSeq` the write that marked it left, or `deletedMark`. */
+  private readonly marks: Database<number, string>
+  /** Identifies this log among every node's: a cursor of another log (or of this data directory before it was wiped) is not one of it. */
+  readonly logId: string
+  private nextEventSeq: number
+
+  constructor(env: RootDatabase) {
+    this.events = env.openDB<StoredChange, number>({ name: 'change-log', encoding: 'msgpack' })
+    this.marks = env.openDB<number, string>({ name: 'change-marks', encoding: 'msgpack' })
+    const info = env.openDB<string, string>({ name: 'change-info', encoding: 'string' })
+    let logId = info.get('log-id')
+    if (logId === undefined) {
+      logId = randomBytes(4).toString('hex')
+      info.putSync('log-id', logId)
+    }
+    this.logId = logId
+    this.nextEventSeq = (this.lastSeq() ?? 0) + 1
+  }
+
+  /** Inside a write transaction: `name` changed, and its write left meta `nextSeq` at `mark` (or it was removed: `deletedMark`). */
+  mark(name: string, mark: number): void {
+    this.marks.putSync(name, mark)
+  }
+
+  /** Documents changed since their last event, each with its mark. */
+  marked(): { name: string; mark: number }[] {
+    return [...this.marks.getRange({})].map(({ key, value }) => ({ name: key, mark: value }))
+  }
+
+  markOf(name: string): number | undefined {
+    return this.marks.get(name)
+  }
+
+  /**
+   * Inside a write transaction: appends `change`, and unmarks its document if its mark is still `mark` — a later
+   * write or removal marked it anew, and the next event carries that. Returns the event's seq.
+   */
+  append(change: StoredChange, mark: number): number {
+    const eventSeq = this.nextEventSeq++
+    this.events.putSync(eventSeq, change)
+    if (this.marks.get(change.name) === mark) this.marks.removeSync(change.name)
+    return eventSeq
+  }
+
+  /** Events after `afterSeq`, in order, at most `limit`. */
+  *read(afterSeq: number, limit: number): Generator<{ seq: number; change: StoredChange }> {
+    for (const { key, value } of this.events.getRange({ start: afterSeq + 1, limit })) yield { seq: key, change: value }
+  }
+
+  firstSeq(): number | undefined {
+    for (const key of this.events.getKeys({ limit: 1 })) return key
+    return undefined
+  }
+
+  lastSeq(): number | undefined {
+    for (const key of this.events.getKeys({ reverse: true, limit: 1 })) return key
+    return undefined
+  }
+
+  /** The seq of the latest event recorded or about to be, 0 before the first. */
+  get headSeq(): number {
+    return this.nextEventSeq - 1
+  }
+
+  /**
+   * Inside a write transaction: removes, oldest first and at most `maxRemoved` of them, events older than
+   * `beforeMs` or beyond the newest `keepEvents`. Returns how many it removed.
+   */
+  prune(beforeMs: number, keepEvents: number, maxRemoved: number): number {
+    const keepFrom = this.nextEventSeq - keepEvents
+    let removed = 0
+    for (const { key, value } of this.events.getRange({ limit: maxRemoved })) {
+      if (key >= keepFrom && value.timeMs >= beforeMs) break
+      this.events.removeSync(key)
+      removed++
+    }
+    return removed
+  }
+}
