@@ -3,6 +3,7 @@ import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { errorBody } from './api-error.js'
 import { checkRequest } from './request-target.js'
+import { withEncodedDocName } from './doc-path.js'
 
 /**
  * The node's HTTP server for `fetch` (the Hono app). In front of it: a request whose target or Host the
@@ -15,6 +16,7 @@ export function createHttpServer(fetch: (request: Request) => Response | Promise
   return createServer({ headersTimeout: 10_000, requestTimeout: 60_000 }, (request, response) => {
     const target = checkRequest(request)
     if (!target.ok) return sendError(response, 400, 'invalid_request_target', target.message)
+    request.url = withEncodedDocName(request.url!)
     listener(request, response).catch((err: unknown) => {
       log.error({ err, method: request.method, target: request.url?.slice(0, 200) }, 'request failed')
       if (response.headersSent) response.destroy()

@@ -125,3 +125,23 @@ test('GET /metrics exports connections, loaded documents, updates, bytes, commit
   }
   expect(text).toMatch(/syncmesh_updates_applied_total [1-9]/)
 })
+
+test('a name with slashes works unencoded in REST paths, as in WebSocket URLs', async () => {
+  const { doc, update } = textUpdate('plain slashes')
+  const plain = await fetch(`${node.url}/v1/docs/team/plain/notes/update`, {
+    method: 'POST',
+    body: update,
+    headers: { 'content-type': 'application/octet-stream' },
+  })
+  expect(plain.status).toBe(204)
+  for (const path of ['/v1/docs/team/plain/notes/update', '/v1/docs/team%2Fplain%2Fnotes/update', '/v1/docs/team/plain%2Fnotes/update']) {
+    const res = await fetch(node.url + path)
+    expect(res.status, path).toBe(200)
+    expect(Y.encodeStateVectorFromUpdate(new Uint8Array(await res.arrayBuffer()))).toEqual(Y.encodeStateVector(doc))
+  }
+  expect(await (await fetch(`${node.url}/v1/docs/team/plain/notes?types=body:text`)).json()).toMatchObject({ body: 'plain slashes' })
+  // A name that ends with a route's word is written with that slash encoded; unencoded, the word is the route.
+  expect((await postUpdate('team/update', update)).status).toBe(204)
+  expect(await (await fetch(`${node.url}/v1/docs/team%2Fupdate?types=body:text`)).json()).toMatchObject({ body: 'plain slashes' })
+  expect((await fetch(`${node.url}/v1/docs/team/update`)).status).toBe(404)
+})
