@@ -14,12 +14,13 @@ export interface WriteOptions {
 type Api = NodeApiClient['v1']
 export type MemberInput = InferRequestType<Api['cluster']['members']['$post']>['json']
 export type NamespaceSpec = InferRequestType<Api['namespaces'][':ns']['$put']>['json']
+export type WebhookSpec = InferRequestType<Api['webhooks']['$post']>['json']
 
 const writeInit = (options: WriteOptions) =>
   options.idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': options.idempotencyKey } }
 
 /**
- * The admin REST API (cluster membership, leadership, namespaces, deletions), with request and answer types
+ * The admin REST API (cluster membership, leadership, namespaces, webhooks, deletions), with request and answer types
  * taken from the node's Hono app. Any node will do: followers forward writes to the leader.
  * Non-2xx answers throw SyncmeshApiError; `api` is the underlying `hc` client, for every route.
  */
@@ -45,8 +46,15 @@ export function createAdminClient(options: AdminClientOptions) {
     /** Deletes a document everywhere, for good: its name is never written again. */
     deleteDoc: (name: string, write: WriteOptions = {}) =>
       jsonOf(api.v1.docs[':name'].$delete({ param: pathParam('name', name) }, writeInit(write))),
+    /** Registered webhooks, without their secrets. */
+    webhooks: () => jsonOf(api.v1.webhooks.$get()),
+    /** Registers a webhook; the answer holds its signing secret, which no later answer shows. */
+    addWebhook: (spec: WebhookSpec, write: WriteOptions = {}) => jsonOf(api.v1.webhooks.$post({ json: spec }, writeInit(write))),
+    removeWebhook: (id: string, write: WriteOptions = {}) =>
+      jsonOf(api.v1.webhooks[':id'].$delete({ param: pathParam('id', id) }, writeInit(write))),
   }
 }
 
 export type AdminClient = ReturnType<typeof createAdminClient>
 export type ClusterOverview = Awaited<ReturnType<AdminClient['cluster']>>
+export type WebhookList = Awaited<ReturnType<AdminClient['webhooks']>>

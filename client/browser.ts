@@ -6,7 +6,7 @@ export { createDocsClient } from './docs-client.js'
 export { SyncmeshApiError } from './api-error.js'
 export { followChanges, type ChangeEvent, type ChangesOptions } from './change-feed.js'
 export { createAdminClient } from './admin-client.js'
-export type { AdminClient, AdminClientOptions, ClusterOverview, MemberInput, NamespaceSpec, WriteOptions } from './admin-client.js'
+export type { AdminClient, AdminClientOptions, ClusterOverview, MemberInput, NamespaceSpec, WebhookList, WebhookSpec, WriteOptions } from './admin-client.js'
 export { nodeApi, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
 export type { ConnectionState, ConnectionStatus, SyncedDoc, SyncmeshClient } from './sync-client.js'
 

@@ -1,9 +1,10 @@
-import { parseArgs } from 'node:util'
 import { UsageError } from './config.js'
-import { createAdminClient, type ClusterOverview } from '../client/admin-client.js'
-import { SyncmeshApiError } from '../client/api-error.js'
+import type { ClusterOverview } from '../client/admin-client.js'
+import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
 
-export const clusterUsage = `usage: syncmesh cluster <command> [--url URL] [--admin-token TOKEN] [--json]
+/** `syncmesh cluster …`: membership and leadership. */
+export const clusterCommands: AdminCommandGroup = {
+  usage: `usage: syncmesh cluster <command> [--url URL] [--admin-token TOKEN] [--json]
 
 commands:
   ls                      members, roles and the leader
@@ -11,81 +12,31 @@ commands:
   rm <id>                 remove a member
   transfer [<id>]         hand leadership to <id>, or to the most caught-up voter
 
---url defaults to $SYNCMESH_URL or http://127.0.0.1:4000; the token to $SYNCMESH_ADMIN_TOKEN.
-`
-
-
-/** `syncmesh cluster …`: the admin REST API for people and scripts. Returns the exit code. */
-export async function runClusterCommand(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => void): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'admin-token': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        voter: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
-  const { values, positionals } = parsed
-  const [command, ...rest] = positionals
-  if (values.help || command === undefined) {
-    out(clusterUsage)
-    return 0
-  }
-  const base = values.url ?? env.SYNCMESH_URL ?? 'http://127.0.0.1:4000'
-  const token = values['admin-token'] ?? env.SYNCMESH_ADMIN_TOKEN
-  if (!token) throw new UsageError('the admin token is needed: --admin-token or SYNCMESH_ADMIN_TOKEN')
-
-  const admin = createAdminClient({ url: base, token })
-
-  try {
-    let result: unknown
+${adminFlagsUsage}
+`,
+  options: { voter: { type: 'boolean', default: false } },
+  async run(admin, command, rest, values) {
     switch (command) {
       case 'ls': {
         const view = await admin.cluster({ consistent: true })
-        if (!values.json) {
-          out(formatCluster(view))
-          return 0
-        }
-        result = view
-        break
+        return { json: view, text: formatCluster(view) }
       }
       case 'add': {
         const [id, url] = rest
         if (!id || !url) throw new UsageError('cluster add needs <id> <url>')
-        result = await admin.addMember({ id, url, ...(values.voter ? { role: 'voter' as const } : {}) })
-        break
+        return { json: await admin.addMember({ id, url, ...(values.voter ? { role: 'voter' as const } : {}) }) }
       }
       case 'rm': {
         const [id] = rest
         if (!id) throw new UsageError('cluster rm needs <id>')
-        result = await admin.removeMember(id)
-        break
+        return { json: await admin.removeMember(id) }
       }
       case 'transfer':
-        result = await admin.transferLeadership(rest[0])
-        break
+        return { json: await admin.transferLeadership(rest[0]) }
       default:
         throw new UsageError(`unknown cluster command ${JSON.stringify(command)}`)
     }
-    out(JSON.stringify(result, null, values.json ? 0 : 2) + '\n')
-    return 0
-  } catch (err) {
-    if (err instanceof SyncmeshApiError) {
-      out(`syncmesh: ${err.status} ${err.code}: ${err.message}\n`)
-      return 1
-    }
-    if (err instanceof UsageError) throw err
-    out(`syncmesh: cannot reach ${base}: ${(err as Error).message}\n`)
-    return 1
-  }
+  },
 }
 
 function formatCluster(view: ClusterOverview): string {

@@ -3,13 +3,16 @@ import { pino } from 'pino'
 import { startNode } from '../src/node.js'
 import { DataDirError } from '../src/control/data-dir-error.js'
 import { UsageError, parseStartConfig, startUsage } from './config.js'
-import { runClusterCommand } from './cluster-cli.js'
+import { runAdminCommand } from './admin-cli.js'
+import { clusterCommands } from './cluster-cli.js'
+import { webhookCommands } from './webhooks-cli.js'
 
 const usage = `usage: syncmesh <command>
 
 commands:
   start      run a node (syncmesh start --help for its flags)
   cluster    manage the cluster (syncmesh cluster --help)
+  webhooks   manage webhooks (syncmesh webhooks --help)
 `
 
 async function start(args: string[]): Promise<void> {
@@ -58,7 +61,13 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(rest)
     case 'cluster':
-      process.exitCode = await runClusterCommand(rest, process.env, (text) => process.stdout.write(text))
+    case 'webhooks':
+      process.exitCode = await runAdminCommand(
+        command === 'cluster' ? clusterCommands : webhookCommands,
+        rest,
+        process.env,
+        (text) => process.stdout.write(text),
+      )
       return
     case undefined:
     case '--help':

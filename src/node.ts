@@ -334,6 +334,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     },
     admin: adminRoutes(control, {
       adminToken: adminToken.value,
+      clusterSecret,
       timeoutMs: config.controlTimeoutMs,
       dataPlaneView: () => ({ replication: replication.summary(), peers: replication.peerStatus() }),
     }),

@@ -4,7 +4,7 @@ import type { CommandResult } from '../meta/commands.js'
 import { nextMembershipChange } from '../meta/membership.js'
 import { compareStrings } from '../meta/queries.js'
 import type { MetaStateMachine } from '../meta/state-machine.js'
-import type { Namespace } from '../meta/state.js'
+import type { Namespace, Webhook } from '../meta/state.js'
 import type { RaftDriver } from '../raft/driver.js'
 import type { NodeId } from '../raft/types.js'
 import { planProposal, type CommandInput } from './proposal.js'
@@ -89,6 +89,14 @@ export class ControlPlane {
 
   namespaces(): Namespace[] {
     return [...this.meta.state.namespaces.values()].sort((a, b) => compareStrings(a.name, b.name))
+  }
+
+  webhooks(): Webhook[] {
+    return [...this.meta.state.webhooks.values()].sort((a, b) => compareStrings(a.id, b.id))
+  }
+
+  webhook(id: string): Webhook | undefined {
+    return this.meta.state.webhooks.get(id)
   }
 
   leaderUrl(): string | null {

@@ -4,7 +4,17 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { ControlPlane, SubmitFailure } from '../control/control-plane.js'
 import type { CommandInput } from '../control/proposal.js'
-import { memberIdSchema, memberUrlSchema, namespaceNameSchema, namespaceSpecSchema, publicKeySchema } from '../meta/commands.js'
+import {
+  memberIdSchema,
+  memberUrlSchema,
+  namespaceNameSchema,
+  namespaceSpecSchema,
+  publicKeySchema,
+  webhookIdSchema,
+  webhookSpecSchema,
+} from '../meta/commands.js'
+import type { Webhook } from '../meta/state.js'
+import { webhookIdentity } from '../control/webhook-identity.js'
 import type { CommandResult } from '../meta/commands.js'
 import type { PeerReplicationStatus, ReplicationSummary } from '../replication/replication.js'
 import { checkDocName } from '../docs/doc-name.js'
@@ -21,6 +31,8 @@ export interface DataPlaneView {
 
 export interface AdminRoutesOptions {
   adminToken: string
+  /** Webhook ids and secrets are derived from it (see webhookIdentity). */
+  clusterSecret: string
   /** How long a write may wait for a leader and a quorum. */
   timeoutMs: number
   dataPlaneView(): DataPlaneView
@@ -62,7 +74,7 @@ function refused(result: CommandResult): void {
 }
 
 /**
- * Cluster, namespace and deletion routes. Writes are committed through Raft: a node that does not lead
+ * Cluster, namespace, webhook and deletion routes. Writes are committed through Raft: a node that does not lead
  * forwards the request to the leader (with the same idempotency key, so a retry is applied once), and
  * without a quorum the answer is 503 `no_quorum` within `timeoutMs`.
  */
@@ -104,12 +116,17 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
   }
 
   const namespaceName = (c: Context) => parseInput(namespaceNameSchema, c.req.param('ns'), 'invalid_namespace', 'namespace')
+  const webhookId = (c: Context) => parseInput(webhookIdSchema, c.req.param('id'), 'invalid_webhook_id', 'webhook id')
+  /** A webhook as listed: its secret is shown once, in the answer to the registration. */
+  const listed = ({ id, url, events, prefix }: Webhook) => ({ id, url, events: [...events], prefix })
 
   return new Hono<RequestKeyEnv>()
     .use('/v1/cluster', admin)
     .use('/v1/cluster/*', admin, requestKey)
     .use('/v1/namespaces', admin)
     .use('/v1/namespaces/*', admin, requestKey)
+    .use('/v1/webhooks', admin, requestKey)
+    .use('/v1/webhooks/*', admin, requestKey)
 
     .get('/v1/cluster', queryParams(clusterQuery), async (c) => {
       const view = c.req.valid('query').consistent === 'true' ? (await atLeader(c, () => control.consistentView(), null)).view : control.view()
@@ -154,6 +171,29 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
       const name = namespaceName(c)
       await commit(c, { type: 'delete-namespace', name })
       return c.json({ name, deleted: true as const })
+    })
+
+    .get('/v1/webhooks', (c) => c.json({ webhooks: control.webhooks().map(listed) }))
+
+    .post('/v1/webhooks', jsonBody(webhookSpecSchema), async (c) => {
+      const { id, secret } = webhookIdentity(options.clusterSecret, c.get('requestKey'))
+      await commit(c, { type: 'put-webhook', id, secret, ...c.req.valid('json') })
+      // A retry of the same request finds the webhook the first one made, under the same id.
+      const webhook = control.webhook(id)
+      if (!webhook) throw new ApiError(404, 'not_found', `webhook "${id}" was deleted since this request first made it`)
+      return c.json({ ...listed(webhook), secret: webhook.secret }, 201)
+    })
+
+    .get('/v1/webhooks/:id', (c) => {
+      const webhook = control.webhook(webhookId(c))
+      if (!webhook) throw new ApiError(404, 'not_found', `no webhook "${c.req.param('id')}"`)
+      return c.json(listed(webhook))
+    })
+
+    .delete('/v1/webhooks/:id', async (c) => {
+      const id = webhookId(c)
+      await commit(c, { type: 'delete-webhook', id })
+      return c.json({ id, deleted: true as const })
     })
 
     .delete('/v1/docs/:name', admin, requestKey, async (c) => {

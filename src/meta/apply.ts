@@ -1,6 +1,6 @@
 import { maxVoterTarget, type CommandErrorCode, type CommandResult, type MetaCommand, type MetaCommandType } from './commands.js'
 import { membersWithRole } from './queries.js'
-import { maxRememberedRequests, type MetaState } from './state.js'
+import { maxRememberedRequests, maxWebhooks, webhookEvents, type MetaState } from './state.js'
 
 /** Where a command sits in the Raft log. */
 export interface LogPosition {
@@ -50,6 +50,10 @@ function execute(state: MetaState, command: MetaCommand, at: LogPosition): Comma
       return deleteNamespace(state, command)
     case 'delete-doc':
       return deleteDoc(state, command, at)
+    case 'put-webhook':
+      return putWebhook(state, command)
+    case 'delete-webhook':
+      return state.webhooks.delete(command.id) ? ok : refuse('not_found', `no webhook "${command.id}"`)
   }
 }
 
@@ -131,6 +135,14 @@ function deleteDoc(state: MetaState, { name }: CommandOf<'delete-doc'>, at: LogP
   const deletedAt = state.tombstones.get(name)
   if (deletedAt !== undefined) return refuse('conflict', `document "${name}" was deleted at log index ${deletedAt}`)
   state.tombstones.set(name, at.index)
+  return ok
+}
+
+/** Registers a webhook under a new id; its id and secret never change (a new URL is a new webhook). */
+function putWebhook(state: MetaState, { id, url, events, prefix, secret }: CommandOf<'put-webhook'>): CommandResult {
+  if (state.webhooks.has(id)) return refuse('conflict', `webhook "${id}" already exists`)
+  if (state.webhooks.size >= maxWebhooks) return refuse('conflict', `the cluster already has the most webhooks, ${maxWebhooks}`)
+  state.webhooks.set(id, { id, url, events: webhookEvents.filter((event) => events.includes(event)), prefix, secret })
   return ok
 }
 

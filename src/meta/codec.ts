@@ -12,12 +12,15 @@ import {
   parseCommand,
   requestIdSchema,
   voterTargetSchema,
+  webhookIdSchema,
+  webhookSecretSchema,
+  webhookSpecSchema,
   type CommandResult,
   type MetaCommand,
   type ParsedCommand,
 } from './commands.js'
 import { compareStrings } from './queries.js'
-import { maxRememberedRequests, memberRoles, type MetaState, type Namespace } from './state.js'
+import { maxRememberedRequests, maxWebhooks, memberRoles, type MetaState, type Namespace, type Webhook } from './state.js'
 import { readTombstones, writeTombstones } from './tombstone-codec.js'
 
 /*
@@ -47,6 +50,8 @@ const fieldsSchema = z.object({
   namespaces: z.array(namespaceSpecSchema.extend({ name: namespaceNameSchema })),
   removedMembers: z.array(memberIdSchema).default([]),
   recentResults: z.array(z.tuple([requestIdSchema, resultSchema])).max(maxRememberedRequests),
+  // Absent from snapshots made before webhooks.
+  webhooks: z.array(webhookSpecSchema.extend({ id: webhookIdSchema, secret: webhookSecretSchema })).max(maxWebhooks).default([]),
 })
 
 const jsonSnapshotSchema = fieldsSchema.extend({
@@ -67,6 +72,7 @@ export function encodeMetaState(state: MetaState): Uint8Array {
     removedMembers: [...state.removedMembers].sort(compareStrings),
     // In apply order, not sorted: the order decides which request is forgotten next.
     recentResults: [...state.recentResults].map(([requestId, result]) => [requestId, canonicalResult(result)]),
+    webhooks: sortedByKey(state.webhooks).map(([, webhook]) => canonicalWebhook(webhook)),
   }
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, snapshotFormat)
@@ -117,11 +123,12 @@ function stateOf(fields: z.output<typeof fieldsSchema>, tombstones: Map<string, 
   const members = uniqueKeys(fields.members.map((member) => [member.id, member]))
   const namespaces = uniqueKeys(fields.namespaces.map((namespace) => [namespace.name, namespace]))
   const recentResults = uniqueKeys(fields.recentResults)
+  const webhooks = uniqueKeys(fields.webhooks.map((webhook) => [webhook.id, webhook]))
   const removedMembers = new Set(fields.removedMembers)
-  if (!members || !namespaces || !recentResults || removedMembers.size !== fields.removedMembers.length) return repeatsKey
+  if (!members || !namespaces || !recentResults || !webhooks || removedMembers.size !== fields.removedMembers.length) return repeatsKey
   return {
     ok: true,
-    state: { voterTarget: fields.voterTarget, members, namespaces, tombstones, removedMembers, recentResults },
+    state: { voterTarget: fields.voterTarget, members, namespaces, tombstones, removedMembers, recentResults, webhooks },
   }
 }
 
@@ -160,6 +167,10 @@ function canonicalNamespace({ name, schema, limits, readOnly, publicRead }: Name
     readOnly,
     publicRead,
   }
+}
+
+function canonicalWebhook({ id, url, events, prefix, secret }: Webhook) {
+  return { id, url, events: [...events], prefix, secret }
 }
 
 function canonicalResult(result: CommandResult): CommandResult {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { rootKinds } from '../docs/doc-json.js'
 import { maxDocNameBytes } from '../docs/doc-name.js'
+import { webhookEvents } from './state.js'
 
 export const minVoterTarget = 1
 export const maxVoterTarget = 5
@@ -27,6 +28,20 @@ export const docNameSchema = z
 
 const byteCount = z.number().int().positive()
 
+export const webhookIdSchema = z.string().regex(/^wh_[a-z0-9]{20}$/, 'a webhook id (wh_ and 20 letters or digits)')
+export const webhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048)
+/** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes. */
+export const webhookSecretSchema = z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'whsec_ and a base64 key')
+export const webhookSpecSchema = z.object({
+  url: webhookUrlSchema,
+  events: z
+    .array(z.enum(webhookEvents))
+    .min(1)
+    .max(webhookEvents.length)
+    .refine((events) => new Set(events).size === events.length, 'each event once'),
+  prefix: z.string().max(maxDocNameBytes).default(''),
+})
+
 /** A namespace's declaration, as an admin writes it. */
 export const namespaceSpecSchema = z.object({
   schema: z.object({
@@ -52,6 +67,8 @@ export const metaCommandSchema = z.discriminatedUnion('type', [
   commandSchema('put-namespace', { name: namespaceNameSchema, ...namespaceSpecSchema.shape }),
   commandSchema('delete-namespace', { name: namespaceNameSchema }),
   commandSchema('delete-doc', { name: docNameSchema }),
+  commandSchema('put-webhook', { id: webhookIdSchema, ...webhookSpecSchema.shape, secret: webhookSecretSchema }),
+  commandSchema('delete-webhook', { id: webhookIdSchema }),
 ])
 
 export type MetaCommand = z.infer<typeof metaCommandSchema>

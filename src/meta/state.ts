@@ -21,6 +21,23 @@ export interface Namespace extends DocPolicy {
   readonly publicRead: boolean
 }
 
+export const webhookEvents = ['updated', 'deleted'] as const
+export type WebhookEvent = (typeof webhookEvents)[number]
+
+/** Where the cluster sends the change-feed events of some documents, signed as Standard Webhooks asks. */
+export interface Webhook {
+  readonly id: string
+  readonly url: string
+  readonly events: readonly WebhookEvent[]
+  /** Only documents whose name starts with this. */
+  readonly prefix: string
+  /** `whsec_` and the base64 of the signing key; every node holds it, so that any can deliver. */
+  readonly secret: string
+}
+
+/** Webhooks one cluster holds at most: each is watched by a node and signs every delivery. */
+export const maxWebhooks = 100
+
 export const defaultVoterTarget = 3
 
 /** Results kept for deduplication; past this, the oldest request is forgotten first. */
@@ -49,6 +66,7 @@ export interface MetaState {
   readonly removedMembers: Set<string>
   /** Request id → its result, oldest first (Map order is insertion order, and the snapshot keeps it). */
   readonly recentResults: Map<string, CommandResult>
+  readonly webhooks: Map<string, Webhook>
 }
 
 export function emptyMetaState(): MetaState {
@@ -59,5 +77,6 @@ export function emptyMetaState(): MetaState {
     tombstones: new Map(),
     removedMembers: new Set(),
     recentResults: new Map(),
+    webhooks: new Map(),
   }
 }

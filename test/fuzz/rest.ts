@@ -72,6 +72,8 @@ function path(rng: Rng, corpus: YjsCorpus): string {
     () => `/v1/namespaces/${percentEncoded(rng.pick(namespaces))}`,
     () => '/v1/changes',
     () => '/v1/changes',
+    () => '/v1/webhooks',
+    () => `/v1/webhooks/${rng.pick(['wh_aaaaaaaaaaaaaaaaaaaa', 'wh_', 'x', '%00', 'wh_' + 'a'.repeat(200)])}`,
     () => rng.pick(['/v1/endpoints', '/healthz', '/readyz', '/metrics', '/admin', '/', '/v1/', '/v1/docs/', '/v2/x', '/v1/docs//update']),
   ])
   return route() + queryString(rng, corpus)
@@ -92,6 +94,11 @@ function jsonBody(rng: Rng): unknown {
       role: rng.pick(['voter', 'replica', 'king']),
     }),
     () => ({ to: rng.pick([...memberIds, null, 5]) }),
+    () => ({
+      url: rng.pick(['https://hooks.example/x', 'http://127.0.0.1:1/h', 'ftp://x', 'javascript:alert(1)', '']),
+      events: rng.pick([['updated'], ['deleted', 'updated'], [], ['created'], ['updated', 'updated'], 'updated']),
+      prefix: rng.pick(['', 'fz/', 5, 'p'.repeat(600)]),
+    }),
     () => [],
     () => null,
     () => 'x'.repeat(rng.int(1000)),

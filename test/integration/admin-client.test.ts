@@ -6,6 +6,7 @@ import type { SyncmeshNode } from '../../src/node.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
 
 const adminToken = 'admin-token-of-the-admin-client-tests'
 const tokenKey = 'the HS256 secret of the admin client tests'
@@ -81,6 +82,44 @@ describe('the admin client, typed by the node’s Hono app, against one node', (
     expect([gone.status, gone.code]).toEqual([410, 'deleted'])
   })
 
+  test('webhooks: registered with a secret shown once, listed without it, removed; a retried key gets the same webhook', async () => {
+    const admin = createAdminClient({ url: node.url, token: adminToken })
+    const made = await admin.addWebhook({ url: 'https://hooks.example/syncmesh', events: ['deleted', 'updated'], prefix: 'team/' }, { idempotencyKey: 'hook-1' })
+    expect(made).toEqual({
+      id: expect.stringMatching(/^wh_[a-z0-9]{20}$/),
+      url: 'https://hooks.example/syncmesh',
+      events: ['updated', 'deleted'],
+      prefix: 'team/',
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    })
+    expect(await admin.addWebhook({ url: 'https://hooks.example/syncmesh', events: ['updated'] }, { idempotencyKey: 'hook-1' })).toEqual(made)
+    const other = await admin.addWebhook({ url: 'http://127.0.0.1:9/hook', events: ['updated'] })
+    expect(other.id).not.toBe(made.id)
+    expect(other.secret).not.toBe(made.secret)
+    const { secret: _secret, ...listed } = made
+    const list = await admin.webhooks()
+    expect(list.webhooks).toHaveLength(2)
+    expect(list.webhooks).toContainEqual(listed)
+    expect(JSON.stringify(list)).not.toContain('whsec_')
+
+    for (const [spec, field] of [
+      [{ url: 'ftp://hooks.example', events: ['updated'] }, 'url'],
+      [{ url: 'https://hooks.example', events: [] }, 'events'],
+      [{ url: 'https://hooks.example', events: ['updated', 'updated'] }, 'events'],
+      [{ url: 'https://hooks.example', events: ['created'] }, 'events'],
+    ] as const) {
+      const refused = await rejection(admin.addWebhook(spec as never))
+      expect([refused.status, refused.code, refused.message.startsWith(field)]).toEqual([400, 'invalid_body', true])
+    }
+    expect(await admin.removeWebhook(made.id)).toEqual({ id: made.id, deleted: true })
+    const gone = await rejection(admin.removeWebhook(made.id))
+    expect([gone.status, gone.code]).toEqual([404, 'not_found'])
+    expect((await rejection(admin.removeWebhook('not-an-id'))).code).toBe('invalid_webhook_id')
+    const anonymous = await fetch(`${node.url}/v1/webhooks`)
+    expect(anonymous.status).toBe(401)
+    await admin.removeWebhook(other.id)
+  })
+
   test('a wrong admin token, a client token, and no server are errors the caller can tell apart', async () => {
     const wrong = await rejection(createAdminClient({ url: node.url, token: 'not-it' }).cluster())
     expect([wrong.status, wrong.code]).toEqual([403, 'forbidden'])
@@ -140,6 +179,14 @@ describe('the admin client against a follower of a three-node cluster', () => {
     await admin.putNamespace('forwarded', { schema: { roots: { body: 'text' } } })
     const onLeader = createAdminClient({ url: cluster.node(leader).url, token: cluster.adminToken })
     expect((await onLeader.namespaces()).namespaces.map((ns) => ns.name)).toEqual(['forwarded'])
+
+    // A webhook registered through a follower is made by the leader, and every member holds it.
+    const hook = await admin.addWebhook({ url: 'https://hooks.example/cluster', events: ['updated'] }, { idempotencyKey: 'cluster-hook' })
+    expect(await admin.addWebhook({ url: 'https://hooks.example/cluster', events: ['updated'] }, { idempotencyKey: 'cluster-hook' })).toEqual(hook)
+    for (const member of cluster.nodes) {
+      const client = createAdminClient({ url: member.url, token: cluster.adminToken })
+      await waitFor(`${member.id} to hold the webhook`, async () => (await client.webhooks()).webhooks.some((w) => w.id === hook.id))
+    }
 
     const moved = await admin.transferLeadership(follower.id)
     expectTypeOf(moved.leader).toEqualTypeOf<string | null>()

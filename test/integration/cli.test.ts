@@ -110,3 +110,22 @@ test('an empty admin-token file in the data directory is refused at start, namin
   expect(out.stderr).toContain(`${path} is empty; a secret needs at least 16.`)
   expect(readFileSync(path, 'utf8')).toBe('\n')
 })
+
+test('syncmesh webhooks add, ls and rm, as text and as --json', async () => {
+  const token = 'admin-token-of-the-webhooks-cli-test'
+  const node = await NodeProcess.start(['--data', tempDir(), '--admin-token', token])
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [mainJs, 'webhooks', ...args, '--url', node.url, '--admin-token', token], { encoding: 'utf8', timeout: 20_000 })
+  const added = cli('add', 'https://hooks.example/cli', '--events', 'deleted', '--prefix', 'team/', '--json')
+  expect(added.status).toBe(0)
+  const hook = JSON.parse(added.stdout)
+  expect(hook).toMatchObject({ url: 'https://hooks.example/cli', events: ['deleted'], prefix: 'team/', secret: expect.stringMatching(/^whsec_/) })
+  expect(JSON.parse(cli('ls', '--json').stdout)).toEqual({ webhooks: [{ id: hook.id, url: hook.url, events: ['deleted'], prefix: 'team/' }] })
+  expect(cli('ls').stdout).toContain(`${hook.id}  deleted`)
+  const badEvent = cli('add', 'https://hooks.example/cli', '--events', 'created')
+  expect(badEvent.status).toBe(2)
+  expect(badEvent.stderr).toContain('--events')
+  expect(JSON.parse(cli('rm', hook.id, '--json').stdout)).toEqual({ id: hook.id, deleted: true })
+  expect(cli('rm', hook.id)).toMatchObject({ status: 1, stdout: expect.stringContaining('404 not_found') })
+  expect(cli('ls').stdout).toBe('no webhooks\n')
+})

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { applyCommand } from '../../src/meta/apply.js'
 import { parseCommand, type CommandResult, type MetaCommand } from '../../src/meta/commands.js'
 import { isDeleted, namespaceOf, policyFor } from '../../src/meta/queries.js'
-import { emptyMetaState, maxRememberedRequests, type MetaState } from '../../src/meta/state.js'
+import { emptyMetaState, maxRememberedRequests, maxWebhooks, type MetaState } from '../../src/meta/state.js'
 
 type CommandInput = { type: MetaCommand['type']; [field: string]: unknown }
 
@@ -234,5 +234,31 @@ describe('command validation', () => {
       ok: false,
       message: expect.stringMatching(/^count: /),
     })
+  })
+})
+
+describe('webhooks', () => {
+  const spec = (id: string) => ({ type: 'put-webhook' as const, id, url: 'https://hooks.example/x', events: ['deleted', 'updated'], prefix: 'team/', secret: `whsec_${'A'.repeat(43)}=` })
+  const id = (n: number) => `wh_${String(n).padStart(20, '0')}`
+
+  test('a webhook is kept with its events in a fixed order; an id is taken once, and removing an unknown one is not_found', () => {
+    const log = new Log()
+    expect(log.apply(spec(id(1)))).toEqual({ ok: true })
+    expect(log.state.webhooks.get(id(1))).toEqual({ id: id(1), url: 'https://hooks.example/x', events: ['updated', 'deleted'], prefix: 'team/', secret: `whsec_${'A'.repeat(43)}=` })
+    expect(log.apply(spec(id(1)))).toMatchObject({ ok: false, code: 'conflict' })
+    expect(log.apply({ type: 'delete-webhook', id: id(1) })).toEqual({ ok: true })
+    expect(log.apply({ type: 'delete-webhook', id: id(1) })).toMatchObject({ ok: false, code: 'not_found' })
+  })
+
+  test(`a cluster holds at most ${maxWebhooks} webhooks`, () => {
+    const log = new Log()
+    for (let n = 0; n < maxWebhooks; n++) expect(log.apply(spec(id(n)))).toEqual({ ok: true })
+    expect(log.apply(spec(id(maxWebhooks)))).toMatchObject({ ok: false, code: 'conflict' })
+  })
+
+  test('a malformed webhook is not a command', () => {
+    for (const bad of [{ url: 'ftp://x' }, { events: [] }, { secret: 'not-a-secret' }, { id: 'wh_UPPER0000000000000000' }]) {
+      expect(parseCommand({ requestId: 'r', ...spec(id(1)), ...bad }).ok).toBe(false)
+    }
   })
 })

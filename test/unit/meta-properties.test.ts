@@ -12,6 +12,7 @@ import { encodeFormat1MetaState } from '../helpers/legacy-meta-snapshot.js'
 const memberId = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f')
 const namespaceName = fc.constantFrom('notes', 'boards', 'constructor')
 const docName = fc.constantFrom('notes/a', 'notes/b', 'boards/x/y', 'plain')
+const webhookId = fc.constantFrom('wh_aaaaaaaaaaaaaaaaaaaa', 'wh_0123456789abcdefghij')
 const requestId = fc.integer({ min: 0, max: 150 }).map((n) => `request-${n}`)
 
 const commandInput = fc.oneof(
@@ -39,6 +40,15 @@ const commandInput = fc.oneof(
   }),
   fc.record({ type: fc.constant('delete-namespace'), name: namespaceName }),
   fc.record({ type: fc.constant('delete-doc'), name: docName }),
+  fc.record({
+    type: fc.constant('put-webhook'),
+    id: webhookId,
+    url: fc.constantFrom('https://hooks.example/a', 'http://127.0.0.1:9/b'),
+    events: fc.subarray(['updated', 'deleted'], { minLength: 1 }),
+    prefix: fc.constantFrom('', 'notes/'),
+    secret: fc.constantFrom(`whsec_${'A'.repeat(43)}=`, `whsec_${'b'.repeat(32)}`),
+  }),
+  fc.record({ type: fc.constant('delete-webhook'), id: webhookId }),
 )
 
 const command: fc.Arbitrary<MetaCommand> = fc.tuple(commandInput, requestId).map(([input, id]) => {

@@ -1,4 +1,6 @@
 import fc from 'fast-check'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { expect, test } from 'vitest'
 import { maxDocNameBytes } from '../../src/docs/doc-name.js'
 import { decodeMetaState, encodeMetaState } from '../../src/meta/codec.js'
@@ -93,4 +95,26 @@ test('a tombstone block that is cut, repeats a name, or is out of order is refus
   repeated[repeated.byteLength - 2] = 'a'.charCodeAt(0)
   expect(decodeMetaState(repeated)).toMatchObject({ ok: false, message: expect.stringContaining('out of order or repeated') })
   expect(decodeMetaState(Uint8Array.from([3, 0]))).toMatchObject({ ok: false, message: 'snapshot format 3 is unknown' })
+})
+
+test('webhooks are in the snapshot; a snapshot made before webhooks decodes with none', () => {
+  const state = withTombstones([['notes/a', 3]])
+  const hook = { id: 'wh_0123456789abcdefghij', url: 'https://hooks.example/x', events: ['updated'] as const, prefix: '', secret: `whsec_${'A'.repeat(43)}=` }
+  state.webhooks.set(hook.id, { ...hook, events: [...hook.events] })
+  expect(decodeMetaState(encodeMetaState(state))).toEqual({ ok: true, state })
+
+  // Format 2 as the release before webhooks wrote it: the JSON part without the field.
+  const decoder = decoding.createDecoder(encodeMetaState(withTombstones([['notes/a', 3]])))
+  const format = decoding.readVarUint(decoder)
+  const fields = JSON.parse(new TextDecoder().decode(decoding.readVarUint8Array(decoder)))
+  expect(fields.webhooks).toEqual([])
+  delete fields.webhooks
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, format)
+  encoding.writeVarUint8Array(encoder, new TextEncoder().encode(JSON.stringify(fields)))
+  encoding.writeUint8Array(encoder, decoding.readTailAsUint8Array(decoder))
+  const older = encoding.toUint8Array(encoder)
+  const decoded = decodeMetaState(older)
+  expect(decoded).toMatchObject({ ok: true })
+  expect(decoded.ok && decoded.state.webhooks.size).toBe(0)
 })

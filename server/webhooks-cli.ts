@@ -1,0 +1,49 @@
+import { UsageError } from './config.js'
+import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
+import type { WebhookList } from '../client/admin-client.js'
+
+const allEvents = ['updated', 'deleted'] as const
+
+/** `syncmesh webhooks …`: where the cluster sends document changes. */
+export const webhookCommands: AdminCommandGroup = {
+  usage: `usage: syncmesh webhooks <command> [--url URL] [--admin-token TOKEN] [--json]
+
+commands:
+  ls                                         registered webhooks
+  add <url> [--events updated,deleted] [--prefix P]
+                                             register one; prints its id and signing secret (shown only now)
+  rm <id>                                    remove one
+
+${adminFlagsUsage}
+`,
+  options: { events: { type: 'string' }, prefix: { type: 'string' } },
+  async run(admin, command, rest, values) {
+    switch (command) {
+      case 'ls': {
+        const list = await admin.webhooks()
+        return { json: list, text: formatWebhooks(list) }
+      }
+      case 'add': {
+        const [url] = rest
+        if (!url) throw new UsageError('webhooks add needs <url>')
+        const events = typeof values.events === 'string' ? values.events.split(',').filter((e) => e !== '') : [...allEvents]
+        const unknown = events.find((e) => !(allEvents as readonly string[]).includes(e))
+        if (unknown !== undefined) throw new UsageError(`--events: ${JSON.stringify(unknown)} is not one of ${allEvents.join(', ')}`)
+        const prefix = typeof values.prefix === 'string' ? values.prefix : ''
+        return { json: await admin.addWebhook({ url, events: events as (typeof allEvents)[number][], prefix }) }
+      }
+      case 'rm': {
+        const [id] = rest
+        if (!id) throw new UsageError('webhooks rm needs <id>')
+        return { json: await admin.removeWebhook(id) }
+      }
+      default:
+        throw new UsageError(`unknown webhooks command ${JSON.stringify(command)}`)
+    }
+  },
+}
+
+function formatWebhooks({ webhooks }: WebhookList): string {
+  if (webhooks.length === 0) return 'no webhooks\n'
+  return webhooks.map((w) => `${w.id}  ${w.events.join(',').padEnd(15)} ${(w.prefix || '*').padEnd(16)} ${w.url}`).join('\n') + '\n'
+}
