@@ -4,6 +4,7 @@ import { afterEach, expect, test } from 'vitest'
 import { createClient, SyncmeshApiError, type ChangeEvent } from '../../client/index.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
+import { startProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -208,3 +209,20 @@ test('the SDK ends with a 410 SyncmeshApiError carrying oldestCursor when its cu
   expect(error).toMatchObject({ status: 410, code: 'cursor_unknown', details: { oldestCursor: expect.stringMatching(/^[0-9a-f]{8}-0$/) } })
   await client.close()
 })
+
+test("every node's feed tells of the changes it holds, those replicated from another node too", async () => {
+  const cluster = await startProxiedCluster()
+  try {
+    expect(await write(cluster.node('n1').url, 'replicated/doc', 'from n1')).toBe(204)
+    for (const id of ['n2', 'n3']) {
+      const changes = await follow(cluster.node(id).url, (seen) => seen.some((c) => c.name === 'replicated/doc'))
+      expect(changes.map((c) => [c.type, c.name])).toContainEqual(['updated', 'replicated/doc'])
+    }
+    const cursors = await Promise.all(['n1', 'n2'].map(async (id) => (await page(cluster.node(id).url, {})).body.nextCursor as string))
+    // Each node numbers its own feed: a cursor of one is not one of another.
+    expect(cursors[0]!.split('-')[0]).not.toBe(cursors[1]!.split('-')[0])
+    expect((await page(cluster.node('n2').url, { since: cursors[0]! })).body.error.code).toBe('cursor_unknown')
+  } finally {
+    await cluster.close()
+  }
+}, 60_000)
