@@ -36,7 +36,8 @@ export function changeRoutes(feed: ChangeFeed, options: ChangeRoutesOptions) {
     const query = c.req.valid('query')
     const visible = (name: string) => name.startsWith(query.prefix) && options.access.authorize(reader, name, 'read').ok
     const stream = c.req.header('accept')?.includes('text/event-stream') === true
-    const since = query.since ?? (stream ? c.req.header('last-event-id') : undefined)
+    // An EventSource reconnects to the URL it was given, `since` and all, and says where it got to in Last-Event-ID.
+    const since = (stream ? c.req.header('last-event-id') : undefined) ?? query.since
     // The cursor is checked before anything is streamed, so that a stale one is a 410, not an event.
     const first = pageOrThrow(feed.page(since, visible, query.limit))
     const release = feed.admit()
