@@ -46,8 +46,9 @@ export function changeRoutes(feed: ChangeFeed, options: ChangeRoutesOptions) {
     try {
       let page = first
       const deadline = Date.now() + (query.wait ?? 0)
-      while (page.changes.length === 0 && Date.now() < deadline && !feed.isClosed) {
-        await feed.sleep(deadline - Date.now(), c.req.raw.signal)
+      const gone = c.req.raw.signal
+      while (page.changes.length === 0 && Date.now() < deadline && !feed.isClosed && !gone.aborted) {
+        await feed.sleep(deadline - Date.now(), gone)
         page = pageOrThrow(feed.page(page.nextCursor, visible, query.limit))
       }
       return c.json({ changes: page.changes, nextCursor: page.nextCursor })

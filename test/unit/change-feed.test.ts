@@ -2,6 +2,8 @@ import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { ChangeFeed, type ChangePage } from '../../src/changes/change-feed.js'
 import { ChangeRecorder, defaultChangeRecorderOptions, type ChangeRecorderOptions } from '../../src/changes/change-recorder.js'
+import { DocAccessControl } from '../../src/auth/doc-access.js'
+import { changeRoutes } from '../../src/http/change-routes.js'
 import { openStore, silentLog } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 
@@ -116,6 +118,24 @@ describe('change feed on LMDB', () => {
     feed.close()
     await sleeping
     expect(feed.admit()).toBeNull()
+    await close()
+  })
+
+  test('a long poll whose caller went away ends, instead of reading the feed again and again until its deadline', async () => {
+    const { feed, close } = openFeed(tempDir())
+    const app = changeRoutes(feed, { access: new DocAccessControl(null, () => false, () => false), keepaliveMs: 15_000 })
+    let pages = 0
+    const page = feed.page.bind(feed)
+    feed.page = (...args) => {
+      pages++
+      return page(...args)
+    }
+    const caller = new AbortController()
+    const answer = app.request('/?wait=60s', { signal: caller.signal })
+    setTimeout(() => caller.abort(), 20)
+    expect((await answer).status).toBe(200)
+    expect(pages).toBeLessThanOrEqual(2)
+    expect(feed.consumerCount).toBe(0)
     await close()
   })
 
