@@ -77,7 +77,7 @@ export class ChangeLogStorage {
     return undefined
   }
 
-  lastSeq(): number | undefined {
+  private lastSeq(): number | undefined {
     for (const key of this.events.getKeys({ reverse: true, limit: 1 })) return key
     return undefined
   }
