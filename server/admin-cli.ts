@@ -2,17 +2,24 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError } from './config.js'
 import { createAdminClient, type AdminClient } from '../client/admin-client.js'
 import { SyncmeshApiError } from '../client/api-error.js'
+import { createDocsClient, type DocsClient } from '../client/docs-client.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 export type OptionValues = Record<string, string | boolean | undefined>
 
-/** One `syncmesh <group> …` command group of the admin REST API (cluster, webhooks). */
+/** The REST clients a command uses, both with the admin token. */
+export interface AdminClients {
+  admin: AdminClient
+  docs: DocsClient
+}
+
+/** One `syncmesh <group> …` command group of the REST API for admins (cluster, ns, docs, webhooks). */
 export interface AdminCommandGroup {
   usage: string
   /** Flags beyond --url, --admin-token, --json and --help. */
   options: Options
   /** Runs `command`; the answer is printed as JSON, or as `text` when there is one and --json is not given. */
-  run(admin: AdminClient, command: string, args: string[], values: OptionValues): Promise<{ json: unknown; text?: string }>
+  run(clients: AdminClients, command: string, args: string[], values: OptionValues): Promise<{ json: unknown; text?: string }>
 }
 
 export const adminFlagsUsage = '--url defaults to $SYNCMESH_URL or http://127.0.0.1:4000; the token to $SYNCMESH_ADMIN_TOKEN.'
@@ -51,7 +58,8 @@ export async function runAdminCommand(
   if (!token) throw new UsageError('the admin token is needed: --admin-token or SYNCMESH_ADMIN_TOKEN')
 
   try {
-    const answer = await group.run(createAdminClient({ url: base, token }), command, rest, values)
+    const clients = { admin: createAdminClient({ url: base, token }), docs: createDocsClient({ url: base, token }) }
+    const answer = await group.run(clients, command, rest, values)
     out(answer.text !== undefined && !values.json ? answer.text : JSON.stringify(answer.json, null, values.json ? 0 : 2) + '\n')
     return 0
   } catch (err) {

@@ -15,7 +15,7 @@ commands:
 ${adminFlagsUsage}
 `,
   options: { voter: { type: 'boolean', default: false } },
-  async run(admin, command, rest, values) {
+  async run({ admin }, command, rest, values) {
     switch (command) {
       case 'ls': {
         const view = await admin.cluster({ consistent: true })

@@ -6,12 +6,24 @@ import { UsageError, parseStartConfig, startUsage } from './config.js'
 import { runAdminCommand } from './admin-cli.js'
 import { clusterCommands } from './cluster-cli.js'
 import { webhookCommands } from './webhooks-cli.js'
+import { namespaceCommands } from './ns-cli.js'
+import { docCommands } from './docs-cli.js'
+import type { AdminCommandGroup } from './admin-cli.js'
+
+const adminGroups: Record<string, AdminCommandGroup> = {
+  cluster: clusterCommands,
+  ns: namespaceCommands,
+  docs: docCommands,
+  webhooks: webhookCommands,
+}
 
 const usage = `usage: syncmesh <command>
 
 commands:
   start      run a node (syncmesh start --help for its flags)
   cluster    manage the cluster (syncmesh cluster --help)
+  ns         manage namespaces (syncmesh ns --help)
+  docs       list, read and delete documents (syncmesh docs --help)
   webhooks   manage webhooks (syncmesh webhooks --help)
 `
 
@@ -61,13 +73,10 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(rest)
     case 'cluster':
+    case 'ns':
+    case 'docs':
     case 'webhooks':
-      process.exitCode = await runAdminCommand(
-        command === 'cluster' ? clusterCommands : webhookCommands,
-        rest,
-        process.env,
-        (text) => process.stdout.write(text),
-      )
+      process.exitCode = await runAdminCommand(adminGroups[command]!, rest, process.env, (text) => process.stdout.write(text))
       return
     case undefined:
     case '--help':

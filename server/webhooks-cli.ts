@@ -17,7 +17,7 @@ commands:
 ${adminFlagsUsage}
 `,
   options: { events: { type: 'string' }, prefix: { type: 'string' } },
-  async run(admin, command, rest, values) {
+  async run({ admin }, command, rest, values) {
     switch (command) {
       case 'ls': {
         const list = await admin.webhooks()

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
@@ -128,4 +129,38 @@ test('syncmesh webhooks add, ls and rm, as text and as --json', async () => {
   expect(JSON.parse(cli('rm', hook.id, '--json').stdout)).toEqual({ id: hook.id, deleted: true })
   expect(cli('rm', hook.id)).toMatchObject({ status: 1, stdout: expect.stringContaining('404 not_found') })
   expect(cli('ls').stdout).toBe('no webhooks\n')
+})
+
+test('syncmesh ns put, ls and rm, and syncmesh docs ls, get and rm, as text and as --json', async () => {
+  const token = 'admin-token-of-the-ns-and-docs-cli-test'
+  const node = await NodeProcess.start(['--data', tempDir(), '--admin-token', token])
+  const cli = (group: string, ...args: string[]) =>
+    spawnSync(process.execPath, [mainJs, group, ...args, '--url', node.url, '--admin-token', token], { encoding: 'utf8', timeout: 20_000 })
+
+  const put = cli('ns', 'put', 'team', '--roots', 'body:text,meta:map', '--max-doc-bytes', '100000', '--public-read', '--json')
+  expect(put.status).toBe(0)
+  expect(JSON.parse(put.stdout)).toEqual({ name: 'team', schema: { roots: { body: 'text', meta: 'map' } }, limits: { maxDocBytes: 100000 }, readOnly: false, publicRead: true })
+  expect(cli('ns', 'ls').stdout).toMatch(/^team\s+body:text,meta:map\s+public-read\n$/)
+  expect(cli('ns', 'put', 'team', '--roots', 'body:blob')).toMatchObject({ status: 2, stderr: expect.stringContaining('--roots') })
+  expect(cli('ns', 'put', 'team', '--max-doc-bytes', '-5')).toMatchObject({ status: 2, stderr: expect.stringContaining('--max-doc-bytes') })
+
+  for (const [name, text] of [['team/a', 'alpha'], ['team/b', 'beta'], ['other', 'gamma']]) {
+    const doc = new Y.Doc()
+    doc.getText('body').insert(0, text!)
+    const res = await fetch(`${node.url}/v1/docs/${encodeURIComponent(name!)}/update`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: Y.encodeStateAsUpdate(doc),
+    })
+    expect(res.status).toBe(204)
+  }
+  const page = JSON.parse(cli('docs', 'ls', '--prefix', 'team/', '--limit', '1', '--json').stdout)
+  expect(page.docs.map((d: { name: string }) => d.name)).toEqual(['team/a'])
+  expect(cli('docs', 'ls', '--prefix', 'team/', '--limit', '1').stdout).toMatch(/^team\/a .*\nmore: --cursor \S+\n$/)
+  expect(cli('docs', 'ls', '--prefix', 'team/', '--cursor', page.nextCursor, '--json').stdout).toContain('"team/b"')
+  expect(JSON.parse(cli('docs', 'get', 'team/b', '--types', 'body:text').stdout)).toEqual({ body: 'beta' })
+  expect(JSON.parse(cli('docs', 'rm', 'team/b', '--json').stdout)).toEqual({ name: 'team/b', deleted: true })
+  expect(cli('docs', 'get', 'team/b')).toMatchObject({ status: 1, stdout: expect.stringContaining('410 deleted') })
+  expect(JSON.parse(cli('ns', 'rm', 'team', '--json').stdout)).toEqual({ name: 'team', deleted: true })
+  expect(cli('ns', 'ls').stdout).toBe('no namespaces\n')
 })
