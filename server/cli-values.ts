@@ -23,3 +23,11 @@ export function pairsFlag<K extends string>(values: OptionValues, name: string, 
   }
   return pairs
 }
+
+/** The command's arguments, `names` of them, all given; a usage error naming them otherwise. */
+export function argsOf(rest: string[], command: string, ...names: string[]): string[] {
+  if (rest.length < names.length || rest.slice(0, names.length).some((arg) => arg === '')) {
+    throw new UsageError(`${command} needs ${names.map((n) => `<${n}>`).join(' ')}`)
+  }
+  return rest.slice(0, names.length)
+}

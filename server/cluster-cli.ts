@@ -1,6 +1,7 @@
 import { UsageError } from './config.js'
 import type { ClusterOverview } from '../client/admin-client.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
+import { argsOf } from './cli-values.js'
 
 /** `syncmesh cluster …`: membership and leadership. */
 export const clusterCommands: AdminCommandGroup = {
@@ -22,14 +23,11 @@ ${adminFlagsUsage}
         return { json: view, text: formatCluster(view) }
       }
       case 'add': {
-        const [id, url] = rest
-        if (!id || !url) throw new UsageError('cluster add needs <id> <url>')
+        const [id, url] = argsOf(rest, 'cluster add', 'id', 'url') as [string, string]
         return { json: await admin.addMember({ id, url, ...(values.voter ? { role: 'voter' as const } : {}) }) }
       }
       case 'rm': {
-        const [id] = rest
-        if (!id) throw new UsageError('cluster rm needs <id>')
-        return { json: await admin.removeMember(id) }
+        return { json: await admin.removeMember(argsOf(rest, 'cluster rm', 'id')[0]!) }
       }
       case 'transfer':
         return { json: await admin.transferLeadership(rest[0]) }

@@ -1,6 +1,6 @@
 import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
-import { pairsFlag, positiveIntFlag } from './cli-values.js'
+import { argsOf, pairsFlag, positiveIntFlag } from './cli-values.js'
 import { rootKinds } from '../src/docs/doc-json.js'
 
 /** `syncmesh docs …`: documents, read and removed with the admin token. */
@@ -29,14 +29,10 @@ ${adminFlagsUsage}
         return { json: page, text: (rows.length === 0 ? 'no documents\n' : rows.join('\n') + '\n') + more }
       }
       case 'get': {
-        const [name] = rest
-        if (!name) throw new UsageError('docs get needs <name>')
-        return { json: await docs.readJson(name, pairsFlag(values, 'types', rootKinds) ?? {}) }
+        return { json: await docs.readJson(argsOf(rest, 'docs get', 'name')[0]!, pairsFlag(values, 'types', rootKinds) ?? {}) }
       }
       case 'rm': {
-        const [name] = rest
-        if (!name) throw new UsageError('docs rm needs <name>')
-        return { json: await admin.deleteDoc(name) }
+        return { json: await admin.deleteDoc(argsOf(rest, 'docs rm', 'name')[0]!) }
       }
       default:
         throw new UsageError(`unknown docs command ${JSON.stringify(command)}`)

@@ -1,6 +1,6 @@
 import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
-import { pairsFlag, positiveIntFlag } from './cli-values.js'
+import { argsOf, pairsFlag, positiveIntFlag } from './cli-values.js'
 import { rootKinds } from '../src/docs/doc-json.js'
 import type { NamespaceSpec } from '../client/admin-client.js'
 
@@ -35,8 +35,7 @@ ${adminFlagsUsage}
         return { json: list, text: rows.length === 0 ? 'no namespaces\n' : rows.join('\n') + '\n' }
       }
       case 'put': {
-        const [name] = rest
-        if (!name) throw new UsageError('ns put needs <name>')
+        const [name] = argsOf(rest, 'ns put', 'name') as [string]
         const maxUpdateBytes = positiveIntFlag(values, 'max-update-bytes')
         const maxDocBytes = positiveIntFlag(values, 'max-doc-bytes')
         const spec: NamespaceSpec = {
@@ -48,9 +47,7 @@ ${adminFlagsUsage}
         return { json: await admin.putNamespace(name, spec) }
       }
       case 'rm': {
-        const [name] = rest
-        if (!name) throw new UsageError('ns rm needs <name>')
-        return { json: await admin.deleteNamespace(name) }
+        return { json: await admin.deleteNamespace(argsOf(rest, 'ns rm', 'name')[0]!) }
       }
       default:
         throw new UsageError(`unknown ns command ${JSON.stringify(command)}`)

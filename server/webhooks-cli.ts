@@ -1,5 +1,6 @@
 import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
+import { argsOf } from './cli-values.js'
 import type { WebhookList } from '../client/admin-client.js'
 
 const allEvents = ['updated', 'deleted'] as const
@@ -24,8 +25,7 @@ ${adminFlagsUsage}
         return { json: list, text: formatWebhooks(list) }
       }
       case 'add': {
-        const [url] = rest
-        if (!url) throw new UsageError('webhooks add needs <url>')
+        const [url] = argsOf(rest, 'webhooks add', 'url') as [string]
         const events = typeof values.events === 'string' ? values.events.split(',').filter((e) => e !== '') : [...allEvents]
         const unknown = events.find((e) => !(allEvents as readonly string[]).includes(e))
         if (unknown !== undefined) throw new UsageError(`--events: ${JSON.stringify(unknown)} is not one of ${allEvents.join(', ')}`)
@@ -33,9 +33,7 @@ ${adminFlagsUsage}
         return { json: await admin.addWebhook({ url, events: events as (typeof allEvents)[number][], prefix }) }
       }
       case 'rm': {
-        const [id] = rest
-        if (!id) throw new UsageError('webhooks rm needs <id>')
-        return { json: await admin.removeWebhook(id) }
+        return { json: await admin.removeWebhook(argsOf(rest, 'webhooks rm', 'id')[0]!) }
       }
       default:
         throw new UsageError(`unknown webhooks command ${JSON.stringify(command)}`)
