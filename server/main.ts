@@ -9,6 +9,7 @@ import { webhookCommands } from './webhooks-cli.js'
 import { namespaceCommands } from './ns-cli.js'
 import { docCommands } from './docs-cli.js'
 import type { AdminCommandGroup } from './admin-cli.js'
+import { backupUsage, runBackup, runRestore } from './backup-cli.js'
 
 const adminGroups: Record<string, AdminCommandGroup> = {
   cluster: clusterCommands,
@@ -25,6 +26,8 @@ commands:
   ns         manage namespaces (syncmesh ns --help)
   docs       list, read and delete documents (syncmesh docs --help)
   webhooks   manage webhooks (syncmesh webhooks --help)
+  backup     save a node's documents and metadata to a file (syncmesh backup --help)
+  restore    make a new node's data directory from a backup
 `
 
 async function start(args: string[]): Promise<void> {
@@ -78,6 +81,16 @@ async function main(argv: string[]): Promise<void> {
     case 'webhooks':
       process.exitCode = await runAdminCommand(adminGroups[command]!, rest, process.env, (text) => process.stdout.write(text))
       return
+    case 'backup':
+    case 'restore': {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(backupUsage)
+        return
+      }
+      const write = (text: string) => process.stdout.write(text)
+      process.exitCode = command === 'backup' ? await runBackup(rest, process.env, write) : await runRestore(rest, write)
+      return
+    }
     case undefined:
     case '--help':
     case '-h':

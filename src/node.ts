@@ -12,7 +12,8 @@ import { adminRoutes } from './http/admin-routes.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { MetaStateMachine } from './meta/state-machine.js'
 import { encodeMetaState } from './meta/codec.js'
-import { emptyMetaState } from './meta/state.js'
+import type { MetaState } from './meta/state.js'
+import { forgetRestoredMetadata, initialMetadata } from './control/restore.js'
 import { RaftDriver } from './raft/driver.js'
 import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
 import { PeerNetwork } from './peer/peer-network.js'
@@ -169,7 +170,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const advertiseUrl = config.advertiseUrl ?? url
 
   const joining = storage.raft.isEmpty() && config.join !== undefined
-  if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl, identity.publicKey)
+  if (storage.raft.isEmpty() && !joining) bootstrap(storage, config.id, advertiseUrl, identity.publicKey, initialMetadata(config.dataDir))
+  if (!storage.raft.isEmpty()) forgetRestoredMetadata(config.dataDir)
 
   let joinedMembers = new Map(loadJoinAnswer(config.dataDir).map((member) => [member.id, member]))
   // Until its metadata names it, a joining node is replaying metadata older than its join: it knows today's
@@ -325,6 +327,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     endpoints: () => control.view().members.map((member) => member.url),
     listCursors: listCursors(clusterSecret),
     changes: changeFeed,
+    backup: {
+      adminToken: adminToken.value,
+      nodeId: config.id,
+      scratchDir: config.dataDir,
+      metaSnapshot: () => encodeMetaState(meta.state),
+      copyStore: (path) => storage.copyTo(path),
+    },
     isDeleted: deleted,
     notReady: () => {
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
@@ -350,6 +359,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         log,
         onJoined: (members) => {
           saveJoinAnswer(config.dataDir, members)
+          forgetRestoredMetadata(config.dataDir)
           joinedMembers = new Map(members.map((member) => [member.id, member]))
           updatePeers()
         },
@@ -410,9 +420,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   })
 }
 
-/** A brand-new cluster of one: this node is its only voter, from a snapshot at index 1. */
-function bootstrap(storage: NodeStorage, id: string, url: string, publicKey: string): void {
-  const state = emptyMetaState()
+/** A brand-new cluster of one: this node is its only voter, from a snapshot at index 1 holding `state` (and it). */
+function bootstrap(storage: NodeStorage, id: string, url: string, publicKey: string, state: MetaState): void {
   state.members.set(id, { id, url, role: 'voter', publicKey })
   storage.raft.bootstrap({ index: 1, term: 1, config: { voters: [id], replicas: [] }, data: encodeMetaState(state) })
 }

@@ -11,6 +11,7 @@ import type { DocAccessControl } from '../auth/doc-access.js'
 import type { ListCursors } from './list-cursor.js'
 import type { ChangeFeed } from '../changes/change-feed.js'
 import { changeRoutes } from './change-routes.js'
+import { backupRoutes, type BackupSource } from './backup-routes.js'
 
 export interface AppOptions {
   maxBodyBytes: number
@@ -24,6 +25,7 @@ export interface AppOptions {
   endpoints(): string[]
   listCursors: ListCursors
   changes: ChangeFeed
+  backup: BackupSource
   isDeleted(name: string): boolean
 }
 
@@ -34,6 +36,7 @@ const changeKeepaliveMs = 15_000
 export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options: AppOptions) {
   const app = new Hono()
     .route('/', options.admin)
+    .route('/', backupRoutes(options.backup))
     .get('/healthz', (c) => c.json({ ok: true as const }))
     // Public, for clients that fail over: member URLs are what they connect to anyway.
     .get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))

@@ -12,6 +12,9 @@ export interface StoredChange {
   stateVector?: Uint8Array
 }
 
+/** A change log's id: 8 hex digits, new for every log (see ChangeLogStorage.logId). */
+export const newChangeLogId = (): string => randomBytes(4).toString('hex')
+
 /** The mark of a deleted document (a write's mark is the meta `nextSeq` it left, never 0). */
 export const deletedMark = 0
 
@@ -35,7 +38,7 @@ export class ChangeLogStorage {
     const info = env.openDB<string, string>({ name: 'change-info', encoding: 'string' })
     let logId = info.get('log-id')
     if (logId === undefined) {
-      logId = randomBytes(4).toString('hex')
+      logId = newChangeLogId()
       info.putSync('log-id', logId)
     }
     this.logId = logId

@@ -25,6 +25,15 @@ export class NodeStorage {
     this.raft = new RaftStorage(this.env, join(options.path, 'raft-wal'), options.raftWal)
   }
 
+  /**
+   * Writes a consistent copy of the LMDB environment into the empty directory `dir` while the node serves
+   * (LMDB's own copy, from one read transaction); returns the file it wrote.
+   */
+  async copyTo(dir: string): Promise<string> {
+    await this.env.backup(dir, false)
+    return join(dir, 'data.mdb')
+  }
+
   async close(): Promise<void> {
     this.raft.close()
     await this.env.flushed

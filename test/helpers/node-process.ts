@@ -84,3 +84,14 @@ export class NodeProcess {
 export async function killAllNodes(): Promise<void> {
   await Promise.all([...running].map((node) => node.kill('SIGKILL')))
 }
+
+/**
+ * `syncmesh start` flags for member `id` of a test cluster that shares `secret` and `adminToken`, on data
+ * directory `data`, with a fast Raft clock (elections in tenths of a second).
+ */
+export function memberFlags(secret: string, adminToken: string) {
+  return (id: string, data: string, extra: string[] = []): string[] => [
+    ...['--id', id, '--data', data, '--cluster-secret', secret, '--admin-token', adminToken, '--raft-tick-ms', '20'],
+    ...extra,
+  ]
+}

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest'
-import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
+import { NodeProcess, killAllNodes, memberFlags } from '../helpers/node-process.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitForValue } from '../helpers/wait.js'
 
@@ -11,10 +11,7 @@ afterEach(async () => {
   removeTempDirs()
 })
 
-const flags = (id: string, data: string, extra: string[] = []) => [
-  ...['--id', id, '--data', data, '--cluster-secret', secret, '--admin-token', adminToken, '--raft-tick-ms', '20'],
-  ...extra,
-]
+const flags = memberFlags(secret, adminToken)
 
 async function admin(node: NodeProcess, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(node.url + path, {

@@ -5,6 +5,7 @@ import { tokenOf } from '../../src/auth/doc-access.js'
 import { checkDocName, docNameFromPath, maxDocNameBytes } from '../../src/docs/doc-name.js'
 import { listCursors } from '../../src/http/list-cursor.js'
 import { formatCursor, parseCursor } from '../../src/changes/cursor.js'
+import { encodeBackupHeader, headerProbeBytes, readBackupHeader } from '../../src/storage/backup-file.js'
 import { checkRequest, parseRequestTarget } from '../../src/http/request-target.js'
 import { applyCommand } from '../../src/meta/apply.js'
 import { checkTicket, createTicket } from '../../src/peer/handshake.js'
@@ -580,6 +581,33 @@ describe('change-feed cursors', () => {
     )
     expect(parseCursor('0123abcd-9007199254740992')).toBeNull()
     expect(parseCursor('0123abcd-01')).toBeNull()
+  })
+})
+
+describe('backup file headers', () => {
+  test('any bytes read as a header that lies inside the file, or as a refusal, never a throw', () => {
+    const nearly = fc
+      .tuple(fc.uint8Array({ maxLength: 12 }), fc.nat({ max: 1_000 }))
+      .map(([tail, size]) => ({ bytes: Uint8Array.from([...new TextEncoder().encode('SYNCMESH BACKUP\n'), ...tail]), size }))
+    const any = fc.record({ bytes: fc.uint8Array({ maxLength: 40 }), size: fc.nat({ max: 1_000 }) })
+    fc.assert(
+      fc.property(fc.oneof(nearly, any), ({ bytes, size }) => {
+        const header = readBackupHeader(bytes.subarray(0, headerProbeBytes), size)
+        if (header.ok) expect(header.metaAt + header.metaBytes === header.dataAt && header.dataAt < size).toBe(true)
+      }),
+      { numRuns: 5_000 },
+    )
+  })
+
+  test('a header reads back where its metadata and its store are', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3_000 }), fc.integer({ min: 1, max: 10_000 }), (meta, storeBytes) => {
+        const header = encodeBackupHeader(meta)
+        const read = readBackupHeader(header.subarray(0, headerProbeBytes), header.byteLength + storeBytes)
+        expect(read).toEqual({ ok: true, metaAt: header.byteLength - meta.byteLength, metaBytes: meta.byteLength, dataAt: header.byteLength })
+        expect(readBackupHeader(header.subarray(0, headerProbeBytes), header.byteLength)).toMatchObject({ ok: false })
+      }),
+    )
   })
 })
 
