@@ -21,7 +21,8 @@ const page = (title: string, body: string, script: string) => `<!doctype html>
   #editor .cm-editor { border: 1px solid #bbb; min-height: 50vh }
   table { border-collapse: collapse; width: 100%; margin-bottom: 16px; font-size: 14px }
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; overflow-wrap: anywhere }
-  .muted { color: #666 } #error { color: #b22 }
+  .muted { color: #666 } #error { color: #b22 } pre { background: #f6f6f6; padding: 8px; overflow: auto; max-height: 40vh }
+  td button { margin-right: 4px }
 </style></head>
 <body>${body}<script type="module" src="/assets/${script}"></script></body></html>`
 
@@ -39,10 +40,21 @@ const adminPage = page(
   'syncmesh admin',
   `<header><h1>syncmesh admin</h1><a href="/">demo</a></header>
 <form id="login"><input id="admin-token" type="password" aria-label="admin token" placeholder="admin token (kept for this tab only)"><button>show</button></form>
-<p id="summary" class="muted"></p><p id="error"></p>
-<h2>Members</h2><table><thead><tr><th>id</th><th>role</th><th></th><th>url</th></tr></thead><tbody id="members"></tbody></table>
-<h2>Peers (replication)</h2><table><thead><tr><th>peer</th><th>link</th><th>bytes sent</th><th>bytes received</th><th>last reconciliation</th></tr></thead><tbody id="peers"></tbody></table>
-<h2>Documents</h2><table><thead><tr><th>name</th><th>bytes</th><th>updated</th></tr></thead><tbody id="docs"></tbody></table>`,
+<p id="summary" class="muted"></p><p id="error" role="alert"></p>
+<h2>Members</h2><table><thead><tr><th>id</th><th>role</th><th></th><th>url</th><th></th></tr></thead><tbody id="members"></tbody></table>
+<form id="add-member"><input id="member-id" aria-label="member id" placeholder="id" required><input id="member-url" aria-label="member url" placeholder="http://10.0.0.4:4000" required>
+<label><input id="member-voter" type="checkbox"> voter</label><button>add member</button></form>
+<h2>Peers (replication)</h2><table><thead><tr><th>peer</th><th>link</th><th>bytes sent</th><th>bytes received</th><th>last reconciliation</th><th></th></tr></thead><tbody id="peers"></tbody></table>
+<h2>Namespaces</h2><table><thead><tr><th>name</th><th>roots</th><th>limits</th><th></th><th></th></tr></thead><tbody id="namespaces"></tbody></table>
+<form id="put-namespace"><input id="ns-name" aria-label="namespace" placeholder="namespace" required><input id="ns-roots" aria-label="roots" placeholder="body:text,meta:map">
+<input id="ns-max-update" type="number" min="1" aria-label="max update bytes" placeholder="max update bytes"><input id="ns-max-doc" type="number" min="1" aria-label="max document bytes" placeholder="max document bytes">
+<label><input id="ns-read-only" type="checkbox"> read-only</label><label><input id="ns-public-read" type="checkbox"> public read</label><button>save namespace</button></form>
+<h2>Documents</h2><table><thead><tr><th>name</th><th>bytes</th><th>updated</th><th></th></tr></thead><tbody id="docs"></tbody></table>
+<p id="doc-title" class="muted"></p><pre id="doc-json"></pre>
+<h2>Webhooks</h2><table><thead><tr><th>id</th><th>url</th><th>events</th><th>prefix</th><th></th></tr></thead><tbody id="webhooks"></tbody></table>
+<form id="add-webhook"><input id="hook-url" aria-label="webhook url" placeholder="https://hooks.example/syncmesh" required><input id="hook-prefix" aria-label="prefix" placeholder="prefix (all documents without)">
+<label><input id="hook-updated" type="checkbox" checked> updated</label><label><input id="hook-deleted" type="checkbox" checked> deleted</label><button>add webhook</button></form>
+<p id="hook-secret"></p>`,
   'admin.js',
 )
 

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs'
+import * as Y from 'yjs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
@@ -123,5 +124,58 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await expect.poll(() => page.locator('#peers tr').count(), { timeout: 20_000 }).toBe(2)
     await expect.poll(() => page.locator('#docs').textContent(), { timeout: 20_000 }).toContain('e2e/shared')
     await page.screenshot({ path: `${artifacts}admin.png`, fullPage: true })
+  })
+
+  test('the admin page acts: namespaces, documents, webhooks and leadership change in the cluster, and a refusal is shown', async () => {
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${cluster.node('n2').url}${path}`, { ...init, headers: { authorization: `Bearer ${cluster.adminToken}`, 'content-type': 'application/json', ...init.headers } })
+    const doc = new Y.Doc()
+    doc.getText('body').insert(0, 'to be deleted from the admin page')
+    const written = await fetch(`${cluster.node('n1').url}/v1/docs/e2e%2Fdoomed/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })
+    expect(written.status).toBe(204)
+
+    const page = await (await browser.newContext()).newPage()
+    await page.setViewportSize({ width: 390, height: 900 })
+    await page.goto(`${cluster.node('n1').url}/admin`)
+    await page.fill('#admin-token', cluster.adminToken)
+    await page.click('#login button')
+    await expect.poll(() => page.locator('#members tr').count(), { timeout: 20_000 }).toBe(3)
+
+    await page.fill('#ns-name', 'e2e-ns')
+    await page.fill('#ns-roots', 'body:text')
+    await page.fill('#ns-max-doc', '100000')
+    await page.click('#put-namespace button')
+    await expect.poll(async () => ((await (await api('/v1/namespaces')).json()) as { namespaces: { name: string }[] }).namespaces.map((n) => n.name), { timeout: 20_000 }).toContain('e2e-ns')
+    await expect.poll(() => page.locator('#namespaces').textContent(), { timeout: 20_000 }).toContain('doc ≤ 100000 B')
+
+    const docRow = page.locator('#docs tr', { hasText: 'e2e/doomed' })
+    await expect.poll(() => docRow.count(), { timeout: 20_000 }).toBe(1)
+    await docRow.locator('button[data-action="view"]').click()
+    await expect.poll(() => page.locator('#doc-json').textContent(), { timeout: 20_000 }).toContain('to be deleted from the admin page')
+    // A destructive action asks first; dismissed, nothing happens.
+    page.once('dialog', (dialog) => void dialog.dismiss())
+    await docRow.locator('button[data-action="delete"]').click()
+    expect((await fetch(`${cluster.node('n3').url}/v1/docs/e2e%2Fdoomed`)).status).toBe(200)
+    page.once('dialog', (dialog) => void dialog.accept())
+    await docRow.locator('button[data-action="delete"]').click()
+    await expect.poll(async () => (await fetch(`${cluster.node('n3').url}/v1/docs/e2e%2Fdoomed`)).status, { timeout: 20_000 }).toBe(410)
+
+    await page.fill('#hook-url', 'https://hooks.example/e2e')
+    await page.click('#add-webhook button')
+    await expect.poll(() => page.locator('#hook-secret').textContent(), { timeout: 20_000 }).toMatch(/wh_[a-z0-9]{20}: signing secret whsec_/)
+    await expect.poll(() => page.locator('#webhooks').textContent(), { timeout: 20_000 }).toContain('https://hooks.example/e2e')
+
+    // The server's refusal is what the page shows.
+    await page.fill('#member-id', 'n1')
+    await page.fill('#member-url', 'http://127.0.0.1:9')
+    await page.click('#add-member button')
+    await expect.poll(() => page.locator('#error').textContent(), { timeout: 20_000 }).toContain('refused: 409 conflict')
+
+    const leader = await cluster.waitForLeader(['n1', 'n2', 'n3'])
+    const next = ['n1', 'n2', 'n3'].find((id) => id !== leader)!
+    await page.locator('#members tr', { hasText: next }).locator('button[data-action="lead"]').click()
+    expect(await cluster.waitForLeader(['n1', 'n2', 'n3'])).toBe(next)
+    await expect.poll(() => page.locator('#summary').textContent(), { timeout: 20_000 }).toContain(`leader ${next}`)
+    await page.screenshot({ path: `${artifacts}admin-actions.png`, fullPage: true })
   })
 })
