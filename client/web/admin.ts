@@ -1,6 +1,7 @@
 import { createAdminClient, type NamespaceSpec } from '../admin-client.js'
 import { SyncmeshApiError } from '../api-error.js'
 import { createDocsClient } from '../docs-client.js'
+import { MetricCharts } from './metric-charts.js'
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const input = (id: string) => el<HTMLInputElement>(id)
@@ -12,6 +13,8 @@ const token = () => tokenInput.value
 const admin = createAdminClient({ url: location.origin, token })
 // The admin token opens the document routes too.
 const docs = createDocsClient({ url: location.origin, token })
+
+const charts = new MetricCharts(el('charts'))
 
 /** A table row of text cells, then buttons that each run an action. */
 function row(cells: (string | number)[], buttons: [label: string, action: () => Promise<void>][] = []): HTMLTableRowElement {
@@ -56,6 +59,7 @@ const sure = (what: string) => window.confirm(what)
 async function refresh(): Promise<void> {
   if (!token()) return
   try {
+    charts.add(await (await fetch('/metrics')).text(), Date.now() / 1_000)
     const [cluster, namespaces, page, webhooks] = await Promise.all([admin.cluster(), admin.namespaces(), docs.list({ limit: 100 }), admin.webhooks()])
     el('summary').textContent = `node ${cluster.id} · leader ${cluster.leader ?? 'none'} · term ${cluster.term} · commit ${cluster.commitIndex} · ${cluster.replication.documents} documents`
     el('members').replaceChildren(

@@ -5,11 +5,15 @@ import { ApiError } from './api-error.js'
 
 // The browser bundles are built into dist/web by `npm run build` (client/web/bundle.mjs).
 const webDir = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url))
-const assets = new Set(['demo.js', 'admin.js'])
+const assets = new Map([
+  ['demo.js', 'text/javascript; charset=utf-8'],
+  ['admin.js', 'text/javascript; charset=utf-8'],
+  ['admin.css', 'text/css; charset=utf-8'],
+])
 
-const page = (title: string, body: string, script: string) => `<!doctype html>
+const page = (title: string, body: string, script: string, stylesheet?: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${title}</title>${stylesheet ? `<link rel="stylesheet" href="/assets/${stylesheet}">` : ''}
 <style>
   body { font: 15px/1.4 system-ui, sans-serif; margin: 0; padding: 12px; max-width: 960px; margin-inline: auto; color: #222 }
   header { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: baseline; margin-bottom: 8px }
@@ -22,7 +26,7 @@ const page = (title: string, body: string, script: string) => `<!doctype html>
   table { border-collapse: collapse; width: 100%; margin-bottom: 16px; font-size: 14px }
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; overflow-wrap: anywhere }
   .muted { color: #666 } #error { color: #b22 } pre { background: #f6f6f6; padding: 8px; overflow: auto; max-height: 40vh }
-  td button { margin-right: 4px }
+  td button { margin-right: 4px } .u-title { font-size: 13px; text-align: left } #charts canvas { display: block }
 </style></head>
 <body>${body}<script type="module" src="/assets/${script}"></script></body></html>`
 
@@ -41,6 +45,7 @@ const adminPage = page(
   `<header><h1>syncmesh admin</h1><a href="/">demo</a></header>
 <form id="login"><input id="admin-token" type="password" aria-label="admin token" placeholder="admin token (kept for this tab only)"><button>show</button></form>
 <p id="summary" class="muted"></p><p id="error" role="alert"></p>
+<h2>Node metrics</h2><div id="charts"></div>
 <h2>Members</h2><table><thead><tr><th>id</th><th>role</th><th></th><th>url</th><th></th></tr></thead><tbody id="members"></tbody></table>
 <form id="add-member"><input id="member-id" aria-label="member id" placeholder="id" required><input id="member-url" aria-label="member url" placeholder="http://10.0.0.4:4000" required>
 <label><input id="member-voter" type="checkbox"> voter</label><button>add member</button></form>
@@ -56,6 +61,7 @@ const adminPage = page(
 <label><input id="hook-updated" type="checkbox" checked> updated</label><label><input id="hook-deleted" type="checkbox" checked> deleted</label><button>add webhook</button></form>
 <p id="hook-secret"></p>`,
   'admin.js',
+  'admin.css',
 )
 
 /** The browser demo at `/`, the admin page at `/admin`, and their bundles under `/assets/`. */
@@ -65,10 +71,11 @@ export function webRoutes(): Hono {
   app.get('/admin', (c) => c.html(adminPage))
   app.get('/assets/:file', async (c) => {
     const file = c.req.param('file')
-    if (!assets.has(file)) throw new ApiError(404, 'not_found', `no asset ${file}`)
+    const type = assets.get(file)
+    if (type === undefined) throw new ApiError(404, 'not_found', `no asset ${file}`)
     const source = await readFile(webDir + file).catch(() => null)
     if (source === null) throw new ApiError(404, 'not_found', `${file} is not built; run npm run build`)
-    return c.body(source, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+    return c.body(source, 200, { 'content-type': type, 'cache-control': 'no-cache' })
   })
   return app
 }

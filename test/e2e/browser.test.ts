@@ -123,6 +123,9 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await expect.poll(() => page.locator('#members tr').count(), { timeout: 20_000 }).toBe(3)
     await expect.poll(() => page.locator('#peers tr').count(), { timeout: 20_000 }).toBe(2)
     await expect.poll(() => page.locator('#docs').textContent(), { timeout: 20_000 }).toContain('e2e/shared')
+    // Four live charts of the node's metrics, drawn from /metrics scrapes.
+    await expect.poll(() => page.locator('#charts [data-chart] canvas').count(), { timeout: 20_000 }).toBe(4)
+    await expect.poll(() => page.locator('#charts .u-title').allTextContents(), { timeout: 20_000 }).toContain('updates applied / s')
     await page.screenshot({ path: `${artifacts}admin.png`, fullPage: true })
   })
 
