@@ -7,9 +7,9 @@ import { takeNodeProcessFailures } from '../helpers/node-process.js'
 import { sleep } from '../helpers/wait.js'
 import { Rng } from '../sim/rng.js'
 import { AckLog, percentile } from './ack-log.js'
-import { checkCluster, converged, type Verdict } from './checker.js'
+import { checkCluster, checkFeeds, converged, type Verdict } from './checker.js'
 import { describeFault, nextFault, type Fault } from './faults.js'
-import { observeNode, type NodeObservation } from './observe.js'
+import { observeFeed, observeNode, type FeedObservation, type NodeObservation } from './observe.js'
 import { NodeWriters } from './writers.js'
 
 export interface ChaosOptions {
@@ -34,6 +34,8 @@ export interface ChaosReport extends Omit<Verdict, 'examples'> {
   writesAttempted: number
   writesAcknowledged: number
   deletionsAcknowledged: number
+  /** Documents whose latest change some node's change feed does not tell of (see checkFeeds). */
+  missedChanges: number
   /** Node processes that exited or logged fatal other than by the schedule. */
   died: number
   /** From the last heal until every node answered the same; null if they did not within the timeout. */
@@ -51,6 +53,7 @@ export function chaosPassed(report: ChaosReport): boolean {
     report.lost === 0 &&
     report.resurrected === 0 &&
     report.divergent === 0 &&
+    report.missedChanges === 0 &&
     report.died === 0 &&
     report.convergeMs !== null &&
     report.problems.length === 0
@@ -245,6 +248,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const answered = final.filter((o): o is NodeObservation => o !== null)
     if (answered.length < final.length) problems.push(`${final.length - answered.length} nodes did not answer at the end`)
     const verdict = checkCluster(acks, answered)
+    const feeds = new Map<string, FeedObservation>()
+    for (const node of cluster.nodes) {
+      const feed = await observeFeed(node.url, cluster.adminToken)
+      if (feed) feeds.set(node.id, feed)
+      else problems.push(`the change feed of ${node.id} could not be read at the end`)
+    }
+    const feedVerdict = checkFeeds(answered, feeds)
     const failures = takeNodeProcessFailures()
     const latency = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) })
     const report: ChaosReport = {
@@ -259,10 +269,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lost: verdict.lost,
       resurrected: verdict.resurrected,
       divergent: verdict.divergent,
+      missedChanges: feedVerdict.missed,
       died: failures.length,
       convergeMs,
       ackLatencyMs: { rest: latency(acks.latencies.rest), whenDurable: latency(acks.latencies.whenDurable) },
-      examples: [...verdict.examples, ...failures],
+      examples: [...verdict.examples, ...feedVerdict.examples, ...failures],
       problems,
     }
     if (options.logDir !== undefined && !chaosPassed(report)) writeNodeLogs(cluster, options.logDir, options.seed)

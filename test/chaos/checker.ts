@@ -1,5 +1,5 @@
 import type { AckLog } from './ack-log.js'
-import type { DocObservation, NodeObservation } from './observe.js'
+import type { DocObservation, FeedObservation, NodeObservation } from './observe.js'
 
 export interface Verdict {
   /** Acknowledged writes missing from at least one node, in documents not deleted. */
@@ -51,4 +51,31 @@ export function checkCluster(acks: Pick<AckLog, 'writes' | 'deletions'>, nodes: 
 /** True once every node answers the same for every name: the replicas have converged. */
 export function converged(nodes: readonly NodeObservation[]): boolean {
   return checkCluster({ writes: new Map(), deletions: new Set() }, nodes).divergent === 0
+}
+
+/**
+ * Changes a node's change feed does not tell of: a document the node holds whose latest event is not `updated`
+ * with the document's state vector (or that has none), or one it deleted whose latest event is not `deleted` —
+ * where the feed tells of the document at all: a node that never held a document has no event for its
+ * deletion. Pure.
+ */
+export function checkFeeds(nodes: readonly NodeObservation[], feeds: ReadonlyMap<string, FeedObservation>): { missed: number; examples: string[] } {
+  const examples: string[] = []
+  let missed = 0
+  for (const node of nodes) {
+    const feed = feeds.get(node.node)
+    for (const [name, doc] of node.docs) {
+      const latest = feed?.get(name)
+      const told =
+        doc.state === 'present'
+          ? latest?.type === 'updated' && latest.stateVector === doc.stateVector
+          : doc.state !== 'deleted' || latest === undefined || latest.type === 'deleted'
+      if (told) continue
+      missed++
+      if (examples.length < maxExamples) {
+        examples.push(`change feed of ${node.node}: ${name} is ${doc.state}, its latest event ${latest ? `${latest.type} ${latest.stateVector ?? ''}`.trim() : 'none'}`)
+      }
+    }
+  }
+  return { missed, examples }
 }

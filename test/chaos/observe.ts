@@ -9,13 +9,42 @@ export type DocObservation =
   | { state: 'deleted' }
   | { state: 'absent' }
   /** `digest` covers the state vector and the delete set: equal digests, equal content. */
-  | { state: 'present'; digest: string; markers: ReadonlySet<string> }
+  | { state: 'present'; digest: string; markers: ReadonlySet<string>; /** Base64, as the change feed writes it. */ stateVector: string }
 
 export interface NodeObservation {
   node: string
   /** Every name the node lists. */
   listed: ReadonlySet<string>
   docs: ReadonlyMap<string, DocObservation>
+}
+
+/** The latest event for each document in a node's change feed. */
+export type FeedObservation = ReadonlyMap<string, { type: 'updated' | 'deleted'; stateVector: string | null }>
+
+/**
+ * The node's whole change feed, read from its oldest event once the node has recorded every change it holds
+ * (its `due` gauge at 0); null if it does not answer.
+ */
+export async function observeFeed(url: string, token: string): Promise<FeedObservation | null> {
+  const get = (path: string) => fetch(url + path, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })
+  try {
+    for (let tries = 0; !(await (await get('/metrics')).text()).includes('syncmesh_change_feed_due_docs 0'); tries++) {
+      if (tries === 100) return null
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const latest = new Map<string, { type: 'updated' | 'deleted'; stateVector: string | null }>()
+    let since: string | null = null
+    for (;;) {
+      const res = await get(`/v1/changes?limit=1000${since === null ? '' : `&since=${since}`}`)
+      if (!res.ok) return null
+      const page = (await res.json()) as { changes: { name: string; type: 'updated' | 'deleted'; stateVector: string | null }[]; nextCursor: string }
+      for (const { name, type, stateVector } of page.changes) latest.set(name, { type, stateVector })
+      if (page.changes.length === 0) return latest
+      since = page.nextCursor
+    }
+  } catch {
+    return null
+  }
 }
 
 /** What `node` at `url` holds of every name in `names` and what it lists; null if it does not answer. */
@@ -42,7 +71,7 @@ async function observeDoc(client: ReturnType<typeof createDocsClient>, name: str
     const digest = createHash('sha256').update(stateVector).update(deleteSet).digest('hex')
     const markers = new Set(doc.getMap(markersMap).keys())
     doc.destroy()
-    return { state: 'present', digest, markers }
+    return { state: 'present', digest, markers, stateVector: Buffer.from(stateVector).toString('base64') }
   } catch (err) {
     if (err instanceof SyncmeshApiError && err.status === 410) return { state: 'deleted' }
     if (err instanceof SyncmeshApiError && err.status === 404) return { state: 'absent' }

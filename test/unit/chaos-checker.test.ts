@@ -1,12 +1,14 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { AckLog, percentile } from '../chaos/ack-log.js'
-import { checkCluster, converged } from '../chaos/checker.js'
+import { checkCluster, checkFeeds, converged } from '../chaos/checker.js'
 import { nextFault, type FaultState } from '../chaos/faults.js'
-import type { DocObservation, NodeObservation } from '../chaos/observe.js'
+import type { DocObservation, FeedObservation, NodeObservation } from '../chaos/observe.js'
+
+type Latest = FeedObservation extends ReadonlyMap<string, infer V> ? V : never
 import { Rng } from '../sim/rng.js'
 
-const present = (digest: string, ...markers: string[]): DocObservation => ({ state: 'present', digest, markers: new Set(markers) })
+const present = (digest: string, ...markers: string[]): DocObservation => ({ state: 'present', digest, markers: new Set(markers), stateVector: `sv-${digest}` })
 const deleted: DocObservation = { state: 'deleted' }
 const absent: DocObservation = { state: 'absent' }
 
@@ -118,4 +120,23 @@ test('the same seed and states give the same schedule', () => {
   }
   expect(schedule(7)).toEqual(schedule(7))
   expect(schedule(7)).not.toEqual(schedule(8))
+})
+
+test("a node's change feed must end with updated at the document's state vector for what it holds, and with deleted for what it deleted, if it told of it", () => {
+  const nodes = [node('n1', { a: present('x'), b: deleted, c: deleted }), node('n2', { a: present('x'), b: deleted, c: deleted, d: present('y') })]
+  const updated = (stateVector: string): Latest => ({ type: 'updated', stateVector })
+  const removed: Latest = { type: 'deleted', stateVector: null }
+  const feeds = new Map<string, FeedObservation>([
+    ['n1', new Map([['a', updated('sv-x')], ['b', removed]])],
+    // n2 never held c; it told of b's update but not of its deletion, of a's deletion after its update, and of d's change before the last.
+    ['n2', new Map([['a', removed], ['b', updated('sv-b')], ['d', updated('sv-older')]])],
+  ])
+  const verdict = checkFeeds(nodes, feeds)
+  expect(verdict.missed).toBe(3)
+  expect(verdict.examples).toEqual([
+    'change feed of n2: a is present, its latest event deleted',
+    'change feed of n2: b is deleted, its latest event updated sv-b',
+    'change feed of n2: d is present, its latest event updated sv-older',
+  ])
+  expect(checkFeeds([node('n3', { a: present('x') })], new Map()).missed).toBe(1)
 })
