@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs'
+import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { Hono } from 'hono'
 import { encodeBackupHeader } from '../storage/backup-file.js'
 import { ApiError } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
+
+const scratchPrefix = 'backup-copy-'
 
 export interface BackupSource {
   adminToken: string
@@ -23,11 +25,13 @@ export interface BackupSource {
  * of the environment (documents, change feed). One at a time: each needs disk for a whole copy until it is sent.
  */
 export function backupRoutes(source: BackupSource) {
+  // Copies a process that stopped mid-backup left behind.
+  for (const name of readdirSync(source.scratchDir)) if (name.startsWith(scratchPrefix)) rmSync(join(source.scratchDir, name), { recursive: true, force: true })
   let running = false
   return new Hono().get('/v1/backup', requireAdmin(source.adminToken), async () => {
     if (running) throw new ApiError(409, 'backup_in_progress', 'this node is making a backup already; retry once it is sent')
     running = true
-    const dir = join(source.scratchDir, `backup-${randomUUID()}`)
+    const dir = join(source.scratchDir, `${scratchPrefix}${randomUUID()}`)
     const done = () => {
       rmSync(dir, { recursive: true, force: true })
       running = false

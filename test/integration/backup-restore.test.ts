@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
@@ -44,7 +44,11 @@ async function bodyOf(node: NodeProcess, name: string): Promise<string | number>
 }
 
 test('write, back up while serving, write more, restore elsewhere: a new cluster holds what the backup held', async () => {
-  const a = await NodeProcess.start(flags('a', tempDir()))
+  const dataA = tempDir()
+  // A copy left by a process that stopped mid-backup goes at the next start.
+  mkdirSync(join(dataA, 'backup-copy-left-behind'))
+  const a = await NodeProcess.start(flags('a', dataA))
+  expect(existsSync(join(dataA, 'backup-copy-left-behind'))).toBe(false)
   await write(a, 'team/one', 'first')
   await write(a, 'team/two', 'second')
   await write(a, 'gone', 'deleted before the backup')
@@ -57,6 +61,7 @@ test('write, back up while serving, write more, restore elsewhere: a new cluster
   const backup = cli('backup', '--out', file, '--url', a.url, '--admin-token', adminToken)
   expect(backup.stderr).toBe('')
   expect(backup.status).toBe(0)
+  expect(readdirSync(dataA).filter((name) => name.startsWith('backup-'))).toEqual([])
   await write(a, 'team/one', ' and later')
   await write(a, 'team/three', 'after the backup')
 
