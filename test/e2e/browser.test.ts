@@ -177,7 +177,8 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     const leader = await cluster.waitForLeader(['n1', 'n2', 'n3'])
     const next = ['n1', 'n2', 'n3'].find((id) => id !== leader)!
     await page.locator('#members tr', { hasText: next }).locator('button[data-action="lead"]').click()
-    expect(await cluster.waitForLeader(['n1', 'n2', 'n3'])).toBe(next)
+    // The click returns at once; the transfer is done when the page's request is answered.
+    await expect.poll(() => cluster.waitForLeader(['n1', 'n2', 'n3']), { timeout: 20_000 }).toBe(next)
     await expect.poll(() => page.locator('#summary').textContent(), { timeout: 20_000 }).toContain(`leader ${next}`)
     await page.screenshot({ path: `${artifacts}admin-actions.png`, fullPage: true })
   })
