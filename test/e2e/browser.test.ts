@@ -62,6 +62,8 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await alice.locator('.cm-content').click()
     await alice.keyboard.type('hello from alice. ')
     await bob.locator('.cm-ySelectionCaret').first().waitFor({ state: 'attached', timeout: 20_000 })
+    // Alice's caret (awareness) can reach Bob before her text (made durable, then replicated): Bob types after it.
+    await expect.poll(() => textOf(bob), { timeout: 20_000 }).toBe('hello from alice. ')
     await bob.bringToFront()
     await bob.locator('.cm-content').click()
     await bob.keyboard.press('End')
