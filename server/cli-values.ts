@@ -24,10 +24,10 @@ export function pairsFlag<K extends string>(values: OptionValues, name: string, 
   return pairs
 }
 
-/** The command's arguments, `names` of them, all given; a usage error naming them otherwise. */
-export function argsOf(rest: string[], command: string, ...names: string[]): string[] {
+/** The command's arguments, one for each of `names`, all given; a usage error naming them otherwise. */
+export function argsOf<const N extends readonly string[]>(rest: string[], command: string, ...names: N): { [K in keyof N]: string } {
   if (rest.length < names.length || rest.slice(0, names.length).some((arg) => arg === '')) {
     throw new UsageError(`${command} needs ${names.map((n) => `<${n}>`).join(' ')}`)
   }
-  return rest.slice(0, names.length)
+  return rest.slice(0, names.length) as { [K in keyof N]: string }
 }

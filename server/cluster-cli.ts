@@ -23,11 +23,11 @@ ${adminFlagsUsage}
         return { json: view, text: formatCluster(view) }
       }
       case 'add': {
-        const [id, url] = argsOf(rest, 'cluster add', 'id', 'url') as [string, string]
+        const [id, url] = argsOf(rest, 'cluster add', 'id', 'url')
         return { json: await admin.addMember({ id, url, ...(values.voter ? { role: 'voter' as const } : {}) }) }
       }
       case 'rm': {
-        return { json: await admin.removeMember(argsOf(rest, 'cluster rm', 'id')[0]!) }
+        return { json: await admin.removeMember(...argsOf(rest, 'cluster rm', 'id')) }
       }
       case 'transfer':
         return { json: await admin.transferLeadership(rest[0]) }

@@ -29,10 +29,10 @@ ${adminFlagsUsage}
         return { json: page, text: (rows.length === 0 ? 'no documents\n' : rows.join('\n') + '\n') + more }
       }
       case 'get': {
-        return { json: await docs.readJson(argsOf(rest, 'docs get', 'name')[0]!, pairsFlag(values, 'types', rootKinds) ?? {}) }
+        return { json: await docs.readJson(argsOf(rest, 'docs get', 'name')[0], pairsFlag(values, 'types', rootKinds) ?? {}) }
       }
       case 'rm': {
-        return { json: await admin.deleteDoc(argsOf(rest, 'docs rm', 'name')[0]!) }
+        return { json: await admin.deleteDoc(...argsOf(rest, 'docs rm', 'name')) }
       }
       default:
         throw new UsageError(`unknown docs command ${JSON.stringify(command)}`)

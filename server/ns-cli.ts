@@ -35,7 +35,7 @@ ${adminFlagsUsage}
         return { json: list, text: rows.length === 0 ? 'no namespaces\n' : rows.join('\n') + '\n' }
       }
       case 'put': {
-        const [name] = argsOf(rest, 'ns put', 'name') as [string]
+        const [name] = argsOf(rest, 'ns put', 'name')
         const maxUpdateBytes = positiveIntFlag(values, 'max-update-bytes')
         const maxDocBytes = positiveIntFlag(values, 'max-doc-bytes')
         const spec: NamespaceSpec = {
@@ -47,7 +47,7 @@ ${adminFlagsUsage}
         return { json: await admin.putNamespace(name, spec) }
       }
       case 'rm': {
-        return { json: await admin.deleteNamespace(argsOf(rest, 'ns rm', 'name')[0]!) }
+        return { json: await admin.deleteNamespace(...argsOf(rest, 'ns rm', 'name')) }
       }
       default:
         throw new UsageError(`unknown ns command ${JSON.stringify(command)}`)

@@ -2,8 +2,7 @@ import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
 import { argsOf } from './cli-values.js'
 import type { WebhookList } from '../client/admin-client.js'
-
-const allEvents = ['updated', 'deleted'] as const
+import { webhookEvents, type WebhookEvent } from '../src/meta/state.js'
 
 /** `syncmesh webhooks …`: where the cluster sends document changes. */
 export const webhookCommands: AdminCommandGroup = {
@@ -25,15 +24,15 @@ ${adminFlagsUsage}
         return { json: list, text: formatWebhooks(list) }
       }
       case 'add': {
-        const [url] = argsOf(rest, 'webhooks add', 'url') as [string]
-        const events = typeof values.events === 'string' ? values.events.split(',').filter((e) => e !== '') : [...allEvents]
-        const unknown = events.find((e) => !(allEvents as readonly string[]).includes(e))
-        if (unknown !== undefined) throw new UsageError(`--events: ${JSON.stringify(unknown)} is not one of ${allEvents.join(', ')}`)
+        const [url] = argsOf(rest, 'webhooks add', 'url')
+        const events = typeof values.events === 'string' ? values.events.split(',').filter((e) => e !== '') : [...webhookEvents]
+        const unknown = events.find((e) => !(webhookEvents as readonly string[]).includes(e))
+        if (unknown !== undefined) throw new UsageError(`--events: ${JSON.stringify(unknown)} is not one of ${webhookEvents.join(', ')}`)
         const prefix = typeof values.prefix === 'string' ? values.prefix : ''
-        return { json: await admin.addWebhook({ url, events: events as (typeof allEvents)[number][], prefix }) }
+        return { json: await admin.addWebhook({ url, events: events as WebhookEvent[], prefix }) }
       }
       case 'rm': {
-        return { json: await admin.removeWebhook(argsOf(rest, 'webhooks rm', 'id')[0]!) }
+        return { json: await admin.removeWebhook(...argsOf(rest, 'webhooks rm', 'id')) }
       }
       default:
         throw new UsageError(`unknown webhooks command ${JSON.stringify(command)}`)

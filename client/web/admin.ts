@@ -2,6 +2,7 @@ import { createAdminClient, type NamespaceSpec } from '../admin-client.js'
 import { SyncmeshApiError } from '../api-error.js'
 import { createDocsClient } from '../docs-client.js'
 import { MetricCharts } from './metric-charts.js'
+import { webhookEvents } from '../../src/meta/state.js'
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const input = (id: string) => el<HTMLInputElement>(id)
@@ -154,7 +155,7 @@ onSubmit('put-namespace', async () => {
   })
 })
 onSubmit('add-webhook', async () => {
-  const events = (['updated', 'deleted'] as const).filter((event) => input(`hook-${event}`).checked)
+  const events = webhookEvents.filter((event) => input(`hook-${event}`).checked)
   const made = await admin.addWebhook({ url: input('hook-url').value, events, prefix: input('hook-prefix').value })
   el('hook-secret').textContent = `${made.id}: signing secret ${made.secret} (shown only now)`
 })
