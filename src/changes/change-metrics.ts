@@ -15,5 +15,5 @@ export function registerChangeFeedMetrics(registry: Registry, feed: ChangeFeed, 
     })
   gauge('syncmesh_change_feed_consumers', 'Change-feed consumers waiting now: long polls and event streams', () => feed.consumerCount)
   gauge('syncmesh_change_feed_last_seq', 'Number of the latest durable change-feed event', () => recorder.durableSeq)
-  gauge('syncmesh_change_feed_due_docs', 'Documents changed whose change-feed event is not recorded yet', () => recorder.dueCount)
+  gauge('syncmesh_change_feed_due_docs', 'Documents changed whose change-feed event is not durable yet', () => recorder.dueCount)
 }

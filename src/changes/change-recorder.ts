@@ -45,6 +45,8 @@ export class ChangeRecorder {
   private firstDueAt: number | null = null
   private timer: NodeJS.Timeout | null = null
   private recording: Promise<void> | null = null
+  /** Documents of the recording under way, whose events are not durable yet. */
+  private recordingDocs = 0
   private readonly pruneTimer: NodeJS.Timeout
   private closed = false
   /** The newest event that is durable: what readers may see. */
@@ -88,8 +90,9 @@ export class ChangeRecorder {
     return this.durable
   }
 
+  /** Documents changed whose event is not durable yet: waiting, or in the recording under way. */
   get dueCount(): number {
-    return this.due.size
+    return this.due.size + this.recordingDocs
   }
 
   /** Calls `listener` after every recording that made new events durable; returns what removes it. */
@@ -142,6 +145,7 @@ export class ChangeRecorder {
     for (const name of names) this.due.delete(name)
     // What is left is as old as before: it goes in the next pass at once.
     if (this.due.size === 0) this.firstDueAt = null
+    this.recordingDocs = names.length
     this.recording = this.write(names)
       .catch((err: unknown) => {
         // The marks are still there: the next start records these, or the next change of each document.
@@ -149,6 +153,7 @@ export class ChangeRecorder {
       })
       .finally(() => {
         this.recording = null
+        this.recordingDocs = 0
         if (this.due.size > 0) this.schedule(this.options.quietMs)
       })
     return this.recording
@@ -182,8 +187,12 @@ export class ChangeRecorder {
     return [{ change, mark: meta.nextSeq }]
   }
 
+  /** The document's state vector at meta `nextSeq` = `seq`, or undefined when it cannot be had now. */
   private stateVectorOf(name: string, seq: number): Uint8Array | undefined {
-    if (this.docs.isLoaded(name)) return this.docs.stateVector(name)
+    const loaded = this.docs.loadedStateVector(name)
+    // A commit in storage but not yet in the open document: its `committed` event, once published, makes the
+    // document due again, and its mark is still there then.
+    if (loaded) return loaded.seq === seq ? loaded.stateVector : undefined
     const followed = this.stateVectors.get(name, seq)
     if (followed) return followed
     const read = this.docs.stateVector(name)

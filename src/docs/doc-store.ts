@@ -149,6 +149,15 @@ export class DocStore {
     return whole && Y.encodeStateVectorFromUpdate(whole)
   }
 
+  /**
+   * The state vector of a document in memory and the meta `nextSeq` it stands at — behind storage's while a
+   * commit is visible there and not yet published (it is, once durable); undefined for a document not in memory.
+   */
+  loadedStateVector(name: string): { stateVector: Uint8Array; seq: number } | undefined {
+    const entry = this.cache.get(name)
+    return entry && { stateVector: Y.encodeStateVector(entry.doc), seq: entry.seq }
+  }
+
   /** `readUpdate` and `stateVector` together, from one read of the document. */
   readDelta(name: string, stateVector?: Uint8Array): { update: Uint8Array; stateVector: Uint8Array } | undefined {
     const entry = this.cache.get(name)

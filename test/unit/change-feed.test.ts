@@ -73,6 +73,30 @@ describe('change feed on LMDB', () => {
     await close()
   })
 
+  test('an event recorded while a commit is in storage but not yet in the open document waits for that commit', async () => {
+    const { docs, recorder, feed, close } = openFeed(tempDir())
+    const handle = docs.open('open/doc')
+    const writer = new Y.Doc()
+    const updates: Uint8Array[] = []
+    writer.on('update', (u: Uint8Array) => updates.push(u))
+    for (const text of ['one ', 'two ']) writer.getText('body').insert(writer.getText('body').length, text)
+    // The first update's commit makes the document due for an event.
+    await docs.apply('open/doc', updates[0]!, 'test')
+    const before = docs.meta('open/doc')!.nextSeq
+    const next = docs.apply('open/doc', updates[1]!, 'test')
+    // The next commit is in storage (its meta is), not yet flushed and so not yet applied to the open document.
+    while (docs.meta('open/doc')!.nextSeq === before) await new Promise((resolve) => setImmediate(resolve))
+    const recording = recorder.flush()
+    await next
+    await recording
+    await recorder.flush()
+    const changes = changesOf(feed.page(undefined, everything, 100))
+    expect(Y.encodeStateVector(handle.doc)).toEqual(Y.encodeStateVector(writer))
+    expect(changes.at(-1)!.stateVector).toBe(Buffer.from(Y.encodeStateVector(writer)).toString('base64'))
+    handle.release()
+    await close()
+  })
+
   test('a deletion is an event; a filter hides documents but the cursor moves past them', async () => {
     const { docs, recorder, feed, close } = openFeed(tempDir())
     await docs.apply('team/a', textUpdate('a'), 'test')
