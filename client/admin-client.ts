@@ -16,6 +16,12 @@ export type MemberInput = InferRequestType<Api['cluster']['members']['$post']>['
 export type NamespaceSpec = InferRequestType<Api['namespaces'][':ns']['$put']>['json']
 export type WebhookSpec = InferRequestType<Api['webhooks']['$post']>['json']
 
+export interface DeliveriesQuery {
+  status?: 'pending' | 'delivered' | 'failed' | 'superseded'
+  limit?: number
+  scope?: 'cluster' | 'node'
+}
+
 const writeInit = (options: WriteOptions) =>
   options.idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': options.idempotencyKey } }
 
@@ -52,9 +58,18 @@ export function createAdminClient(options: AdminClientOptions) {
     addWebhook: (spec: WebhookSpec, write: WriteOptions = {}) => jsonOf(api.v1.webhooks.$post({ json: spec }, writeInit(write))),
     removeWebhook: (id: string, write: WriteOptions = {}) =>
       jsonOf(api.v1.webhooks[':id'].$delete({ param: pathParam('id', id) }, writeInit(write))),
+    /** A webhook's recent deliveries on every reachable member (`scope: 'node'`: this node's), newest first. */
+    webhookDeliveries: (id: string, { limit, ...query }: DeliveriesQuery = {}) =>
+      jsonOf(
+        api.v1.webhooks[':id'].deliveries.$get({
+          param: pathParam('id', id),
+          query: { ...query, ...(limit !== undefined && { limit: String(limit) }) },
+        }),
+      ),
   }
 }
 
 export type AdminClient = ReturnType<typeof createAdminClient>
 export type ClusterOverview = Awaited<ReturnType<AdminClient['cluster']>>
 export type WebhookList = Awaited<ReturnType<AdminClient['webhooks']>>
+export type WebhookDeliveries = Awaited<ReturnType<AdminClient['webhookDeliveries']>>

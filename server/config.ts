@@ -5,6 +5,8 @@ import { z } from 'zod'
 import { defaultNodeConfig, type NodeConfig } from '../src/node.js'
 import { minSecretChars } from '../src/control/secrets.js'
 import { defaultChangeRecorderOptions } from '../src/changes/change-recorder.js'
+import { defaultRetryPolicy } from '../src/webhooks/retry-schedule.js'
+import { defaultDispatcherOptions } from '../src/webhooks/webhook-dispatcher.js'
 
 /** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
 export const startFlags = {
@@ -65,6 +67,18 @@ export const startFlags = {
     env: 'SYNCMESH_MAX_CHANGE_EVENTS',
     help: `most events the change feed keeps; the oldest go first (default ${defaultChangeRecorderOptions.maxEvents})`,
   },
+  'webhook-retry-hours': {
+    env: 'SYNCMESH_WEBHOOK_RETRY_HOURS',
+    help: `how long a webhook delivery is retried before it is marked failed (default ${defaultRetryPolicy.retryForMs / 3_600_000})`,
+  },
+  'webhook-retry-base-ms': {
+    env: 'SYNCMESH_WEBHOOK_RETRY_BASE_MS',
+    help: `delay before a delivery's first retry, doubled for each later one up to an hour, with jitter (default ${defaultRetryPolicy.baseDelayMs})`,
+  },
+  'webhook-timeout-ms': {
+    env: 'SYNCMESH_WEBHOOK_TIMEOUT_MS',
+    help: `how long a webhook receiver may take to answer one delivery (default ${defaultDispatcherOptions.timeoutMs})`,
+  },
 } as const
 
 type FlagName = keyof typeof startFlags
@@ -124,6 +138,9 @@ const startSchema = z.object({
   'anti-entropy-ms': positiveInt.default(defaultNodeConfig.antiEntropyMs),
   'change-retention-hours': z.coerce.number().positive().default(defaultChangeRecorderOptions.retentionMs / 3_600_000),
   'max-change-events': positiveInt.default(defaultChangeRecorderOptions.maxEvents),
+  'webhook-retry-hours': z.coerce.number().positive().default(defaultRetryPolicy.retryForMs / 3_600_000),
+  'webhook-retry-base-ms': positiveInt.default(defaultRetryPolicy.baseDelayMs),
+  'webhook-timeout-ms': positiveInt.default(defaultDispatcherOptions.timeoutMs),
 })
 
 export interface StartConfig {
@@ -171,6 +188,10 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       controlTimeoutMs: c['control-timeout-ms'],
       antiEntropyMs: c['anti-entropy-ms'],
       changes: { retentionMs: c['change-retention-hours'] * 3_600_000, maxEvents: c['max-change-events'] },
+      webhooks: {
+        retry: { ...defaultRetryPolicy, retryForMs: c['webhook-retry-hours'] * 3_600_000, baseDelayMs: c['webhook-retry-base-ms'] },
+        timeoutMs: c['webhook-timeout-ms'],
+      },
       ...(c.join === undefined ? {} : { join: c.join }),
       ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),
       ...(c['cluster-secret'] === undefined ? {} : { clusterSecret: c['cluster-secret'] }),

@@ -1,7 +1,8 @@
 import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
-import { argsOf } from './cli-values.js'
-import type { WebhookList } from '../client/admin-client.js'
+import { argsOf, positiveIntFlag } from './cli-values.js'
+import type { WebhookDeliveries, WebhookList } from '../client/admin-client.js'
+import { deliveryStatuses } from '../src/webhooks/delivery-listing.js'
 import { webhookEvents, type WebhookEvent } from '../src/meta/state.js'
 
 /** `syncmesh webhooks …`: where the cluster sends document changes. */
@@ -13,10 +14,13 @@ commands:
   add <url> [--events updated,deleted] [--prefix P]
                                              register one; prints its id and signing secret (shown only now)
   rm <id>                                    remove one
+  deliveries <id> [--status S] [--limit N] [--scope node]
+                                             recent deliveries on every reachable member, newest first;
+                                             S: pending, delivered, failed or superseded
 
 ${adminFlagsUsage}
 `,
-  options: { events: { type: 'string' }, prefix: { type: 'string' } },
+  options: { events: { type: 'string' }, prefix: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, scope: { type: 'string' } },
   async run({ admin }, command, rest, values) {
     switch (command) {
       case 'ls': {
@@ -34,10 +38,37 @@ ${adminFlagsUsage}
       case 'rm': {
         return { json: await admin.removeWebhook(...argsOf(rest, 'webhooks rm', 'id')) }
       }
+      case 'deliveries': {
+        const [id] = argsOf(rest, 'webhooks deliveries', 'id')
+        const status = oneOf(values.status, 'status', deliveryStatuses)
+        const scope = oneOf(values.scope, 'scope', ['cluster', 'node'] as const)
+        const limit = positiveIntFlag(values, 'limit')
+        const list = await admin.webhookDeliveries(id, { ...(status && { status }), ...(scope && { scope }), ...(limit !== undefined && { limit }) })
+        return { json: list, text: formatDeliveries(list) }
+      }
       default:
         throw new UsageError(`unknown webhooks command ${JSON.stringify(command)}`)
     }
   },
+}
+
+function oneOf<const T extends string>(value: unknown, flag: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`)
+  }
+  return value as T
+}
+
+function formatDeliveries({ responsibleNode, deliveries, unreachable }: WebhookDeliveries): string {
+  const lines = [`sent by ${responsibleNode ?? 'no node'}`]
+  for (const d of deliveries) {
+    const last = d.recentAttempts.at(-1)
+    const outcome = last ? (last.error ?? String(last.status)) : 'not tried yet'
+    lines.push(`${d.createdAt}  ${d.status.padEnd(10)} ${d.type.padEnd(7)} ${String(d.attempts).padStart(3)}×  ${d.node}  ${d.name}  (${outcome})`)
+  }
+  for (const u of unreachable) lines.push(`not heard from ${u.node}: ${u.error}`)
+  return lines.join('\n') + '\n'
 }
 
 function formatWebhooks({ webhooks }: WebhookList): string {

@@ -32,6 +32,10 @@ import { ChangeRecorder, defaultChangeRecorderOptions, type ChangeRecorderOption
 import { ChangeFeed } from './changes/change-feed.js'
 import { registerChangeFeedMetrics } from './changes/change-metrics.js'
 import { PeerOrigin } from './replication/peer-origin.js'
+import { startWebhooks } from './webhooks/start-webhooks.js'
+import { defaultDispatcherOptions, type DispatcherOptions } from './webhooks/webhook-dispatcher.js'
+import { defaultRetryPolicy } from './webhooks/retry-schedule.js'
+import { listDeliveries } from './webhooks/delivery-listing.js'
 import { registerReplicationMetrics } from './replication/replication-metrics.js'
 import { isDeleted, policyFor } from './meta/queries.js'
 import { ClientTokens } from './auth/client-tokens.js'
@@ -82,6 +86,8 @@ export interface NodeConfig {
   docs?: Partial<DocStoreOptions>
   /** Retention of the change feed and how long a change waits to be coalesced with more. */
   changes?: Partial<ChangeRecorderOptions>
+  /** Webhook deliveries: their retry policy, the receivers' timeout. */
+  webhooks?: Partial<DispatcherOptions>
   /** Segment and preallocation sizes of the Raft WAL. */
   raftWal?: RaftWalOptions
 }
@@ -312,6 +318,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const changeRecorder = new ChangeRecorder(docs, storage.docs.changes, log, { ...defaultChangeRecorderOptions, ...config.changes })
   const changeFeed = new ChangeFeed(changeRecorder, maxChangeConsumers)
   registerChangeFeedMetrics(metrics.registry, changeFeed, changeRecorder)
+  const webhooks = startWebhooks(
+    { selfId: config.id, removed: removedHere, meta, peers, docs, storage: storage.docs.webhooks, recorder: changeRecorder, registry: metrics.registry },
+    { ...defaultDispatcherOptions, retry: defaultRetryPolicy, ...config.webhooks },
+    log,
+  )
   let closing: Promise<void> | null = null
   const access = new DocAccessControl(
     await ClientTokens.load({
@@ -346,6 +357,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       clusterSecret,
       timeoutMs: config.controlTimeoutMs,
       dataPlaneView: () => ({ replication: replication.summary(), peers: replication.peerStatus() }),
+      deliveries: (id, query, authorization) =>
+        listDeliveries(
+          { selfId: config.id, dispatcher: webhooks, logId: storage.docs.changes.logId, members: () => meta.state.members.values() },
+          id,
+          query,
+          authorization,
+        ),
     }),
   })
   routeUpgrades(server, { access, peers, sync }, log)
@@ -380,6 +398,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         for (const timer of departing.values()) clearTimeout(timer)
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         changeFeed.close()
+        await webhooks.close()
         control.close()
         keyRecorder.close()
         replication.close()

@@ -1,4 +1,4 @@
-import { createAdminClient, type NamespaceSpec } from '../admin-client.js'
+import { createAdminClient, type NamespaceSpec, type WebhookDeliveries } from '../admin-client.js'
 import { SyncmeshApiError } from '../api-error.js'
 import { createDocsClient } from '../docs-client.js'
 import { MetricCharts } from './metric-charts.js'
@@ -93,8 +93,17 @@ async function refresh(): Promise<void> {
     el('webhooks').replaceChildren(
       ...webhooks.webhooks.map((w) =>
         row([w.id, w.url, w.events.join(', '), w.prefix || '(all)'], [
+          ['deliveries', async () => showDeliveries(w.id, await admin.webhookDeliveries(w.id, { limit: 50 }))],
           ['remove', async () => void (sure(`Remove webhook ${w.id} (${w.url})?`) && (await admin.removeWebhook(w.id)))],
         ]),
+      ),
+    )
+    const failed = await Promise.all(webhooks.webhooks.map((w) => admin.webhookDeliveries(w.id, { status: 'failed', limit: 20 })))
+    el('failed-deliveries').replaceChildren(
+      ...failed.flatMap((list) =>
+        list.deliveries.map((d) =>
+          row([list.webhookId, d.name, d.type, d.attempts, d.recentAttempts.at(-1)?.error ?? '–', d.finishedAt ? new Date(d.finishedAt).toLocaleString() : '–']),
+        ),
       ),
     )
   } catch (err) {
@@ -105,6 +114,12 @@ async function refresh(): Promise<void> {
 const rootsText = (roots: Record<string, string>) => Object.entries(roots).map(([root, kind]) => `${root}:${kind}`).join(', ') || '(any)'
 const limitsText = (limits: { maxUpdateBytes?: number; maxDocBytes?: number }) =>
   [limits.maxUpdateBytes && `update ≤ ${limits.maxUpdateBytes} B`, limits.maxDocBytes && `doc ≤ ${limits.maxDocBytes} B`].filter(Boolean).join(', ') || '–'
+
+function showDeliveries(webhookId: string, list: WebhookDeliveries): void {
+  const unreachable = list.unreachable.map((u) => `${u.node} (${u.error})`).join(', ')
+  el('deliveries-title').textContent = `${webhookId} · sent by ${list.responsibleNode ?? 'no node'} · ${list.deliveries.length} recent deliveries${unreachable && ` · not heard from: ${unreachable}`}`
+  el('deliveries-json').textContent = JSON.stringify(list.deliveries, null, 2)
+}
 
 function showDoc(name: string, bytes: number, json: unknown): void {
   el('doc-title').textContent = `${name} · ${bytes} bytes stored`

@@ -22,6 +22,7 @@ import { ApiError, parseInput } from './api-error.js'
 import { requireAdmin } from './admin-auth.js'
 import { requestKey, type RequestKeyEnv } from './idempotency-key.js'
 import { jsonBody, queryParams } from './validate.js'
+import { deliveriesQuery, type DeliveriesAnswer, type DeliveriesQuery } from '../webhooks/delivery-listing.js'
 
 /** This node's own view of the data plane, as `GET /v1/cluster` shows it beside the Raft view. */
 export interface DataPlaneView {
@@ -36,6 +37,8 @@ export interface AdminRoutesOptions {
   /** How long a write may wait for a leader and a quorum. */
   timeoutMs: number
   dataPlaneView(): DataPlaneView
+  /** A webhook's deliveries, this node's or the cluster's (see webhooks/delivery-listing.ts). */
+  deliveries(webhookId: string, query: DeliveriesQuery, authorization: string | undefined): Promise<DeliveriesAnswer>
 }
 
 const forwardedHeader = 'x-syncmesh-forwarded'
@@ -188,6 +191,12 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
       const webhook = control.webhook(webhookId(c))
       if (!webhook) throw new ApiError(404, 'not_found', `no webhook "${c.req.param('id')}"`)
       return c.json(listed(webhook))
+    })
+
+    .get('/v1/webhooks/:id/deliveries', queryParams(deliveriesQuery), async (c) => {
+      const id = webhookId(c)
+      if (!control.webhook(id)) throw new ApiError(404, 'not_found', `no webhook "${id}"`)
+      return c.json(await options.deliveries(id, c.req.valid('query'), c.req.header('authorization')))
     })
 
     .delete('/v1/webhooks/:id', async (c) => {

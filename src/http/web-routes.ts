@@ -59,7 +59,9 @@ const adminPage = page(
 <h2>Webhooks</h2><table><thead><tr><th>id</th><th>url</th><th>events</th><th>prefix</th><th></th></tr></thead><tbody id="webhooks"></tbody></table>
 <form id="add-webhook"><input id="hook-url" aria-label="webhook url" placeholder="https://hooks.example/syncmesh" required><input id="hook-prefix" aria-label="prefix" placeholder="prefix (all documents without)">
 <label><input id="hook-updated" type="checkbox" checked> updated</label><label><input id="hook-deleted" type="checkbox" checked> deleted</label><button>add webhook</button></form>
-<p id="hook-secret"></p>`,
+<p id="hook-secret"></p>
+<h2>Failed deliveries</h2><table><thead><tr><th>webhook</th><th>document</th><th>change</th><th>attempts</th><th>last error</th><th>given up</th></tr></thead><tbody id="failed-deliveries"></tbody></table>
+<p id="deliveries-title" class="muted"></p><pre id="deliveries-json"></pre>`,
   'admin.js',
   'admin.css',
 )

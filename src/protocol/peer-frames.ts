@@ -10,6 +10,7 @@ export const PeerChannel = {
   raft: 0,
   replication: 1,
   membership: 2,
+  webhooks: 3,
 } as const
 
 export type PeerChannelName = keyof typeof PeerChannel

@@ -1,6 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { durableTransaction } from './durable-transaction.js'
 import { decodeLogRecord, encodeLogRecord } from './log-record.js'
+import { WebhookStorage } from './webhook-storage.js'
 import { ChangeLogStorage, deletedMark } from './change-log.js'
 
 /** What the store keeps about a document besides its updates. */
@@ -46,6 +47,8 @@ export class DocStorage {
   private readonly logs: Database<Uint8Array, LogKey>
   /** The change feed: every write and removal below records itself there in the same transaction. */
   readonly changes: ChangeLogStorage
+  /** Webhook deliveries queued from the change feed, written in the same group commits. */
+  readonly webhooks: WebhookStorage
 
   constructor(private readonly env: RootDatabase) {
     // Shared structures: the field names are stored once, not in every value, so that reading a meta (which
@@ -55,6 +58,7 @@ export class DocStorage {
     this.bases = this.env.openDB<Uint8Array, string>({ name: 'doc-base', encoding: 'binary' })
     this.logs = this.env.openDB<Uint8Array, LogKey>({ name: 'doc-log', encoding: 'binary' })
     this.changes = new ChangeLogStorage(this.env)
+    this.webhooks = new WebhookStorage(this.env)
   }
 
   /** Runs `fn` in one write transaction; resolves when the transaction is durable. */

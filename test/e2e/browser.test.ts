@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
+import { WebhookReceiver } from '../helpers/webhook-receiver.js'
 
 const chromiumPath = '/usr/bin/chromium'
 const haveChromium = existsSync(chromiumPath)
@@ -41,7 +42,8 @@ async function readText(nodeId: string, doc: string): Promise<string> {
 
 describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by playwright-core', () => {
   beforeAll(async () => {
-    cluster = await startProxiedCluster({ antiEntropyMs: 500 })
+    // Webhook deliveries give up within about two seconds, so that the admin page shows a failed one.
+    cluster = await startProxiedCluster({ antiEntropyMs: 500, extraArgs: ['--webhook-retry-hours', '0.0005', '--webhook-retry-base-ms', '100'] })
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true })
     mkdirSync(artifacts, { recursive: true })
   })
@@ -166,10 +168,23 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await docRow.locator('button[data-action="delete"]').click()
     await expect.poll(async () => (await fetch(`${cluster.node('n3').url}/v1/docs/e2e%2Fdoomed`)).status, { timeout: 20_000 }).toBe(410)
 
-    await page.fill('#hook-url', 'https://hooks.example/e2e')
-    await page.click('#add-webhook button')
-    await expect.poll(() => page.locator('#hook-secret').textContent(), { timeout: 20_000 }).toMatch(/wh_[a-z0-9]{20}: signing secret whsec_/)
-    await expect.poll(() => page.locator('#webhooks').textContent(), { timeout: 20_000 }).toContain('https://hooks.example/e2e')
+    const receiver = await WebhookReceiver.start()
+    receiver.answer = () => 500
+    try {
+      await page.fill('#hook-url', receiver.url)
+      await page.click('#add-webhook button')
+      await expect.poll(() => page.locator('#hook-secret').textContent(), { timeout: 20_000 }).toMatch(/wh_[a-z0-9]{20}: signing secret whsec_/)
+      await expect.poll(() => page.locator('#webhooks').textContent(), { timeout: 20_000 }).toContain(receiver.url)
+      const written = await fetch(`${cluster.node('n2').url}/v1/docs/e2e%2Fhooked/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })
+      expect(written.status).toBe(204)
+      // The receiver keeps answering 500: the delivery is given up on, and the page lists it.
+      await expect.poll(() => page.locator('#failed-deliveries').textContent(), { timeout: 20_000 }).toContain('answered 500')
+      expect(await page.locator('#failed-deliveries').textContent()).toContain('e2e/hooked')
+      await page.locator('#webhooks tr').first().locator('button[data-action="deliveries"]').click()
+      await expect.poll(() => page.locator('#deliveries-json').textContent(), { timeout: 20_000 }).toContain('"status": "failed"')
+    } finally {
+      await receiver.close()
+    }
 
     // The server's refusal is what the page shows.
     await page.fill('#member-id', 'n1')

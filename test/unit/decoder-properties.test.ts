@@ -29,6 +29,7 @@ import {
   decodeMembershipNotice,
   encodeMembershipNotice,
 } from '../../src/protocol/membership-notice.js'
+import { decodeWebhookNotice, encodeWebhookNotice, MalformedWebhookNoticeError, type WebhookNotice } from '../../src/protocol/webhook-notice.js'
 import { decodeReconcileMessage, MalformedReconcileMessageError, maxItemNameBytes, type WireRange } from '../../src/protocol/range-codec.js'
 import {
   decodeReplicationMessage,
@@ -228,6 +229,33 @@ describe('peer frames', () => {
     fc.assert(
       fc.property(fromNetwork(validNotice), bytesAfter, (bytes, after) => {
         expectValueOrOwnError(decodeMembershipNotice, MalformedMembershipNoticeError, bytes, after)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  const webhookNotice: fc.Arbitrary<WebhookNotice> = fc.record({
+    webhookId: fc.stringMatching(/^wh_[a-z0-9]{20}$/),
+    docs: fc.array(
+      fc.record({
+        name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((name) => checkDocName(name).ok),
+        deleted: fc.boolean(),
+        stateVector: fc
+          .array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 4 })
+          .map((clocks) => Y.encodeStateVector(new Map(clocks))),
+      }),
+      { maxLength: 5 },
+    ),
+  })
+
+  test('a webhook notice decodes to what was encoded', () => {
+    fc.assert(fc.property(webhookNotice, (notice) => void expect(decodeWebhookNotice(encodeWebhookNotice(notice))).toEqual(notice)))
+  })
+
+  test('any bytes decode to a webhook notice or throw MalformedWebhookNoticeError', () => {
+    fc.assert(
+      fc.property(fromNetwork(webhookNotice.map(encodeWebhookNotice)), bytesAfter, (bytes, after) => {
+        expectValueOrOwnError(decodeWebhookNotice, MalformedWebhookNoticeError, bytes, after)
       }),
       { numRuns: 2_000 },
     )
