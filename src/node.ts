@@ -121,6 +121,8 @@ export interface SyncmeshNode {
   readonly docs: DocStore
   readonly metrics: Metrics
   readonly adminTokenPath: string | null
+  /** Every route of the node's HTTP app, middleware aside: what its OpenAPI document must describe. */
+  readonly httpRoutes: readonly { method: string; path: string }[]
   cluster(): ClusterView
   /** Stops accepting, closes client sockets with 1001, waits for pending writes, closes storage. */
   close(): Promise<void>
@@ -391,6 +393,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     docs,
     metrics,
     adminTokenPath: adminToken.path,
+    httpRoutes: handler.routes.filter((route) => route.method !== 'ALL').map(({ method, path }) => ({ method, path })),
     cluster: () => control.view(),
     close: () =>
       (closing ??= (async () => {

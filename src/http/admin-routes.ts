@@ -43,18 +43,18 @@ export interface AdminRoutesOptions {
 
 const forwardedHeader = 'x-syncmesh-forwarded'
 
-const clusterQuery = z.object({ consistent: z.string().optional() })
+export const clusterQuery = z.object({ consistent: z.string().optional() })
 /**
  * `publicKey`: the node key of the node to be added (one started with --join sends its own). Without it, the
  * leader records the key the node proves once the leader has dialed it.
  */
-const addMemberBody = z.object({
+export const addMemberBody = z.object({
   id: memberIdSchema,
   url: memberUrlSchema,
   role: z.enum(['voter', 'replica']).optional(),
   publicKey: publicKeySchema.optional(),
 })
-const transferBody = z.object({ to: memberIdSchema.optional() }).default({})
+export const transferBody = z.object({ to: memberIdSchema.optional() }).default({})
 
 const statusOfRefusal: Record<Exclude<CommandResult, { ok: true }>['code'], ContentfulStatusCode> = {
   invalid: 400,

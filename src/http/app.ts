@@ -12,6 +12,7 @@ import type { ListCursors } from './list-cursor.js'
 import type { ChangeFeed } from '../changes/change-feed.js'
 import { changeRoutes } from './change-routes.js'
 import { backupRoutes, type BackupSource } from './backup-routes.js'
+import { openApiRoutes } from './openapi/openapi-routes.js'
 
 export interface AppOptions {
   maxBodyBytes: number
@@ -49,6 +50,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     )
     .route('/v1/docs', docRoutes(docs, options))
     .route('/v1/changes', changeRoutes(options.changes, { access: options.access, keepaliveMs: changeKeepaliveMs }))
+    .route('/', openApiRoutes())
     .route('/', webRoutes())
 
   app.notFound((c) =>

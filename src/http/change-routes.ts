@@ -22,7 +22,7 @@ const duration = z
   .transform((text) => (text.endsWith('ms') ? Number(text.slice(0, -2)) : Number(text.replace(/s$/, '')) * 1_000))
   .pipe(z.number().max(maxWaitMs, `at most ${maxWaitMs / 1_000}s`))
 
-const changesQuery = z.object({
+export const changesQuery = z.object({
   since: z.string().optional(),
   prefix: z.string().default(''),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

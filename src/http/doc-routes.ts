@@ -24,7 +24,7 @@ export interface DocRoutesOptions {
 const listScanPerItem = 10
 const listScanMin = 1_000
 
-const listQuery = z.object({
+export const docListQuery = z.object({
   prefix: z.string().default(''),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().optional(),
@@ -41,8 +41,8 @@ const typesQuery = z
     ),
   )
   .transform((entries) => Object.fromEntries(entries.map((e) => e.split(':') as [string, RootKind])))
-const jsonQuery = z.object({ types: typesQuery.optional() })
-const updateQuery = z.object({ sv: z.string().optional() })
+export const docJsonQuery = z.object({ types: typesQuery.optional() })
+export const docUpdateQuery = z.object({ sv: z.string().optional() })
 
 const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], ContentfulStatusCode> = {
   invalid_update: 400,
@@ -82,7 +82,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
   }
 
   return new Hono()
-    .get('/', queryParams(listQuery), async (c) => {
+    .get('/', queryParams(docListQuery), async (c) => {
       const reader = await principalOf(c, access)
       const query = c.req.valid('query')
       const after = query.cursor === undefined ? undefined : options.listCursors.open(query.cursor)
@@ -105,7 +105,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
       })
     })
 
-    .get('/:name/update', queryParams(updateQuery), async (c) => {
+    .get('/:name/update', queryParams(docUpdateQuery), async (c) => {
       const name = await allowedDoc(c, 'read')
       const { sv } = c.req.valid('query')
       let update: Uint8Array | undefined
@@ -135,7 +135,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
       },
     )
 
-    .get('/:name', queryParams(jsonQuery), async (c) => {
+    .get('/:name', queryParams(docJsonQuery), async (c) => {
       const name = await allowedDoc(c, 'read')
       const kinds = c.req.valid('query').types ?? {}
       const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))

@@ -134,6 +134,18 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await page.screenshot({ path: `${artifacts}admin.png`, fullPage: true })
   })
 
+  test('/docs renders the OpenAPI reference, every route of it, from the node alone', async () => {
+    const document = (await (await fetch(`${cluster.node('n1').url}/v1/openapi.json`)).json()) as { paths: Record<string, object> }
+    const operations = Object.values(document.paths).reduce((count, methods) => count + Object.keys(methods).length, 0)
+    const page = await (await browser.newContext()).newPage()
+    const outside: string[] = []
+    page.on('request', (request) => void (new URL(request.url()).host !== new URL(cluster.node('n1').url).host && outside.push(request.url())))
+    await page.goto(`${cluster.node('n1').url}/docs`)
+    await expect.poll(() => page.locator('.opblock').count(), { timeout: 20_000 }).toBe(operations)
+    await expect.poll(() => page.locator('.opblock-summary-path').allTextContents(), { timeout: 20_000 }).toContain('/v1/webhooks/{id}/deliveries')
+    expect(outside).toEqual([])
+  })
+
   test('the admin page acts: namespaces, documents, webhooks and leadership change in the cluster, and a refusal is shown', async () => {
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${cluster.node('n2').url}${path}`, { ...init, headers: { authorization: `Bearer ${cluster.adminToken}`, 'content-type': 'application/json', ...init.headers } })

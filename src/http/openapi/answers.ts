@@ -1,0 +1,79 @@
+import { z } from 'zod'
+import { namespaceSpecSchema, webhookSpecSchema } from '../../meta/commands.js'
+
+/*
+ * The JSON answers of the REST API, as zod schemas: the OpenAPI document is generated from them, and the test
+ * that walks every route checks each answer against them.
+ */
+
+/** The one error shape; some errors add fields of their own beside code and message (a 410 of the change feed: `oldestCursor`). */
+export const errorAnswer = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string() }).catchall(z.string()),
+  })
+  .meta({ id: 'Error', description: 'Every error answer: a machine-readable code and a human-readable message.' })
+
+const time = z.string().describe('ISO 8601')
+
+export const healthAnswer = z.object({ ok: z.literal(true) })
+export const readyAnswer = z.object({ ready: z.literal(true) })
+export const endpointsAnswer = z.object({ endpoints: z.array(z.string()).describe("every member's URL, for clients that fail over") })
+
+export const docListAnswer = z.object({
+  docs: z.array(z.object({ name: z.string(), sizeBytes: z.number().int(), updatedAt: time })),
+  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
+})
+export const docJsonAnswer = z.record(z.string(), z.unknown()).describe("each root's content: text as a string, maps as objects, arrays as arrays, XML as a string")
+export const nameDeletedAnswer = z.object({ name: z.string(), deleted: z.literal(true) })
+
+export const changeEvent = z
+  .object({
+    cursor: z.string().describe('resume after this event: `since`, or SSE `Last-Event-ID`'),
+    type: z.enum(['updated', 'deleted']),
+    name: z.string(),
+    time,
+    bytes: z.number().int(),
+    stateVector: z.string().nullable().describe('base64 Yjs state vector after the change; null for a deletion'),
+  })
+  .meta({ id: 'ChangeEvent' })
+export const changePageAnswer = z.object({ changes: z.array(changeEvent), nextCursor: z.string() })
+
+const member = z.object({ id: z.string(), url: z.string(), role: z.enum(['voter', 'replica']), publicKey: z.string().optional() }).meta({ id: 'Member' })
+const linkState = z.looseObject({
+  state: z.enum(['connected', 'connecting', 'down']),
+  since: z.number(),
+  sentBytes: z.number(),
+  receivedBytes: z.number(),
+  droppedMessages: z.number(),
+})
+export const clusterAnswer = z.object({
+  id: z.string(),
+  leader: z.string().nullable(),
+  term: z.number().int(),
+  commitIndex: z.number().int(),
+  members: z.array(member),
+  replication: z.object({ documents: z.number().int(), fingerprint: z.string(), staleDigests: z.number().int() }),
+  peers: z.array(
+    z.looseObject({
+      id: z.string(),
+      link: linkState,
+      liveUpdatesSent: z.number(),
+      liveUpdatesDropped: z.number(),
+      updatesAlreadyHeld: z.number(),
+      lastReconciliation: z.looseObject({ session: z.number(), startedAt: z.number(), differingDocs: z.number() }).nullable(),
+    }),
+  ),
+})
+export const memberAnswer = member
+export const memberRemovedAnswer = z.object({ id: z.string(), removed: z.literal(true) })
+export const leaderAnswer = z.object({ leader: z.string().nullable() })
+
+const namespace = namespaceSpecSchema.extend({ name: z.string() }).meta({ id: 'Namespace' })
+export const namespaceListAnswer = z.object({ namespaces: z.array(namespace) })
+export const namespaceAnswer = namespace
+
+const webhook = webhookSpecSchema.extend({ id: z.string() }).meta({ id: 'Webhook' })
+export const webhookListAnswer = z.object({ webhooks: z.array(webhook) })
+export const webhookAnswer = webhook
+export const webhookCreatedAnswer = webhook.extend({ secret: z.string().describe('the Standard Webhooks signing secret, `whsec_…`: shown only here') })
+export const webhookDeletedAnswer = z.object({ id: z.string(), deleted: z.literal(true) })

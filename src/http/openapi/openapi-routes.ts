@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { Hono } from 'hono'
+import { ApiError } from '../api-error.js'
+import { openApiDocument } from './openapi-document.js'
+import { routeCatalog } from './route-catalog.js'
+
+const require = createRequire(import.meta.url)
+const swaggerDir = dirname(require.resolve('swagger-ui-dist/package.json'))
+const swaggerAssets = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+])
+const { version } = require('syncmesh/package.json') as { version: string }
+
+const docsPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>syncmesh API</title><link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: '/v1/openapi.json', dom_id: '#swagger-ui', deepLinking: true, tryItOutEnabled: true })</script>
+</body></html>`
+
+/** `/v1/openapi.json`, and `/docs`: Swagger UI over it, served from the swagger-ui-dist package (no CDN). */
+export function openApiRoutes() {
+  const document = openApiDocument(routeCatalog, { version })
+  return new Hono()
+    .get('/v1/openapi.json', (c) => c.json(document))
+    .get('/docs', (c) => c.html(docsPage))
+    .get('/docs/assets/:file', async (c) => {
+      const file = c.req.param('file')
+      const type = swaggerAssets.get(file)
+      if (type === undefined) throw new ApiError(404, 'not_found', `no asset ${file}`)
+      return c.body(await readFile(join(swaggerDir, file)), 200, { 'content-type': type, 'cache-control': 'max-age=3600' })
+    })
+}
