@@ -180,7 +180,7 @@ export function adminRoutes(control: ControlPlane, options: AdminRoutesOptions) 
 
     .post('/v1/webhooks', jsonBody(webhookSpecSchema), async (c) => {
       const { id, secret } = webhookIdentity(options.clusterSecret, c.get('requestKey'))
-      await commit(c, { type: 'put-webhook', id, secret, ...c.req.valid('json') })
+      await commit(c, { type: 'put-webhook', id, secret, createdAtMs: Date.now(), ...c.req.valid('json') })
       // A retry of the same request finds the webhook the first one made, under the same id.
       const webhook = control.webhook(id)
       if (!webhook) throw new ApiError(404, 'not_found', `webhook "${id}" was deleted since this request first made it`)

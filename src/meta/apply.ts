@@ -139,10 +139,11 @@ function deleteDoc(state: MetaState, { name }: CommandOf<'delete-doc'>, at: LogP
 }
 
 /** Registers a webhook under a new id; its id and secret never change (a new URL is a new webhook). */
-function putWebhook(state: MetaState, { id, url, events, prefix, secret }: CommandOf<'put-webhook'>): CommandResult {
+function putWebhook(state: MetaState, { id, url, events, prefix, secret, createdAtMs }: CommandOf<'put-webhook'>): CommandResult {
   if (state.webhooks.has(id)) return refuse('conflict', `webhook "${id}" already exists`)
   if (state.webhooks.size >= maxWebhooks) return refuse('conflict', `the cluster already has the most webhooks, ${maxWebhooks}`)
-  state.webhooks.set(id, { id, url, events: webhookEvents.filter((event) => events.includes(event)), prefix, secret })
+  const webhook = { id, url, events: webhookEvents.filter((event) => events.includes(event)), prefix, secret }
+  state.webhooks.set(id, createdAtMs === undefined ? webhook : { ...webhook, createdAtMs })
   return ok
 }
 

@@ -15,6 +15,7 @@ import {
   webhookIdSchema,
   webhookSecretSchema,
   webhookSpecSchema,
+  webhookCreatedAtSchema,
   type CommandResult,
   type MetaCommand,
   type ParsedCommand,
@@ -51,7 +52,10 @@ const fieldsSchema = z.object({
   removedMembers: z.array(memberIdSchema).default([]),
   recentResults: z.array(z.tuple([requestIdSchema, resultSchema])).max(maxRememberedRequests),
   // Absent from snapshots made before webhooks.
-  webhooks: z.array(webhookSpecSchema.extend({ id: webhookIdSchema, secret: webhookSecretSchema })).max(maxWebhooks).default([]),
+  webhooks: z
+    .array(webhookSpecSchema.extend({ id: webhookIdSchema, secret: webhookSecretSchema, createdAtMs: webhookCreatedAtSchema.optional() }))
+    .max(maxWebhooks)
+    .default([]),
 })
 
 const jsonSnapshotSchema = fieldsSchema.extend({
@@ -169,8 +173,8 @@ function canonicalNamespace({ name, schema, limits, readOnly, publicRead }: Name
   }
 }
 
-function canonicalWebhook({ id, url, events, prefix, secret }: Webhook) {
-  return { id, url, events: [...events], prefix, secret }
+function canonicalWebhook({ id, url, events, prefix, secret, createdAtMs }: Webhook) {
+  return { id, url, events: [...events], prefix, secret, ...(createdAtMs !== undefined && { createdAtMs }) }
 }
 
 function canonicalResult(result: CommandResult): CommandResult {

@@ -32,6 +32,8 @@ export const webhookIdSchema = z.string().regex(/^wh_[a-z0-9]{20}$/, 'a webhook 
 export const webhookUrlSchema = z.url({ protocol: /^https?$/ }).max(2048)
 /** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 bytes. */
 export const webhookSecretSchema = z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'whsec_ and a base64 key')
+/** Epoch ms, by the clock of the node that took the registration. */
+export const webhookCreatedAtSchema = z.number().int().nonnegative()
 export const webhookSpecSchema = z.object({
   url: webhookUrlSchema,
   events: z
@@ -67,7 +69,7 @@ export const metaCommandSchema = z.discriminatedUnion('type', [
   commandSchema('put-namespace', { name: namespaceNameSchema, ...namespaceSpecSchema.shape }),
   commandSchema('delete-namespace', { name: namespaceNameSchema }),
   commandSchema('delete-doc', { name: docNameSchema }),
-  commandSchema('put-webhook', { id: webhookIdSchema, ...webhookSpecSchema.shape, secret: webhookSecretSchema }),
+  commandSchema('put-webhook', { id: webhookIdSchema, ...webhookSpecSchema.shape, secret: webhookSecretSchema, createdAtMs: webhookCreatedAtSchema.optional() }),
   commandSchema('delete-webhook', { id: webhookIdSchema }),
 ])
 

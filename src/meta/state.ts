@@ -33,6 +33,11 @@ export interface Webhook {
   readonly prefix: string
   /** `whsec_` and the base64 of the signing key; every node holds it, so that any can deliver. */
   readonly secret: string
+  /**
+   * When it was registered (epoch ms, by the clock of the node that took the registration): each node sends it
+   * the changes it recorded from then on. Absent for webhooks registered before deliveries were built.
+   */
+  readonly createdAtMs?: number
 }
 
 /** Webhooks one cluster holds at most: each is watched by a node and signs every delivery. */

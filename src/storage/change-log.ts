@@ -80,6 +80,12 @@ export class ChangeLogStorage {
     return undefined
   }
 
+  /** The newest event recorded before `timeMs` (0 when there is none), looking back from the newest. */
+  seqBefore(timeMs: number): number {
+    for (const { key, value } of this.events.getRange({ reverse: true })) if (value.timeMs < timeMs) return key
+    return 0
+  }
+
   private lastSeq(): number | undefined {
     for (const key of this.events.getKeys({ reverse: true, limit: 1 })) return key
     return undefined

@@ -45,6 +45,8 @@ export interface DispatcherDeps {
 const scanBatch = 500
 /** A pass runs at least this often, whatever changes it was not told of. */
 const idlePassMs = 10_000
+/** How far the clocks of two nodes may be apart: a node starts a new webhook's deliveries this much before its registration. */
+const clockSkewMs = 60_000
 /** Finished deliveries beyond `keepFinished` are removed at most this often per webhook. */
 const pruneIntervalMs = 60_000
 
@@ -63,6 +65,11 @@ export class WebhookDispatcher {
   /** Webhooks whose latest attempt failed: they get one attempt at a time until one succeeds. */
   private readonly failing = new Set<string>()
   private readonly prunedAt = new Map<string, number>()
+  /**
+   * Webhooks this node does not send whose cursor waits at an event none has delivered, by that event's document:
+   * nothing moves the cursor before a notice about that document (or retention), so a pass need not look again.
+   */
+  private readonly blockedOn = new Map<string, string>()
   private readonly stop = new AbortController()
   private readonly stopListening: () => void
   private running: Promise<void> | null = null
@@ -99,6 +106,7 @@ export class WebhookDispatcher {
         storage.setDelivered(notice.webhookId, doc.name, merged(before, doc))
       }
     })
+    if (notice.docs.some((doc) => doc.name === this.blockedOn.get(notice.webhookId))) this.blockedOn.delete(notice.webhookId)
     this.poke()
   }
 
@@ -116,6 +124,7 @@ export class WebhookDispatcher {
       this.inFlight.delete(id)
       this.failing.delete(id)
       this.prunedAt.delete(id)
+      this.blockedOn.delete(id)
     }
   }
 
@@ -191,8 +200,12 @@ export class WebhookDispatcher {
     const durable = feed.durableSeq
     const cursor = storage.cursorOf(webhook.id)
     if (cursor === undefined) {
-      // A webhook is sent the changes made after it was registered, as this node learns of its registration.
-      await this.commitFor(webhook.id, () => storage.setCursor(webhook.id, durable))
+      // A webhook is sent the changes this node recorded since its registration, however late the node learns of
+      // it (it was down, or joined since): a node that takes the webhook over must not have passed them by.
+      // Webhooks registered before their creation time was kept get the changes from when the node learns of them.
+      const start = webhook.createdAtMs === undefined ? durable : Math.min(durable, feed.changes.seqBefore(webhook.createdAtMs - clockSkewMs))
+      await this.commitFor(webhook.id, () => storage.setCursor(webhook.id, start))
+      this.passAgain = true
       return
     }
     const oldest = feed.changes.firstSeq()
@@ -201,6 +214,8 @@ export class WebhookDispatcher {
       this.log.warn({ webhook: webhook.id, cursor, oldest }, 'webhook: change-feed events were removed by retention before they were sent')
       from = oldest - 1
     }
+    if (responsible) this.blockedOn.delete(webhook.id)
+    else if (from === cursor && this.blockedOn.has(webhook.id)) return
     const queued: [number, StoredDelivery][] = []
     let advanced = from
     let read = 0
@@ -208,7 +223,10 @@ export class WebhookDispatcher {
       if (seq > durable) break
       read++
       if (matches(webhook, change) && !covers(storage.delivered(webhook.id, change.name) ?? nothingDelivered, change)) {
-        if (!responsible) break
+        if (!responsible) {
+          this.blockedOn.set(webhook.id, change.name)
+          break
+        }
         queued.push([seq, newDelivery(webhook.id, change)])
       }
       advanced = seq

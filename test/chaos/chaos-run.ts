@@ -7,7 +7,8 @@ import { takeNodeProcessFailures } from '../helpers/node-process.js'
 import { sleep } from '../helpers/wait.js'
 import { Rng } from '../sim/rng.js'
 import { AckLog, percentile } from './ack-log.js'
-import { checkCluster, checkFeeds, converged, type Verdict } from './checker.js'
+import { checkCluster, checkFeeds, checkWebhook, converged, type Verdict } from './checker.js'
+import { WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { describeFault, nextFault, type Fault } from './faults.js'
 import { observeFeed, observeNode, type FeedObservation, type NodeObservation } from './observe.js'
 import { NodeWriters } from './writers.js'
@@ -36,6 +37,9 @@ export interface ChaosReport extends Omit<Verdict, 'examples'> {
   deletionsAcknowledged: number
   /** Documents whose latest change some node's change feed does not tell of (see checkFeeds). */
   missedChanges: number
+  /** Documents whose content or deletion the webhook was never sent (see checkWebhook), and deliveries it got twice. */
+  missedWebhookEvents: number
+  webhookDuplicates: number
   /** Node processes that exited or logged fatal other than by the schedule. */
   died: number
   /** From the last heal until every node answered the same; null if they did not within the timeout. */
@@ -54,6 +58,7 @@ export function chaosPassed(report: ChaosReport): boolean {
     report.resurrected === 0 &&
     report.divergent === 0 &&
     report.missedChanges === 0 &&
+    report.missedWebhookEvents === 0 &&
     report.died === 0 &&
     report.convergeMs !== null &&
     report.problems.length === 0
@@ -65,8 +70,8 @@ const liveDocs = 6
 const writeEveryMs = 20
 
 /**
- * One chaos run: real node processes behind cuttable proxies, writers on every node, documents deleted as
- * they write, and a seeded schedule of faults; then everything heals and the checker compares what was
+ * One chaos run: real node processes behind cuttable proxies, writers on every node, documents deleted or
+ * retired as they write, a webhook taking every change, and a seeded schedule of faults; then everything heals and the checker compares what was
  * acknowledged with what every node holds.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -76,7 +81,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const acks = new AckLog()
   const problems: string[] = []
   const faultsByKind: Record<string, number> = {}
-  const cluster = await startProxiedCluster({ size: options.nodes, spares, antiEntropyMs: 200 })
+  const cluster = await startProxiedCluster({
+    size: options.nodes,
+    spares,
+    antiEntropyMs: 200,
+    extraArgs: ['--webhook-retry-base-ms', '100', '--webhook-timeout-ms', '2000'],
+  })
+  // A webhook to a receiver that is down 2 s in every 7 and refuses one delivery in ten besides, registered before
+  // any write: deliveries queue up on the node responsible, which faults then kill, cut off or remove.
+  const receiver = await WebhookReceiver.start()
+  const receiverRng = new Rng(options.seed ^ 0x27d4eb2d)
+  receiver.answer = () => ((Date.now() - started) % 7_000 < 2_000 || receiverRng.int(10) === 0 ? 503 : 204)
   const started = Date.now()
   const at = () => `${((Date.now() - started) / 1000).toFixed(1)}s`
   try {
@@ -90,6 +105,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const admin = (id: string) =>
       createAdminClient({ url: cluster.node(id).url, token: cluster.adminToken, fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(6_000) }) })
     const up = () => members.filter((id) => !down.has(id))
+    receiver.verifyWith((await admin(members[0]!).addWebhook({ url: receiver.url, events: ['updated', 'deleted'] })).secret)
     /** What ends each timed fault, run early if the run ends first. */
     const endings = new Map<NodeJS.Timeout, () => Promise<void>>()
     const later = (ms: number, end: () => Promise<void>) => {
@@ -194,6 +210,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (Date.now() < deadline) {
         await sleep(1_000 + workRng.int(3_000))
         const name = workRng.pick(live)
+        if (workRng.int(2) === 0) {
+          // Retired: written no more, so that its last change is made (and must reach the webhook) amid faults.
+          live.splice(live.indexOf(name), 1)
+          newDoc()
+          log(`${at()} retired ${name}`)
+          continue
+        }
         const via = up()
         if (via.length === 0) continue
         const ok = await admin(workRng.pick(via))
@@ -255,6 +278,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else problems.push(`the change feed of ${node.id} could not be read at the end`)
     }
     const feedVerdict = checkFeeds(answered, feeds)
+    // Deliveries are retried with backoff: give the last ones time to arrive.
+    const written = new Set([...acks.writes].filter(([, keys]) => keys.size > 0).map(([name]) => name))
+    const webhookVerdict = async () => (answered[0] ? checkWebhook(answered[0], written, receiver.accepted.map((d) => ({ type: d.payload.type as 'document.updated', name: d.payload.data.name, stateVector: d.payload.data.stateVector }))) : null)
+    let hookVerdict = await webhookVerdict()
+    for (const deadline = Date.now() + 30_000; hookVerdict && hookVerdict.missed > 0 && Date.now() < deadline; hookVerdict = await webhookVerdict()) await sleep(500)
+    if (receiver.forged.length > 0) problems.push(`${receiver.forged.length} webhook deliveries did not verify`)
     const failures = takeNodeProcessFailures()
     const latency = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) })
     const report: ChaosReport = {
@@ -270,16 +299,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       resurrected: verdict.resurrected,
       divergent: verdict.divergent,
       missedChanges: feedVerdict.missed,
+      missedWebhookEvents: hookVerdict?.missed ?? 0,
+      webhookDuplicates: hookVerdict?.duplicates ?? 0,
       died: failures.length,
       convergeMs,
       ackLatencyMs: { rest: latency(acks.latencies.rest), whenDurable: latency(acks.latencies.whenDurable) },
-      examples: [...verdict.examples, ...feedVerdict.examples, ...failures],
+      examples: [...verdict.examples, ...feedVerdict.examples, ...(hookVerdict?.examples ?? []), ...failures],
       problems,
     }
     if (options.logDir !== undefined && !chaosPassed(report)) writeNodeLogs(cluster, options.logDir, options.seed)
     return report
   } finally {
     await cluster.close()
+    await receiver.close()
   }
 }
 

@@ -1,3 +1,4 @@
+import * as Y from 'yjs'
 import type { AckLog } from './ack-log.js'
 import type { DocObservation, FeedObservation, NodeObservation } from './observe.js'
 
@@ -78,4 +79,52 @@ export function checkFeeds(nodes: readonly NodeObservation[], feeds: ReadonlyMap
     }
   }
   return { missed, examples }
+}
+
+/** One delivery a webhook receiver accepted: its kind, document and state vector (base64; null for a deletion). */
+export interface AcceptedDelivery {
+  type: 'document.updated' | 'document.deleted'
+  name: string
+  stateVector: string | null
+}
+
+/**
+ * Changes the webhook was never sent: a document the nodes hold (they have converged: the first node speaks for
+ * all) with an update that no accepted delivery's state vector includes, or a deleted one, once written, whose
+ * deletion no delivery told of. Deliveries sent more than once are counted too, as `duplicates` (allowed: at
+ * least once). Pure.
+ */
+export function checkWebhook(
+  node: NodeObservation,
+  written: ReadonlySet<string>,
+  accepted: readonly AcceptedDelivery[],
+): { missed: number; duplicates: number; examples: string[] } {
+  const clocks = new Map<string, Map<number, number>>()
+  const deletions = new Set<string>()
+  const ids = new Set<string>()
+  let duplicates = 0
+  for (const delivery of accepted) {
+    const id = `${delivery.type} ${delivery.name} ${delivery.stateVector}`
+    if (ids.has(id)) duplicates++
+    ids.add(id)
+    if (delivery.type === 'document.deleted') deletions.add(delivery.name)
+    else if (delivery.stateVector !== null) {
+      const merged = clocks.get(delivery.name) ?? new Map<number, number>()
+      for (const [client, clock] of Y.decodeStateVector(Buffer.from(delivery.stateVector, 'base64'))) merged.set(client, Math.max(clock, merged.get(client) ?? 0))
+      clocks.set(delivery.name, merged)
+    }
+  }
+  const examples: string[] = []
+  let missed = 0
+  for (const [name, doc] of node.docs) {
+    let told = true
+    if (doc.state === 'present') {
+      const delivered = clocks.get(name) ?? new Map<number, number>()
+      told = [...Y.decodeStateVector(Buffer.from(doc.stateVector, 'base64'))].every(([client, clock]) => clock <= (delivered.get(client) ?? 0))
+    } else if (doc.state === 'deleted' && written.has(name)) told = deletions.has(name)
+    if (told) continue
+    missed++
+    if (examples.length < maxExamples) examples.push(`webhook: ${name} is ${doc.state} on ${node.node}, and no delivery told of all of it`)
+  }
+  return { missed, duplicates, examples }
 }

@@ -31,7 +31,7 @@ for (let seed = first; seed < first + Number(values.seeds); seed++) {
   console.log(JSON.stringify(report))
   if (!chaosPassed(report)) {
     failed++
-    console.log(`seed ${seed} FAILED: lost ${report.lost}, resurrected ${report.resurrected}, divergent ${report.divergent}, died ${report.died}`)
+    console.log(`seed ${seed} FAILED: lost ${report.lost}, resurrected ${report.resurrected}, divergent ${report.divergent}, missed changes ${report.missedChanges}, missed webhook events ${report.missedWebhookEvents}, died ${report.died}`)
     console.log(`node logs: ${values.logs}/seed-${seed}-*.log`)
     console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --nodes ${nodes}`)
   }

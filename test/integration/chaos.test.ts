@@ -13,7 +13,7 @@ function summary(report: ChaosReport): string {
 
 for (const schedule of schedules) {
   test(
-    `chaos, ${schedule.nodes} nodes, ${schedule.seconds} s of faults (seed ${schedule.seed}): nothing acknowledged is lost, no deletion comes back, every replica the same, every change in every node's feed`,
+    `chaos, ${schedule.nodes} nodes, ${schedule.seconds} s of faults (seed ${schedule.seed}): nothing acknowledged is lost, no deletion comes back, every replica the same, every change in every node's feed and sent to the webhook`,
     async () => {
       const report = await runChaos(schedule)
       // The premises: the schedule did inject faults, and the cluster did acknowledge writes and deletions.

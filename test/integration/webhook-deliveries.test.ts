@@ -7,6 +7,8 @@ import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor, waitForValue } from '../helpers/wait.js'
 import { WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { startProxiedCluster } from '../helpers/proxied-cluster.js'
+import { responsibleNode } from '../../src/webhooks/responsibility.js'
+import { webhookIdentity } from '../../src/control/webhook-identity.js'
 
 const adminToken = 'webhook-deliveries-admin-token'
 const receivers: WebhookReceiver[] = []
@@ -98,6 +100,17 @@ test('a delivery retried past its window is marked failed, listed as failed, and
   expect((await deliveries(node.url, id, '?status=pending')).deliveries).toEqual([])
 })
 
+test('a node sends a new webhook the changes it recorded from its registration on, however late it learns of it', async () => {
+  const node = await startTestNode({ adminToken, webhooks: quickWebhooks, changes: { quietMs: 10 } })
+  // Recorded before the registration reached this node: as for a node that was down, or joined since. A
+  // registration is dated by the clock of the node that took it, and each node starts a minute before that.
+  await write(node.url, 'early/1', 'x')
+  await waitFor('the change recorded', async () => ((await (await fetch(`${node.url}/v1/changes`)).json()) as { changes: unknown[] }).changes.length === 1)
+  const hook = await receiver()
+  await register(node.url, hook)
+  await waitFor('the earlier change delivered', () => hook.names('document.updated').has('early/1'))
+})
+
 test('a removed webhook is sent nothing more, and its deliveries are gone', async () => {
   const node = await startTestNode({ adminToken, webhooks: quickWebhooks, changes: { quietMs: 10 } })
   const hook = await receiver()
@@ -177,6 +190,31 @@ test('in a cluster one node sends each event once; when it is killed another tak
     expect(hook.forged).toEqual([])
     const listed = await deliveries(cluster.node(survivors[0]!).url, id, '', cluster.adminToken)
     expect(listed.unreachable.map((u: any) => u.node)).toEqual([responsible])
+  } finally {
+    await cluster.close()
+  }
+}, 120_000)
+
+test('a node that joins and takes a webhook over sends the changes still pending elsewhere', async () => {
+  const cluster = await startProxiedCluster({ spares: 1, extraArgs: ['--webhook-retry-base-ms', '50', '--webhook-timeout-ms', '500'] })
+  try {
+    // A registration whose webhook n4 will be responsible for, once it is a member.
+    let key = 0
+    while (responsibleNode(webhookIdentity(cluster.clusterSecret, `join-${key}`).id, ['n1', 'n2', 'n3', 'n4']) !== 'n4') key++
+    const hook = await receiver()
+    hook.answer = () => 503
+    const { status, json } = await adminApi(cluster.adminToken, cluster.node('n1').url, 'POST', '/v1/webhooks', { url: hook.url, events: ['updated'] }, { 'idempotency-key': `join-${key}` })
+    expect(status).toBe(201)
+    hook.verifyWith(json.secret)
+    const names = Array.from({ length: 5 }, (_, i) => `joined/${i}`)
+    for (const name of names) await write(cluster.node('n2').url, name, name)
+    await waitFor('the deliveries queued', async () => (await deliveries(cluster.node('n1').url, json.id, '?status=pending', cluster.adminToken)).deliveries.length >= names.length)
+
+    await cluster.addNode('n4', cluster.node('n1').url)
+    await waitFor('n4 responsible', async () => (await deliveries(cluster.node('n1').url, json.id, '?scope=node', cluster.adminToken)).responsibleNode === 'n4', 30_000)
+    hook.answer = () => 204
+    await waitFor('every change delivered', () => names.every((n) => hook.names('document.updated').has(n)), 30_000)
+    expect(hook.forged).toEqual([])
   } finally {
     await cluster.close()
   }

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
+import * as Y from 'yjs'
 import { expect, test } from 'vitest'
 import { AckLog, percentile } from '../chaos/ack-log.js'
-import { checkCluster, checkFeeds, converged } from '../chaos/checker.js'
+import { checkCluster, checkFeeds, checkWebhook, converged } from '../chaos/checker.js'
 import { nextFault, type FaultState } from '../chaos/faults.js'
 import type { DocObservation, FeedObservation, NodeObservation } from '../chaos/observe.js'
 
@@ -139,4 +140,19 @@ test("a node's change feed must end with updated at the document's state vector 
     'change feed of n2: d is present, its latest event updated sv-older',
   ])
   expect(checkFeeds([node('n3', { a: present('x') })], new Map()).missed).toBe(1)
+})
+
+test('the webhook must have been told every update of a document held and every deletion of one written, at least once', () => {
+  const sv = (clocks: [number, number][]) => Buffer.from(Y.encodeStateVector(new Map(clocks))).toString('base64')
+  const held = (stateVector: string): DocObservation => ({ state: 'present', digest: 'd', markers: new Set(), stateVector })
+  const observed = node('n1', { a: held(sv([[1, 5], [2, 3]])), b: deleted, c: held(sv([[3, 1]])), never: deleted })
+  const updated = (name: string, clocks: [number, number][]) => ({ type: 'document.updated' as const, name, stateVector: sv(clocks) })
+  const told = [updated('a', [[1, 5]]), updated('a', [[2, 3]]), { type: 'document.deleted' as const, name: 'b', stateVector: null }, updated('c', [[3, 1]])]
+  const written = new Set(['a', 'b', 'c'])
+  expect(checkWebhook(observed, written, told)).toEqual({ missed: 0, duplicates: 0, examples: [] })
+  expect(checkWebhook(observed, written, [...told, updated('c', [[3, 1]])]).duplicates).toBe(1)
+  // a's client 2 up to clock 3 was never in a delivery; b's deletion was never sent.
+  const short = checkWebhook(observed, written, [updated('a', [[1, 5], [2, 2]]), updated('c', [[3, 1]])])
+  expect(short.missed).toBe(2)
+  expect(short.examples).toEqual(['webhook: a is present on n1, and no delivery told of all of it', 'webhook: b is deleted on n1, and no delivery told of all of it'])
 })

@@ -47,7 +47,8 @@ const commandInput = fc.oneof(
     events: fc.subarray(['updated', 'deleted'], { minLength: 1 }),
     prefix: fc.constantFrom('', 'notes/'),
     secret: fc.constantFrom(`whsec_${'A'.repeat(43)}=`, `whsec_${'b'.repeat(32)}`),
-  }),
+    createdAtMs: fc.option(fc.nat(), { nil: undefined }),
+  }, { requiredKeys: ['type', 'id', 'url', 'events', 'prefix', 'secret'] }),
   fc.record({ type: fc.constant('delete-webhook'), id: webhookId }),
 )
 
