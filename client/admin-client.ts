@@ -1,4 +1,6 @@
 import type { InferRequestType } from 'hono/client'
+import type { DeliveryStatus } from '../src/storage/webhook-storage.js'
+import type { deliveryScopes } from '../src/webhooks/delivery-listing.js'
 import { jsonOf, nodeApi, pathParam, type NodeApiClient, type NodeApiOptions, type TokenSource } from './node-api.js'
 
 export interface AdminClientOptions extends NodeApiOptions {
@@ -17,9 +19,9 @@ export type NamespaceSpec = InferRequestType<Api['namespaces'][':ns']['$put']>['
 export type WebhookSpec = InferRequestType<Api['webhooks']['$post']>['json']
 
 export interface DeliveriesQuery {
-  status?: 'pending' | 'delivered' | 'failed' | 'superseded'
+  status?: DeliveryStatus
   limit?: number
-  scope?: 'cluster' | 'node'
+  scope?: (typeof deliveryScopes)[number]
 }
 
 const writeInit = (options: WriteOptions) =>

@@ -10,6 +10,29 @@ export function positiveIntFlag(values: OptionValues, name: string): number | un
   return n
 }
 
+/** A flag's value, if it was given, as one of `allowed`. */
+export function choiceFlag<const T extends string>(values: OptionValues, name: string, allowed: readonly T[]): T | undefined {
+  const value = values[name]
+  return value === undefined ? undefined : choice(value, name, allowed)
+}
+
+/** `a,b` as `['a', 'b']`, each one of `allowed`, if the flag was given. */
+export function choicesFlag<const T extends string>(values: OptionValues, name: string, allowed: readonly T[]): T[] | undefined {
+  const value = values[name]
+  if (typeof value !== 'string') return undefined
+  return value
+    .split(',')
+    .filter((entry) => entry !== '')
+    .map((entry) => choice(entry, name, allowed))
+}
+
+function choice<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${name}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`)
+  }
+  return value as T
+}
+
 /** `a:x,b:y` as `{ a: 'x', b: 'y' }`, each value one of `kinds`. */
 export function pairsFlag<K extends string>(values: OptionValues, name: string, kinds: readonly K[]): Record<string, K> | undefined {
   const value = values[name]

@@ -1,9 +1,10 @@
 import { UsageError } from './config.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
-import { argsOf, positiveIntFlag } from './cli-values.js'
+import { argsOf, choiceFlag, choicesFlag, positiveIntFlag } from './cli-values.js'
 import type { WebhookDeliveries, WebhookList } from '../client/admin-client.js'
-import { deliveryStatuses } from '../src/webhooks/delivery-listing.js'
-import { webhookEvents, type WebhookEvent } from '../src/meta/state.js'
+import { deliveryStatuses } from '../src/storage/webhook-storage.js'
+import { deliveryScopes } from '../src/webhooks/delivery-listing.js'
+import { webhookEvents } from '../src/meta/state.js'
 
 /** `syncmesh webhooks …`: where the cluster sends document changes. */
 export const webhookCommands: AdminCommandGroup = {
@@ -29,19 +30,17 @@ ${adminFlagsUsage}
       }
       case 'add': {
         const [url] = argsOf(rest, 'webhooks add', 'url')
-        const events = typeof values.events === 'string' ? values.events.split(',').filter((e) => e !== '') : [...webhookEvents]
-        const unknown = events.find((e) => !(webhookEvents as readonly string[]).includes(e))
-        if (unknown !== undefined) throw new UsageError(`--events: ${JSON.stringify(unknown)} is not one of ${webhookEvents.join(', ')}`)
+        const events = choicesFlag(values, 'events', webhookEvents) ?? [...webhookEvents]
         const prefix = typeof values.prefix === 'string' ? values.prefix : ''
-        return { json: await admin.addWebhook({ url, events: events as WebhookEvent[], prefix }) }
+        return { json: await admin.addWebhook({ url, events, prefix }) }
       }
       case 'rm': {
         return { json: await admin.removeWebhook(...argsOf(rest, 'webhooks rm', 'id')) }
       }
       case 'deliveries': {
         const [id] = argsOf(rest, 'webhooks deliveries', 'id')
-        const status = oneOf(values.status, 'status', deliveryStatuses)
-        const scope = oneOf(values.scope, 'scope', ['cluster', 'node'] as const)
+        const status = choiceFlag(values, 'status', deliveryStatuses)
+        const scope = choiceFlag(values, 'scope', deliveryScopes)
         const limit = positiveIntFlag(values, 'limit')
         const list = await admin.webhookDeliveries(id, { ...(status && { status }), ...(scope && { scope }), ...(limit !== undefined && { limit }) })
         return { json: list, text: formatDeliveries(list) }
@@ -50,14 +49,6 @@ ${adminFlagsUsage}
         throw new UsageError(`unknown webhooks command ${JSON.stringify(command)}`)
     }
   },
-}
-
-function oneOf<const T extends string>(value: unknown, flag: string, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`)
-  }
-  return value as T
 }
 
 function formatDeliveries({ responsibleNode, deliveries, unreachable }: WebhookDeliveries): string {

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Hono } from 'hono'
-import { ApiError } from './api-error.js'
+import { staticFile } from './static-files.js'
 
 // The browser bundles are built into dist/web by `npm run build` (client/web/bundle.mjs).
 const webDir = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url))
@@ -71,13 +70,6 @@ export function webRoutes(): Hono {
   const app = new Hono()
   app.get('/', (c) => c.html(demoPage))
   app.get('/admin', (c) => c.html(adminPage))
-  app.get('/assets/:file', async (c) => {
-    const file = c.req.param('file')
-    const type = assets.get(file)
-    if (type === undefined) throw new ApiError(404, 'not_found', `no asset ${file}`)
-    const source = await readFile(webDir + file).catch(() => null)
-    if (source === null) throw new ApiError(404, 'not_found', `${file} is not built; run npm run build`)
-    return c.body(source, 200, { 'content-type': type, 'cache-control': 'no-cache' })
-  })
+  app.get('/assets/:file', staticFile({ dir: webDir, types: assets, cacheControl: 'no-cache', missing: (file) => `${file} is not built; run npm run build` }))
   return app
 }

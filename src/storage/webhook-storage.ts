@@ -1,7 +1,8 @@
 import type { Database, RootDatabase } from 'lmdb'
 import type { StoredChange } from './change-log.js'
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'superseded'
+export const deliveryStatuses = ['pending', 'delivered', 'failed', 'superseded'] as const
+export type DeliveryStatus = (typeof deliveryStatuses)[number]
 
 export interface DeliveryAttempt {
   timeMs: number

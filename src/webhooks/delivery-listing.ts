@@ -1,16 +1,16 @@
 import { z } from 'zod'
 import type { Member } from '../meta/state.js'
-import type { DeliveryAttempt, StoredDelivery } from '../storage/webhook-storage.js'
+import { deliveryStatuses, type DeliveryAttempt, type StoredDelivery } from '../storage/webhook-storage.js'
 import { formatCursor } from '../changes/cursor.js'
 import type { WebhookDispatcher } from './webhook-dispatcher.js'
 
-export const deliveryStatuses = ['pending', 'delivered', 'failed', 'superseded'] as const
+/** `cluster`: every reachable member's deliveries; `node`: the answering node's only. */
+export const deliveryScopes = ['cluster', 'node'] as const
 
 export const deliveriesQuery = z.object({
   status: z.enum(deliveryStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  /** `cluster` (the default) asks every reachable member for its deliveries too; `node`, this node alone. */
-  scope: z.enum(['cluster', 'node']).default('cluster'),
+  scope: z.enum(deliveryScopes).default('cluster'),
 })
 export type DeliveriesQuery = z.output<typeof deliveriesQuery>
 

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs'
-import * as Y from 'yjs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
 import { WebhookReceiver } from '../helpers/webhook-receiver.js'
+import { writeText } from '../helpers/rest-writes.js'
 
 const chromiumPath = '/usr/bin/chromium'
 const haveChromium = existsSync(chromiumPath)
@@ -149,10 +149,7 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
   test('the admin page acts: namespaces, documents, webhooks and leadership change in the cluster, and a refusal is shown', async () => {
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${cluster.node('n2').url}${path}`, { ...init, headers: { authorization: `Bearer ${cluster.adminToken}`, 'content-type': 'application/json', ...init.headers } })
-    const doc = new Y.Doc()
-    doc.getText('body').insert(0, 'to be deleted from the admin page')
-    const written = await fetch(`${cluster.node('n1').url}/v1/docs/e2e%2Fdoomed/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })
-    expect(written.status).toBe(204)
+    expect(await writeText(cluster.node('n1').url, 'e2e/doomed', 'to be deleted from the admin page')).toBe(204)
 
     const page = await (await browser.newContext()).newPage()
     await page.setViewportSize({ width: 390, height: 900 })
@@ -187,8 +184,7 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
       await page.click('#add-webhook button')
       await expect.poll(() => page.locator('#hook-secret').textContent(), { timeout: 20_000 }).toMatch(/wh_[a-z0-9]{20}: signing secret whsec_/)
       await expect.poll(() => page.locator('#webhooks').textContent(), { timeout: 20_000 }).toContain(receiver.url)
-      const written = await fetch(`${cluster.node('n2').url}/v1/docs/e2e%2Fhooked/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })
-      expect(written.status).toBe(204)
+      expect(await writeText(cluster.node('n2').url, 'e2e/hooked', 'sent to a failing receiver')).toBe(204)
       // The receiver keeps answering 500: the delivery is given up on, and the page lists it (beside those of the
       // changes other tests made within the minute before the registration, which the webhook is sent too).
       await expect.poll(() => page.locator('#failed-deliveries').textContent(), { timeout: 20_000 }).toMatch(/e2e\/hookedupdated\d+answered 500/)

@@ -1,5 +1,4 @@
 import { SignJWT } from 'jose'
-import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { createClient, SyncmeshApiError, type ChangeEvent } from '../../client/index.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
@@ -7,6 +6,7 @@ import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
 import { startProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
+import { writeText } from '../helpers/rest-writes.js'
 
 afterEach(async () => {
   await killAllNodes()
@@ -17,17 +17,6 @@ afterEach(async () => {
 interface Page {
   changes: ChangeEvent[]
   nextCursor: string
-}
-
-async function write(url: string, name: string, text: string, token?: string): Promise<number> {
-  const doc = new Y.Doc()
-  doc.getText('body').insert(0, text)
-  const res = await fetch(`${url}/v1/docs/${encodeURIComponent(name)}/update`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', ...(token && { authorization: `Bearer ${token}` }) },
-    body: Y.encodeStateAsUpdate(doc),
-  })
-  return res.status
 }
 
 async function page(url: string, query: Record<string, string>, token?: string): Promise<{ status: number; body: any }> {
@@ -57,7 +46,7 @@ async function follow(url: string, enough: (changes: ChangeEvent[]) => boolean, 
 test('kill -9 while writes are acknowledged: after a restart every acknowledged write has an event, and no cursor comes twice', async () => {
   const data = tempDir()
   const node = await NodeProcess.start(['--data', data])
-  for (let i = 0; i < 20; i++) expect(await write(node.url, `before/${i}`, 'x')).toBe(204)
+  for (let i = 0; i < 20; i++) expect(await writeText(node.url, `before/${i}`, 'x')).toBe(204)
   // A consumer reads part of the feed, with a long poll that waits for the first event.
   const seen = await page(node.url, { limit: '5', wait: '10s' })
   expect(seen.body.changes.length).toBeGreaterThan(0)
@@ -68,7 +57,7 @@ test('kill -9 while writes are acknowledged: after a restart every acknowledged 
   const writers = Array.from({ length: 8 }, async (_, w) => {
     for (let i = 0; !stop; i++) {
       const name = `during/${w}/${i}`
-      const status = await write(node.url, name, 'y').catch(() => 0)
+      const status = await writeText(node.url, name, 'y').catch(() => 0)
       if (status === 204) acknowledged.add(name)
     }
   })
@@ -119,7 +108,7 @@ test('as Server-Sent Events: each event carries its cursor as id, and Last-Event
   const node = await NodeProcess.start(['--data', tempDir(), '--admin-token', 'admin-token-of-the-change-feed-test'])
   const stream = await fetch(`${node.url}/v1/changes`, { headers: { accept: 'text/event-stream' } })
   expect(stream.headers.get('content-type')).toContain('text/event-stream')
-  for (const name of ['sse/a', 'sse/b', 'sse/c']) expect(await write(node.url, name, name)).toBe(204)
+  for (const name of ['sse/a', 'sse/b', 'sse/c']) expect(await writeText(node.url, name, name)).toBe(204)
   const first = await readEvents(stream, 3)
   expect(first.map((e) => [e.event, e.data.name])).toEqual([
     ['updated', 'sse/a'],
@@ -128,7 +117,7 @@ test('as Server-Sent Events: each event carries its cursor as id, and Last-Event
   ])
   for (const e of first) expect(e.id).toBe(e.data.cursor)
 
-  expect(await write(node.url, 'sse/d', 'd')).toBe(204)
+  expect(await writeText(node.url, 'sse/d', 'd')).toBe(204)
   const deleted = await fetch(`${node.url}/v1/docs/sse%2Fa`, { method: 'DELETE', headers: { authorization: 'Bearer admin-token-of-the-change-feed-test' } })
   expect(deleted.status).toBe(200)
   // As an EventSource reconnects: to the URL it was first given, with the last id it saw.
@@ -149,7 +138,7 @@ test('a reader sees only the documents its token may read; a stale cursor is a 4
     new SignJWT({ sub: 'feed-test', docs, access }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(tokenKey))
   const writer = await sign(['**'], 'write')
   const reader = await sign(['shared/**'], 'read')
-  for (const name of ['shared/1', 'private/1', 'shared/2']) expect(await write(node.url, name, 'z', writer)).toBe(204)
+  for (const name of ['shared/1', 'private/1', 'shared/2']) expect(await writeText(node.url, name, 'z', writer)).toBe(204)
 
   const visible = await follow(node.url, (changes) => changes.length >= 2, { token: reader })
   expect(visible.map((c) => c.name)).toEqual(['shared/1', 'shared/2'])
@@ -160,7 +149,7 @@ test('a reader sees only the documents its token may read; a stale cursor is a 4
   expect((await page(node.url, { wait: '2m' }, reader)).status).toBe(400)
 
   const firstCursor = visible[0]!.cursor
-  for (let i = 3; i < 7; i++) expect(await write(node.url, `shared/${i}`, 'z', writer)).toBe(204)
+  for (let i = 3; i < 7; i++) expect(await writeText(node.url, `shared/${i}`, 'z', writer)).toBe(204)
   // Three events are kept: once the fourth write's event is recorded, the first is gone.
   let stale = await page(node.url, { since: firstCursor }, reader)
   for (let tries = 0; stale.status === 200 && tries < 200; tries++) {
@@ -187,13 +176,13 @@ test("the SDK's changes() resumes by itself across a node's restart, missing and
   const until = async (count: number) => {
     while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 10))
   }
-  for (const name of ['sdk/1', 'sdk/2']) expect(await write(first.url, name, name)).toBe(204)
+  for (const name of ['sdk/1', 'sdk/2']) expect(await writeText(first.url, name, name)).toBe(204)
   await until(2)
 
   await first.kill('SIGKILL')
   const second = await NodeProcess.start(['--data', data])
   proxy.setTarget({ host: '127.0.0.1', port: Number(new URL(second.url).port) })
-  for (const name of ['sdk/3', 'sdk/4']) expect(await write(second.url, name, name)).toBe(204)
+  for (const name of ['sdk/3', 'sdk/4']) expect(await writeText(second.url, name, name)).toBe(204)
   await until(4)
   abort.abort()
   await following
@@ -214,7 +203,7 @@ test('the SDK ends with a 410 SyncmeshApiError carrying oldestCursor when its cu
 test("every node's feed tells of the changes it holds, those replicated from another node too", async () => {
   const cluster = await startProxiedCluster()
   try {
-    expect(await write(cluster.node('n1').url, 'replicated/doc', 'from n1')).toBe(204)
+    expect(await writeText(cluster.node('n1').url, 'replicated/doc', 'from n1')).toBe(204)
     for (const id of ['n2', 'n3']) {
       const changes = await follow(cluster.node(id).url, (seen) => seen.some((c) => c.name === 'replicated/doc'))
       expect(changes.map((c) => [c.type, c.name])).toContainEqual(['updated', 'replicated/doc'])

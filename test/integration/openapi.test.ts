@@ -3,8 +3,10 @@ import type { z } from 'zod'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { removeTempDirs } from '../helpers/temp-dir.js'
+import { writeText } from '../helpers/rest-writes.js'
 import { routeCatalog, type RouteDoc } from '../../src/http/openapi/route-catalog.js'
 import { errorAnswer } from '../../src/http/openapi/answers.js'
+import { openApiPath } from '../../src/http/openapi/openapi-document.js'
 import type { SyncmeshNode } from '../../src/node.js'
 import { Validator } from '@seriousme/openapi-schema-validator'
 
@@ -22,12 +24,7 @@ let webhookId: string
 beforeAll(async () => {
   node = await startTestNode({ adminToken })
   document = await (await fetch(`${node.url}/v1/openapi.json`)).json()
-  const doc = new Y.Doc()
-  doc.getText('body').insert(0, 'described')
-  for (const name of ['team%2Fnotes', 'team%2Fplans']) {
-    const written = await fetch(`${node.url}/v1/docs/${name}/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })
-    expect(written.status).toBe(204)
-  }
+  for (const name of ['team/notes', 'team/plans']) expect(await writeText(node.url, name, 'described')).toBe(204)
   const hook = await fetch(`${node.url}/v1/webhooks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -50,10 +47,10 @@ test('the document is valid OpenAPI 3.1, and names exactly the routes the app se
   expect(validation.errors ?? null).toBeNull()
   expect(validator.version).toBe('3.1')
   expect(document.components.schemas.Error).toMatchObject({ type: 'object', required: ['error'] })
-  const served = new Set(node.httpRoutes.map((route) => key(route.method, route.path)))
+  const served = new Set(node.httpRoutes.map((route) => key(route.method, openApiPath(route.path))))
   const documented = new Set<string>()
   for (const [path, operations] of Object.entries(document.paths as Record<string, object>)) {
-    for (const method of Object.keys(operations)) documented.add(key(method, path.replace(/\{([A-Za-z]+)\}/g, ':$1')))
+    for (const method of Object.keys(operations)) documented.add(key(method, path))
   }
   expect([...served].filter((route) => !documented.has(route)), 'served but not documented').toEqual([])
   expect([...documented].filter((route) => !served.has(route)), 'documented but not served').toEqual([])
@@ -168,7 +165,7 @@ describe('every answer is one the document gives its route', () => {
         ...(probe.json !== undefined ? { body: JSON.stringify(probe.json) } : probe.body !== undefined ? { body: probe.body } : {}),
       })
       const what = `${probe.method ?? 'GET'} ${probe.path} → ${res.status}`
-      const operation = document.paths[route!.path.replace(/:([A-Za-z]+)/g, '{$1}')][route!.method]
+      const operation = document.paths[openApiPath(route!.path)][route!.method]
       expect(Object.keys(operation.responses), what).toContain(String(res.status))
       const documented = operation.responses[String(res.status)].content as Record<string, unknown> | undefined
       const type = res.headers.get('content-type')?.split(';')[0]?.trim()

@@ -1,10 +1,10 @@
-import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
 import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { adminApi } from '../helpers/admin-api.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor, waitForValue } from '../helpers/wait.js'
+import { writeText } from '../helpers/rest-writes.js'
 import { WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { startProxiedCluster } from '../helpers/proxied-cluster.js'
 import { responsibleNode } from '../../src/webhooks/responsibility.js'
@@ -39,17 +39,6 @@ async function register(url: string, hook: WebhookReceiver, body: Record<string,
   return json.id as string
 }
 
-async function write(url: string, name: string, text: string): Promise<void> {
-  const doc = new Y.Doc()
-  doc.getText('body').insert(0, text)
-  const res = await fetch(`${url}/v1/docs/${encodeURIComponent(name)}/update`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: Y.encodeStateAsUpdate(doc),
-  })
-  expect(res.status).toBe(204)
-}
-
 async function deliveries(url: string, id: string, query = '', token = adminToken): Promise<any> {
   const { status, json } = await adminApi(token, url, 'GET', `/v1/webhooks/${id}/deliveries${query}`)
   expect(status).toBe(200)
@@ -63,8 +52,8 @@ test('a receiver that fails, times out and comes back gets every event, signed, 
   hook.answer = (n) => (n < 2 ? 500 : n === 2 ? 'hang' : 204)
   const id = await register(node.url, hook, { prefix: 'hooked/' })
   const names = ['hooked/a', 'hooked/b', 'hooked/c']
-  for (const name of names) await write(node.url, name, name)
-  await write(node.url, 'elsewhere/x', 'not under the prefix')
+  for (const name of names) expect(await writeText(node.url, name, name)).toBe(204)
+  expect(await writeText(node.url, 'elsewhere/x', 'not under the prefix')).toBe(204)
   await waitFor('every update delivered', () => names.every((n) => hook.names('document.updated').has(n)))
   // Deleted only now: a deletion soon after the write may be coalesced with it into one event.
   expect((await adminApi(adminToken, node.url, 'DELETE', '/v1/docs/hooked%2Fa')).status).toBe(200)
@@ -90,7 +79,7 @@ test('a delivery retried past its window is marked failed, listed as failed, and
   const hook = await receiver()
   hook.answer = () => 503
   const id = await register(node.url, hook)
-  await write(node.url, 'doomed', 'never received')
+  expect(await writeText(node.url, 'doomed', 'never received')).toBe(204)
   const failed = await waitForValue('the delivery failed', () => deliveries(node.url, id, '?status=failed'), (answer) => answer.deliveries.length === 1)
   expect(failed.deliveries[0]).toMatchObject({ name: 'doomed', status: 'failed', nextAttemptAt: null })
   expect(failed.deliveries[0].attempts).toBeGreaterThan(1)
@@ -104,7 +93,7 @@ test('a node sends a new webhook the changes it recorded from its registration o
   const node = await startTestNode({ adminToken, webhooks: quickWebhooks, changes: { quietMs: 10 } })
   // Recorded before the registration reached this node: as for a node that was down, or joined since. A
   // registration is dated by the clock of the node that took it, and each node starts a minute before that.
-  await write(node.url, 'early/1', 'x')
+  expect(await writeText(node.url, 'early/1', 'x')).toBe(204)
   await waitFor('the change recorded', async () => ((await (await fetch(`${node.url}/v1/changes`)).json()) as { changes: unknown[] }).changes.length === 1)
   const hook = await receiver()
   await register(node.url, hook)
@@ -116,12 +105,12 @@ test('a removed webhook is sent nothing more, and its deliveries are gone', asyn
   const hook = await receiver()
   hook.answer = () => 500
   const id = await register(node.url, hook)
-  await write(node.url, 'before-removal', 'x')
+  expect(await writeText(node.url, 'before-removal', 'x')).toBe(204)
   await waitFor('a first attempt', () => hook.requests.length > 0)
   expect((await adminApi(adminToken, node.url, 'DELETE', `/v1/webhooks/${id}`)).status).toBe(200)
   await new Promise((resolve) => setTimeout(resolve, 300))
   const requests = hook.requests.length
-  await write(node.url, 'after-removal', 'x')
+  expect(await writeText(node.url, 'after-removal', 'x')).toBe(204)
   await new Promise((resolve) => setTimeout(resolve, 500))
   expect(hook.requests.length).toBe(requests)
   expect((await adminApi(adminToken, node.url, 'GET', `/v1/webhooks/${id}/deliveries`)).status).toBe(404)
@@ -135,7 +124,7 @@ test('queued deliveries outlive kill -9: the restarted node delivers them', asyn
   hook.answer = () => 500
   const id = await register(first.url, hook)
   const names = ['durable/1', 'durable/2', 'durable/3']
-  for (const name of names) await write(first.url, name, name)
+  for (const name of names) expect(await writeText(first.url, name, name)).toBe(204)
   await waitForValue('three deliveries queued', () => deliveries(first.url, id, '?status=pending'), (answer) => answer.deliveries.length === 3)
   await first.kill('SIGKILL')
 
@@ -161,7 +150,7 @@ test('in a cluster one node sends each event once; when it is killed another tak
     const responsible = views[0] as string
 
     const calm = Array.from({ length: 9 }, (_, i) => `calm/${i}`)
-    for (const [i, name] of calm.entries()) await write(cluster.node(`n${(i % 3) + 1}`).url, name, name)
+    for (const [i, name] of calm.entries()) expect(await writeText(cluster.node(`n${(i % 3) + 1}`).url, name, name)).toBe(204)
     await waitFor('every calm event delivered', () => calm.every((n) => hook.names('document.updated').has(n)), 30_000)
     // Every replica recorded each change in its own feed; only the responsible node sent it.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
@@ -171,7 +160,7 @@ test('in a cluster one node sends each event once; when it is killed another tak
     hook.answer = () => 500
     const stormy = Array.from({ length: 6 }, (_, i) => `stormy/${i}`)
     const survivors = ['n1', 'n2', 'n3'].filter((n) => n !== responsible)
-    for (const name of stormy) await write(cluster.node(survivors[0]!).url, name, name)
+    for (const name of stormy) expect(await writeText(cluster.node(survivors[0]!).url, name, name)).toBe(204)
     await waitForValue(
       'the responsible node holding the stormy events',
       () => deliveries(cluster.node(responsible).url, id, '?scope=node&status=pending', cluster.adminToken),
@@ -207,7 +196,7 @@ test('a node that joins and takes a webhook over sends the changes still pending
     expect(status).toBe(201)
     hook.verifyWith(json.secret)
     const names = Array.from({ length: 5 }, (_, i) => `joined/${i}`)
-    for (const name of names) await write(cluster.node('n2').url, name, name)
+    for (const name of names) expect(await writeText(cluster.node('n2').url, name, name)).toBe(204)
     await waitFor('the deliveries queued', async () => (await deliveries(cluster.node('n1').url, json.id, '?status=pending', cluster.adminToken)).deliveries.length >= names.length)
 
     await cluster.addNode('n4', cluster.node('n1').url)

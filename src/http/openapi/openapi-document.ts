@@ -36,7 +36,7 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { version: st
   toSchema(errorAnswer, 'output')
   const paths: Record<string, JsonObject> = {}
   for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}')
+    const path = openApiPath(route.path)
     const operation: JsonObject = {
       tags: [route.tag],
       summary: route.summary,
@@ -70,6 +70,9 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { version: st
     },
   }
 }
+
+/** A route's path as OpenAPI writes it: `/v1/docs/{name}` for Hono's `/v1/docs/:name`. */
+export const openApiPath = (honoPath: string): string => honoPath.replace(/:([A-Za-z]+)/g, '{$1}')
 
 const idempotencyHeader = {
   name: 'Idempotency-Key',

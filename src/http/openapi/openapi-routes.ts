@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { Hono } from 'hono'
-import { ApiError } from '../api-error.js'
+import { staticFile } from '../static-files.js'
 import { openApiDocument } from './openapi-document.js'
 import { routeCatalog } from './route-catalog.js'
 
@@ -27,10 +26,5 @@ export function openApiRoutes() {
   return new Hono()
     .get('/v1/openapi.json', (c) => c.json(document))
     .get('/docs', (c) => c.html(docsPage))
-    .get('/docs/assets/:file', async (c) => {
-      const file = c.req.param('file')
-      const type = swaggerAssets.get(file)
-      if (type === undefined) throw new ApiError(404, 'not_found', `no asset ${file}`)
-      return c.body(await readFile(join(swaggerDir, file)), 200, { 'content-type': type, 'cache-control': 'max-age=3600' })
-    })
+    .get('/docs/assets/:file', staticFile({ dir: swaggerDir, types: swaggerAssets, cacheControl: 'max-age=3600' }))
 }
