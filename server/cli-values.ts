@@ -3,10 +3,22 @@ import type { OptionValues } from './admin-cli.js'
 
 /** A flag's value as a positive whole number, if it was given. */
 export function positiveIntFlag(values: OptionValues, name: string): number | undefined {
+  return numberFlag(values, name, (n) => Number.isSafeInteger(n) && n > 0, 'a positive whole number')
+}
+
+export function wholeNumberFlag(values: OptionValues, name: string): number | undefined {
+  return numberFlag(values, name, (n) => Number.isSafeInteger(n) && n >= 0, 'a whole number, 0 or more')
+}
+
+export function positiveNumberFlag(values: OptionValues, name: string): number | undefined {
+  return numberFlag(values, name, (n) => Number.isFinite(n) && n > 0, 'a positive number')
+}
+
+function numberFlag(values: OptionValues, name: string, accept: (n: number) => boolean, what: string): number | undefined {
   const value = values[name]
   if (value === undefined) return undefined
   const n = Number(value)
-  if (typeof value !== 'string' || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name}: a positive whole number`)
+  if (typeof value !== 'string' || value.trim() === '' || !accept(n)) throw new UsageError(`--${name}: ${what}`)
   return n
 }
 

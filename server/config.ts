@@ -7,6 +7,7 @@ import { minSecretChars } from '../src/control/secrets.js'
 import { defaultChangeRecorderOptions } from '../src/changes/change-recorder.js'
 import { defaultRetryPolicy } from '../src/webhooks/retry-schedule.js'
 import { defaultDispatcherOptions } from '../src/webhooks/webhook-dispatcher.js'
+import { defaultHistoryOptions } from '../src/history/start-history.js'
 
 /** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
 export const startFlags = {
@@ -79,6 +80,22 @@ export const startFlags = {
     env: 'SYNCMESH_WEBHOOK_TIMEOUT_MS',
     help: `how long a webhook receiver may take to answer one delivery (default ${defaultDispatcherOptions.timeoutMs})`,
   },
+  'version-quiet-ms': {
+    env: 'SYNCMESH_VERSION_QUIET_MS',
+    help: `an automatic version is made once a document edited here has had no edit for this long; 0: never (default ${defaultHistoryOptions.quietMs})`,
+  },
+  'version-interval-ms': {
+    env: 'SYNCMESH_VERSION_INTERVAL_MS',
+    help: `…and at least this often while it is being edited; 0: never (default ${defaultHistoryOptions.intervalMs})`,
+  },
+  'history-keep-versions': {
+    env: 'SYNCMESH_HISTORY_KEEP_VERSIONS',
+    help: `versions kept per document where its namespace does not say; 0 keeps none (default ${defaultHistoryOptions.defaults.keepVersions})`,
+  },
+  'history-keep-days': {
+    env: 'SYNCMESH_HISTORY_KEEP_DAYS',
+    help: `versions older than this are dropped, where the namespace does not say (default ${defaultHistoryOptions.defaults.keepDays})`,
+  },
 } as const
 
 type FlagName = keyof typeof startFlags
@@ -141,6 +158,10 @@ const startSchema = z.object({
   'webhook-retry-hours': z.coerce.number().positive().default(defaultRetryPolicy.retryForMs / 3_600_000),
   'webhook-retry-base-ms': positiveInt.default(defaultRetryPolicy.baseDelayMs),
   'webhook-timeout-ms': positiveInt.default(defaultDispatcherOptions.timeoutMs),
+  'version-quiet-ms': z.coerce.number().int().min(0).default(defaultHistoryOptions.quietMs),
+  'version-interval-ms': z.coerce.number().int().min(0).default(defaultHistoryOptions.intervalMs),
+  'history-keep-versions': z.coerce.number().int().min(0).max(10_000).default(defaultHistoryOptions.defaults.keepVersions),
+  'history-keep-days': z.coerce.number().positive().max(36_500).default(defaultHistoryOptions.defaults.keepDays),
 })
 
 export interface StartConfig {
@@ -191,6 +212,11 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       webhooks: {
         retry: { ...defaultRetryPolicy, retryForMs: c['webhook-retry-hours'] * 3_600_000, baseDelayMs: c['webhook-retry-base-ms'] },
         timeoutMs: c['webhook-timeout-ms'],
+      },
+      history: {
+        quietMs: c['version-quiet-ms'],
+        intervalMs: c['version-interval-ms'],
+        defaults: { keepVersions: c['history-keep-versions'], keepDays: c['history-keep-days'] },
       },
       ...(c.join === undefined ? {} : { join: c.join }),
       ...(c.advertise === undefined ? {} : { advertiseUrl: c.advertise }),

@@ -33,6 +33,8 @@ import { ChangeFeed } from './changes/change-feed.js'
 import { registerChangeFeedMetrics } from './changes/change-metrics.js'
 import { PeerOrigin } from './replication/peer-origin.js'
 import { startWebhooks } from './webhooks/start-webhooks.js'
+import { defaultHistoryOptions, startHistory, type HistoryOptions, type HistoryService } from './history/start-history.js'
+import { retentionFor } from './history/retention.js'
 import { defaultDispatcherOptions, type DispatcherOptions } from './webhooks/webhook-dispatcher.js'
 import { defaultRetryPolicy } from './webhooks/retry-schedule.js'
 import { listDeliveries } from './webhooks/delivery-listing.js'
@@ -90,6 +92,8 @@ export interface NodeConfig {
   webhooks?: Partial<DispatcherOptions>
   /** Segment and preallocation sizes of the Raft WAL. */
   raftWal?: RaftWalOptions
+  /** Automatic versions and the retention of versions where a namespace does not set it. */
+  history?: Partial<HistoryOptions>
 }
 
 export const defaultNodeConfig = {
@@ -147,12 +151,15 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   }
   const meta = new MetaStateMachine()
   const deleted = (name: string) => isDeleted(meta.state, name)
+  // Made below, before anything is written: compaction keeps what the retained versions show.
+  let history: HistoryService | null = null
   const docs = new DocStore(
     storage.docs,
     metrics,
     log,
     { gate: metadataGate(meta, () => removedHere(), (origin) => origin instanceof PeerOrigin), isDeleted: deleted },
     config.docs,
+    (name) => history!.versions.retainedSnapshots(name),
   )
   let toldRemoved = wasToldRemoved(config.dataDir)
   const removedHere = () => toldRemoved || meta.state.removedMembers.has(config.id)
@@ -237,14 +244,31 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     departing.set(id, timer)
   }
   updatePeers()
+  history = startHistory(
+    {
+      selfId: config.id,
+      docs,
+      storage: storage.history,
+      peers,
+      antiEntropyMs: config.antiEntropyMs,
+      isDeleted: deleted,
+      retention: (name, defaults) => retentionFor(policyFor(meta.state, name)?.history, defaults),
+    },
+    { ...defaultHistoryOptions, ...config.history },
+    log,
+  )
+  const versions = history
   const dropDeleted = (name: string) => {
     sync.closeDoc(name, CloseCode.deleted, 'document deleted')
     docs.delete(name).catch((err: unknown) => log.error({ err, doc: name }, 'dropping a deleted document failed'))
+    versions.dropDeleted(name).catch((err: unknown) => log.error({ err, doc: name }, "dropping a deleted document's history failed"))
   }
   // Tombstones that came in a snapshot (a node that was behind), or that a crash left with their data still
   // stored, drop that data as a committed deletion does.
   const dropAllDeleted = () => {
-    for (const name of meta.state.tombstones.keys()) if (docs.meta(name) !== undefined || sync.hasDoc(name)) dropDeleted(name)
+    for (const name of meta.state.tombstones.keys()) {
+      if (docs.meta(name) !== undefined || sync.hasDoc(name) || versions.holds(name)) dropDeleted(name)
+    }
   }
   const checkOwnKey = () => {
     const onRecord = meta.state.members.get(config.id)?.publicKey
@@ -273,7 +297,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const replication = new Replication(
     docs,
     peers,
-    { selfId: config.id, antiEntropyMs: config.antiEntropyMs, isDeleted: deleted },
+    { selfId: config.id, channel: 'replication', antiEntropyMs: config.antiEntropyMs, isDeleted: deleted },
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
@@ -317,11 +341,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { selfId: config.id, selfKey: identity.publicKey, dialedKeyOf: (id) => peers.dialedKeyOf(id), intervalMs: 500 },
     log,
   )
-  const changeRecorder = new ChangeRecorder(docs, storage.docs.changes, log, { ...defaultChangeRecorderOptions, ...config.changes })
+  const changeRecorder = new ChangeRecorder(docs, storage.changes, log, { ...defaultChangeRecorderOptions, ...config.changes })
   const changeFeed = new ChangeFeed(changeRecorder, maxChangeConsumers)
   registerChangeFeedMetrics(metrics.registry, changeFeed, changeRecorder)
   const webhooks = startWebhooks(
-    { selfId: config.id, removed: removedHere, meta, peers, docs, storage: storage.docs.webhooks, recorder: changeRecorder, registry: metrics.registry },
+    { selfId: config.id, removed: removedHere, meta, peers, docs, storage: storage.webhooks, recorder: changeRecorder, registry: metrics.registry },
     { ...defaultDispatcherOptions, retry: defaultRetryPolicy, ...config.webhooks },
     log,
   )
@@ -347,6 +371,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       metaSnapshot: () => encodeMetaState(meta.state),
       copyStore: (path) => storage.copyTo(path),
     },
+    versions: versions.versions,
     isDeleted: deleted,
     notReady: () => {
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
@@ -361,7 +386,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       dataPlaneView: () => ({ replication: replication.summary(), peers: replication.peerStatus() }),
       deliveries: (id, query, authorization) =>
         listDeliveries(
-          { selfId: config.id, dispatcher: webhooks, logId: storage.docs.changes.logId, members: () => meta.state.members.values() },
+          { selfId: config.id, dispatcher: webhooks, logId: storage.changes.logId, members: () => meta.state.members.values() },
           id,
           query,
           authorization,
@@ -405,6 +430,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         control.close()
         keyRecorder.close()
         replication.close()
+        await versions.close()
         sync.close()
         driver.close()
         await peers.close()

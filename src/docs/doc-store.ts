@@ -6,6 +6,7 @@ import { checkUpdate } from './validate-update.js'
 import { DocCache, type DocCacheLimits, type DocHandle } from './doc-cache.js'
 import { DocSummaries } from './doc-summaries.js'
 import { buildDoc, readStoredUpdate, readStoredUpdates, serverDoc } from './stored-updates.js'
+import { compactedBase } from './compacted-base.js'
 import type { ApplyResult, DocStoreMetadata } from './update-gate.js'
 
 export type { DocHandle } from './doc-cache.js'
@@ -75,6 +76,8 @@ export class DocStore {
     private readonly log: Logger,
     private readonly metadata: DocStoreMetadata,
     options: Partial<DocStoreOptions> = {},
+    /** The snapshots of the document's retained versions, whose content compaction keeps. */
+    private readonly retainedVersions: (name: string) => readonly Y.Snapshot[] = () => [],
   ) {
     this.options = { ...defaultDocStoreOptions, ...options }
     this.cache = new DocCache((name) => this.load(name), metrics, this.options)
@@ -428,15 +431,16 @@ export class DocStore {
 
   private compactInTransaction(name: string): void {
     const entry = this.cache.get(name)
+    const retained = this.retainedVersions(name)
     let base: Uint8Array
     if (entry) {
-      base = Y.encodeStateAsUpdate(entry.doc)
+      base = compactedBase(entry.doc, retained)
       this.cache.resize(entry, base.byteLength)
     } else {
       const stored = readStoredUpdates(this.storage, name)
       if (!stored) return
       const doc = buildDoc(name, stored.updates, this.log)
-      base = Y.encodeStateAsUpdate(doc)
+      base = compactedBase(doc, retained)
       doc.destroy()
     }
     this.storage.replaceWithBase(name, base)

@@ -37,9 +37,11 @@ export function readStoredUpdate(storage: DocStorage, name: string, log: Logger)
 /**
  * A Y.Doc for the server's own use. Its guid is the document name: a new Y.Doc otherwise draws a random
  * UUID, 31 calls to crypto.getRandomValues, which made up most of the cost of loading a small document.
+ * Garbage collection is off: deleted content is what versions show (history/), and only compaction drops what
+ * no retained version needs (compacted-base.ts).
  */
 export function serverDoc(name: string): Y.Doc {
-  return new Y.Doc({ guid: name })
+  return new Y.Doc({ guid: name, gc: false })
 }
 
 /** A document holding `updates`, applied in one transaction. */

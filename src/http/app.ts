@@ -13,6 +13,8 @@ import type { ChangeFeed } from '../changes/change-feed.js'
 import { changeRoutes } from './change-routes.js'
 import { backupRoutes, type BackupSource } from './backup-routes.js'
 import { openApiRoutes } from './openapi/openapi-routes.js'
+import { versionRoutes } from './version-routes.js'
+import type { VersionHistory } from '../history/version-history.js'
 
 export interface AppOptions {
   maxBodyBytes: number
@@ -27,6 +29,7 @@ export interface AppOptions {
   listCursors: ListCursors
   changes: ChangeFeed
   backup: BackupSource
+  versions: VersionHistory
   isDeleted(name: string): boolean
 }
 
@@ -48,6 +51,7 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     .get('/metrics', async (c) =>
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     )
+    .route('/v1/docs', versionRoutes(options.versions, options))
     .route('/v1/docs', docRoutes(docs, options))
     .route('/v1/changes', changeRoutes(options.changes, { access: options.access, keepaliveMs: changeKeepaliveMs }))
     .route('/', openApiRoutes())

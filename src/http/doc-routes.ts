@@ -44,7 +44,7 @@ const typesQuery = z
 export const docJsonQuery = z.object({ types: typesQuery.optional() })
 export const docUpdateQuery = z.object({ sv: z.string().optional() })
 
-const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], ContentfulStatusCode> = {
+export const statusFor: Record<Exclude<ApplyResult, { ok: true }>['reason'], ContentfulStatusCode> = {
   invalid_update: 400,
   read_only: 403,
   undeclared_root: 403,
@@ -63,6 +63,15 @@ function docName(c: Context): string {
   return checked.name
 }
 
+/** The checked document name of the route, once the request may have `wanted` access to it (and it is not deleted). */
+export async function allowedDoc(c: Context, options: Pick<DocRoutesOptions, 'access' | 'isDeleted'>, wanted: DocAccess): Promise<string> {
+  const name = docName(c)
+  const decision = options.access.authorize(await principalOf(c, options.access), name, wanted)
+  if (!decision.ok) throw new ApiError(decision.status, decision.code, decision.message)
+  if (options.isDeleted(name)) throw new ApiError(410, 'deleted', 'document deleted')
+  return name
+}
+
 function decodeBase64(value: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) throw new ApiError(400, 'invalid_query', `${what} is not base64`)
   return new Uint8Array(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'))
@@ -71,15 +80,6 @@ function decodeBase64(value: string, what: string): Uint8Array {
 /** Document routes under /v1/docs: list, read as update or JSON, write an update. */
 export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
   const { access } = options
-
-  /** The checked document name of the route, once the request may have `wanted` access to it. */
-  async function allowedDoc(c: Context, wanted: DocAccess): Promise<string> {
-    const name = docName(c)
-    const decision = access.authorize(await principalOf(c, access), name, wanted)
-    if (!decision.ok) throw new ApiError(decision.status, decision.code, decision.message)
-    if (options.isDeleted(name)) throw new ApiError(410, 'deleted', 'document deleted')
-    return name
-  }
 
   return new Hono()
     .get('/', queryParams(docListQuery), async (c) => {
@@ -106,7 +106,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
     })
 
     .get('/:name/update', queryParams(docUpdateQuery), async (c) => {
-      const name = await allowedDoc(c, 'read')
+      const name = await allowedDoc(c, options, 'read')
       const { sv } = c.req.valid('query')
       let update: Uint8Array | undefined
       try {
@@ -123,7 +123,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
       '/:name/update',
       limitBody(options.maxBodyBytes),
       async (c) => {
-        const name = await allowedDoc(c, 'write')
+        const name = await allowedDoc(c, options, 'write')
         const contentType = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase()
         if (contentType !== 'application/octet-stream') {
           throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
@@ -136,7 +136,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
     )
 
     .get('/:name', queryParams(docJsonQuery), async (c) => {
-      const name = await allowedDoc(c, 'read')
+      const name = await allowedDoc(c, options, 'read')
       const kinds = c.req.valid('query').types ?? {}
       const json = docs.withDoc(name, (doc) => docToJson(doc, kinds))
       if (!json) throw new ApiError(404, 'doc_not_found', `no document named ${JSON.stringify(name)}`)

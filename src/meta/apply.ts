@@ -120,8 +120,15 @@ function removeMember(state: MetaState, { id }: CommandOf<'remove-member'>): Com
 
 /** Creates or replaces the declaration; documents already stored are not re-checked against it. */
 function putNamespace(state: MetaState, command: CommandOf<'put-namespace'>): CommandResult {
-  const { name, schema, limits, readOnly, publicRead } = command
-  state.namespaces.set(name, { name, schema: { roots: { ...schema.roots } }, limits: { ...limits }, readOnly, publicRead })
+  const { name, schema, limits, readOnly, publicRead, history } = command
+  state.namespaces.set(name, {
+    name,
+    schema: { roots: { ...schema.roots } },
+    limits: { ...limits },
+    readOnly,
+    publicRead,
+    ...(history && { history: { ...history } }),
+  })
   return ok
 }
 

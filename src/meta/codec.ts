@@ -163,13 +163,14 @@ function uniqueKeys<V>(entries: readonly (readonly [string, V])[]): Map<string, 
   return map.size === entries.length ? map : undefined
 }
 
-function canonicalNamespace({ name, schema, limits, readOnly, publicRead }: Namespace): Namespace {
+function canonicalNamespace({ name, schema, limits, readOnly, publicRead, history }: Namespace): Namespace {
   return {
     name,
     schema: { roots: Object.fromEntries(sortedByKey(Object.entries(schema.roots))) },
     limits: { maxUpdateBytes: limits.maxUpdateBytes, maxDocBytes: limits.maxDocBytes },
     readOnly,
     publicRead,
+    ...(history && { history: { keepVersions: history.keepVersions, keepDays: history.keepDays } }),
   }
 }
 

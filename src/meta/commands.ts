@@ -44,6 +44,14 @@ export const webhookSpecSchema = z.object({
   prefix: z.string().max(maxDocNameBytes).default(''),
 })
 
+/** How much version history a namespace's documents keep; the node's flags give what is left out. */
+export const historyRetentionSchema = z.object({
+  /** Versions kept per document, newest first; 0 keeps none and makes none. */
+  keepVersions: z.number().int().min(0).max(10_000).optional(),
+  /** Versions older than this are dropped. */
+  keepDays: z.number().positive().max(36_500).optional(),
+})
+
 /** A namespace's declaration, as an admin writes it. */
 export const namespaceSpecSchema = z.object({
   schema: z.object({
@@ -54,6 +62,7 @@ export const namespaceSpecSchema = z.object({
   limits: z.object({ maxUpdateBytes: byteCount.optional(), maxDocBytes: byteCount.optional() }).default({}),
   readOnly: z.boolean().default(false),
   publicRead: z.boolean().default(false),
+  history: historyRetentionSchema.optional(),
 })
 
 const commandSchema = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>

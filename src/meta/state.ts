@@ -19,6 +19,13 @@ export interface Namespace extends DocPolicy {
   readonly name: string
   /** Its documents may be read without a client token, where the node requires client tokens. */
   readonly publicRead: boolean
+  /** Version retention of its documents; absent parts fall back to the node's flags. */
+  readonly history?: HistoryRetention
+}
+
+export interface HistoryRetention {
+  readonly keepVersions?: number
+  readonly keepDays?: number
 }
 
 export const webhookEvents = ['updated', 'deleted'] as const

@@ -11,6 +11,7 @@ export const PeerChannel = {
   replication: 1,
   membership: 2,
   webhooks: 3,
+  history: 4,
 } as const
 
 export type PeerChannelName = keyof typeof PeerChannel

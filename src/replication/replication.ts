@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { DocStore } from '../docs/doc-store.js'
 import type { PeerNetwork } from '../peer/peer-network.js'
 import type { LinkState } from '../peer/link-state.js'
+import type { PeerChannelName } from '../protocol/peer-frames.js'
 import {
   MalformedReplicationMessageError,
   decodeReplicationMessage,
@@ -17,6 +18,8 @@ import type { TurnQueueLimits } from './turn-queue.js'
 
 export interface ReplicationOptions {
   selfId: string
+  /** The peer channel it speaks on: documents on `replication`, their version histories on `history`. */
+  channel: Extract<PeerChannelName, 'replication' | 'history'>
   antiEntropyMs: number
   /** Whether the committed metadata holds a tombstone for the document. */
   isDeleted(name: string): boolean
@@ -67,10 +70,11 @@ export class Replication {
     options: ReplicationOptions,
     private readonly log: Logger,
   ) {
+    const { channel } = options
     const link = {
-      send: (peer: string, payload: Uint8Array) => peers.send(peer, 'replication', payload),
+      send: (peer: string, payload: Uint8Array) => peers.send(peer, channel, payload),
       connectedPeers: () => peers.connectedPeers(),
-      refuse: (peer: string, reason: string) => peers.refuseMessage(peer, 'replication', reason),
+      refuse: (peer: string, reason: string) => peers.refuseMessage(peer, channel, reason),
       queuedBytes: (peer: string) => peers.queuedBytes(peer),
     }
     const transport = new ChunkedTransport(link, { ...defaultTransferTuning, ...options.transfers }, log)
@@ -80,7 +84,7 @@ export class Replication {
     this.exchange = new DocExchange(docs, options.isDeleted, log)
     const sessionWork = { ...defaultSessionWork, ...options.sessionWork }
     this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, sessionWork, log)
-    peers.on('replication', (from, payload) => this.receive(from, payload))
+    peers.on(channel, (from, payload) => this.receive(from, payload))
     peers.onLinkDown((peer) => transport.linkDown(peer))
     // Both ends see the link come up; one reconciliation is enough.
     peers.onLinkUp((peer) => {

@@ -1,8 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { durableTransaction } from './durable-transaction.js'
 import { decodeLogRecord, encodeLogRecord } from './log-record.js'
-import { WebhookStorage } from './webhook-storage.js'
-import { ChangeLogStorage, deletedMark } from './change-log.js'
+import { type ChangeLogStorage, deletedMark } from './change-log.js'
 
 /** What the store keeps about a document besides its updates. */
 export interface DocMeta {
@@ -36,7 +35,8 @@ export interface StoredDoc {
 type LogKey = [string, number]
 
 /**
- * The documents' databases in the node's LMDB environment.
+ * A set of documents' databases in the node's LMDB environment: the documents themselves (`doc-…`), or their
+ * version histories (`history-…`, see history/), which are documents too.
  *
  * Writes are made only inside `transact`, which is the group commit: the callback runs in one write
  * transaction, and the returned promise resolves once that transaction is committed *and* flushed to disk.
@@ -45,20 +45,18 @@ export class DocStorage {
   private readonly metas: Database<DocMeta, string>
   private readonly bases: Database<Uint8Array, string>
   private readonly logs: Database<Uint8Array, LogKey>
-  /** The change feed: every write and removal below records itself there in the same transaction. */
-  readonly changes: ChangeLogStorage
-  /** Webhook deliveries queued from the change feed, written in the same group commits. */
-  readonly webhooks: WebhookStorage
-
-  constructor(private readonly env: RootDatabase) {
+  constructor(
+    private readonly env: RootDatabase,
+    prefix: 'doc' | 'history',
+    /** The change feed, if these documents have one: every write and removal records itself there in the same transaction. */
+    private readonly changes: ChangeLogStorage | null,
+  ) {
     // Shared structures: the field names are stored once, not in every value, so that reading a meta (which
     // anti-entropy does for thousands of documents in a row) skips decoding a record definition each time.
     // Values written before carry their own definitions and still decode.
-    this.metas = this.env.openDB<DocMeta, string>({ name: 'doc-meta', encoding: 'msgpack', sharedStructuresKey: Symbol.for('structures') })
-    this.bases = this.env.openDB<Uint8Array, string>({ name: 'doc-base', encoding: 'binary' })
-    this.logs = this.env.openDB<Uint8Array, LogKey>({ name: 'doc-log', encoding: 'binary' })
-    this.changes = new ChangeLogStorage(this.env)
-    this.webhooks = new WebhookStorage(this.env)
+    this.metas = this.env.openDB<DocMeta, string>({ name: `${prefix}-meta`, encoding: 'msgpack', sharedStructuresKey: Symbol.for('structures') })
+    this.bases = this.env.openDB<Uint8Array, string>({ name: `${prefix}-base`, encoding: 'binary' })
+    this.logs = this.env.openDB<Uint8Array, LogKey>({ name: `${prefix}-log`, encoding: 'binary' })
   }
 
   /** Runs `fn` in one write transaction; resolves when the transaction is durable. */
@@ -100,7 +98,7 @@ export class DocStorage {
     }
     this.logs.putSync([name, meta.nextSeq], record)
     this.metas.putSync(name, next)
-    this.changes.mark(name, next.nextSeq)
+    this.changes?.mark(name, next.nextSeq)
     return next
   }
 
@@ -127,7 +125,7 @@ export class DocStorage {
 
   /** Inside `transact`: removes everything stored for `name`, and marks its deletion for the change feed if there was any. */
   remove(name: string): void {
-    if (this.metas.get(name) !== undefined) this.changes.mark(name, deletedMark)
+    if (this.metas.get(name) !== undefined) this.changes?.mark(name, deletedMark)
     this.removeLog(name)
     this.bases.removeSync(name)
     this.metas.removeSync(name)

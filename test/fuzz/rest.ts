@@ -57,6 +57,10 @@ function changeCursor(rng: Rng): string {
   ])
 }
 
+function versionId(rng: Rng): string {
+  return rng.pick(['v_0123456789abcdef0123', `v_${hex(randomBytes(rng, 10), 20)}`, 'v_', 'current', '%00', 'v_' + 'f'.repeat(300)])
+}
+
 function path(rng: Rng, corpus: YjsCorpus): string {
   const name = () => encodedName(rng)
   const route = rng.pick<() => string>([
@@ -64,6 +68,8 @@ function path(rng: Rng, corpus: YjsCorpus): string {
     () => `/v1/docs/${name()}`,
     () => `/v1/docs/${name()}/update`,
     () => `/v1/docs/${name()}/update`,
+    () => `/v1/docs/${name()}/versions`,
+    () => `/v1/docs/${name()}/versions/${versionId(rng)}${rng.pick(['', '/update', '/restore', `/diff/${versionId(rng)}`, '/diff/current'])}`,
     () => '/v1/cluster',
     () => '/v1/cluster/members',
     () => `/v1/cluster/members/${percentEncoded(rng.pick(memberIds))}`,
@@ -94,6 +100,8 @@ function jsonBody(rng: Rng): unknown {
       role: rng.pick(['voter', 'replica', 'king']),
     }),
     () => ({ to: rng.pick([...memberIds, null, 5]) }),
+    () => ({ label: rng.pick(['a version', '', ' ', 'x'.repeat(rng.int(400)), 5, null, '\u0000']) }),
+    () => ({ schema: { roots: {} }, history: { keepVersions: rng.pick([0, 1, -1, 1e9, 2.5]), keepDays: rng.pick([0.001, 0, -1, 1e9]) } }),
     () => ({
       url: rng.pick(['https://hooks.example/x', 'http://127.0.0.1:1/h', 'ftp://x', 'javascript:alert(1)', '']),
       events: rng.pick([['updated'], ['deleted', 'updated'], [], ['created'], ['updated', 'updated'], 'updated']),

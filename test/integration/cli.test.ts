@@ -147,6 +147,12 @@ test('syncmesh ns put, ls and rm, and syncmesh docs ls, get and rm, as text and 
   expect(cli('ns', 'ls').stdout).toMatch(/^team\s+body:text,meta:map\s+public-read\n$/)
   expect(cli('ns', 'put', 'team', '--roots', 'body:blob')).toMatchObject({ status: 2, stderr: expect.stringContaining('--roots') })
   expect(cli('ns', 'put', 'team', '--max-doc-bytes', '-5')).toMatchObject({ status: 2, stderr: expect.stringContaining('--max-doc-bytes') })
+  const kept = cli('ns', 'put', 'kept', '--keep-versions', '0', '--keep-days', '1.5', '--json')
+  expect(JSON.parse(kept.stdout)).toMatchObject({ name: 'kept', history: { keepVersions: 0, keepDays: 1.5 } })
+  expect(cli('ns', 'ls').stdout).toMatch(/^kept\s+\(any roots\)\s+keep 0 versions 1\.5 days\n/m)
+  expect(cli('ns', 'put', 'kept', '--keep-versions', '-1')).toMatchObject({ status: 2, stderr: expect.stringContaining('--keep-versions') })
+  expect(cli('ns', 'put', 'kept', '--keep-days', '0')).toMatchObject({ status: 2, stderr: expect.stringContaining('--keep-days') })
+  expect(cli('ns', 'rm', 'kept').status).toBe(0)
 
   for (const [name, text] of [['team/a', 'alpha'], ['team/b', 'beta'], ['other', 'gamma']]) {
     const doc = new Y.Doc()

@@ -49,7 +49,7 @@ function committedText(dataDir: string, name: string): string {
   const env = open({ path: dataDir, readOnly: true })
   try {
     const doc = new Y.Doc()
-    for (const update of readStoredUpdates(new DocStorage(env), name)?.updates ?? []) Y.applyUpdate(doc, update)
+    for (const update of readStoredUpdates(new DocStorage(env, 'doc', null), name)?.updates ?? []) Y.applyUpdate(doc, update)
     return doc.getText('body').toString()
   } finally {
     void env.close()

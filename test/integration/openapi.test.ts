@@ -20,6 +20,7 @@ const adminToken = 'openapi-test-admin-token'
 let node: SyncmeshNode
 let document: any
 let webhookId: string
+let versionId: string
 
 beforeAll(async () => {
   node = await startTestNode({ adminToken })
@@ -31,6 +32,12 @@ beforeAll(async () => {
     body: JSON.stringify({ url: 'http://127.0.0.1:9/never', events: ['deleted'], prefix: 'none/' }),
   })
   webhookId = ((await hook.json()) as { id: string }).id
+  const version = await fetch(`${node.url}/v1/docs/team/notes/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'described' }),
+  })
+  versionId = ((await version.json()) as { id: string }).id
 })
 
 afterAll(async () => {
@@ -103,6 +110,20 @@ function probes(): Probe[] {
     { route: 'POST /v1/docs/:name/update', path: '/v1/docs/team/notes/update', method: 'POST', headers: binary, body: update() },
     { route: 'POST /v1/docs/:name/update', path: '/v1/docs/team/notes/update', method: 'POST', headers: binary, body: new Uint8Array([1, 2, 3]) },
     { route: 'POST /v1/docs/:name/update', path: '/v1/docs/team/notes/update', method: 'POST', json: {} },
+    { route: 'GET /v1/docs/:name/versions', path: '/v1/docs/team/notes/versions' },
+    { route: 'GET /v1/docs/:name/versions', path: `/v1/docs/${'x'.repeat(600)}/versions` },
+    { route: 'POST /v1/docs/:name/versions', path: '/v1/docs/team/notes/versions', method: 'POST', json: { label: 'probe' } },
+    { route: 'POST /v1/docs/:name/versions', path: '/v1/docs/team/notes/versions', method: 'POST', json: { label: '' } },
+    { route: 'POST /v1/docs/:name/versions', path: '/v1/docs/nobody/versions', method: 'POST', json: { label: 'none' } },
+    { route: 'GET /v1/docs/:name/versions/:id', path: `/v1/docs/team/notes/versions/${versionId}?types=body:text` },
+    { route: 'GET /v1/docs/:name/versions/:id', path: '/v1/docs/team/notes/versions/v_00000000000000000000' },
+    { route: 'GET /v1/docs/:name/versions/:id', path: '/v1/docs/team/notes/versions/nope' },
+    { route: 'GET /v1/docs/:name/versions/:id/update', path: `/v1/docs/team%2Fnotes/versions/${versionId}/update` },
+    { route: 'GET /v1/docs/:name/versions/:id/update', path: '/v1/docs/nobody/versions/v_00000000000000000000/update' },
+    { route: 'GET /v1/docs/:name/versions/:id/diff/:to', path: `/v1/docs/team/notes/versions/${versionId}/diff/current` },
+    { route: 'GET /v1/docs/:name/versions/:id/diff/:to', path: `/v1/docs/team/notes/versions/${versionId}/diff/yesterday` },
+    { route: 'POST /v1/docs/:name/versions/:id/restore', path: `/v1/docs/team/notes/versions/${versionId}/restore`, method: 'POST' },
+    { route: 'POST /v1/docs/:name/versions/:id/restore', path: '/v1/docs/team/notes/versions/v_00000000000000000000/restore', method: 'POST' },
     { route: 'GET /v1/changes', path: '/v1/changes?limit=2' },
     { route: 'GET /v1/changes', path: '/v1/changes?since=nonsense' },
     { route: 'GET /v1/changes', path: '/v1/changes', headers: { accept: 'text/event-stream' }, stream: true },

@@ -95,7 +95,7 @@ describe('well-framed messages this node cannot use', () => {
       { selfId: 'e', clusterSecret: secret, identity, keyOf: () => undefined, urlOf: (id) => (id === 'a' ? aUrl : undefined) },
       silentLog,
     )
-    const replication = new Replication(store.docs, network, { selfId: 'e', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
+    const replication = new Replication(store.docs, network, { selfId: 'e', channel: 'replication', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
     network.setPeers(['a'])
     cleanups.push(async () => {
       replication.close()

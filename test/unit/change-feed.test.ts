@@ -19,7 +19,7 @@ function textUpdate(text: string, clientID = 1): Uint8Array {
 /** A store with a recorder and a feed on it; events are recorded when the test calls `recorder.flush()`. */
 function openFeed(dir: string, options: Partial<ChangeRecorderOptions> = {}) {
   const store = openStore(dir)
-  const recorder = new ChangeRecorder(store.docs, store.storage.docs.changes, silentLog, { ...defaultChangeRecorderOptions, quietMs: 60_000, maxDelayMs: 60_000, ...options })
+  const recorder = new ChangeRecorder(store.docs, store.storage.changes, silentLog, { ...defaultChangeRecorderOptions, quietMs: 60_000, maxDelayMs: 60_000, ...options })
   const feed = new ChangeFeed(recorder, 10)
   const close = async () => {
     feed.close()

@@ -26,6 +26,35 @@ export const docListAnswer = z.object({
 export const docJsonAnswer = z.record(z.string(), z.unknown()).describe("each root's content: text as a string, maps as objects, arrays as arrays, XML as a string")
 export const nameDeletedAnswer = z.object({ name: z.string(), deleted: z.literal(true) })
 
+export const versionAnswer = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    time,
+    by: z.string().nullable().describe("the subject of the token that made it; null without one, and for automatic versions"),
+    kind: z.enum(['named', 'auto']),
+  })
+  .meta({ id: 'Version' })
+export const versionListAnswer = z.object({ versions: z.array(versionAnswer).describe('newest first') })
+export const versionDiffAnswer = z.object({
+  from: z.string(),
+  to: z.string().describe('a version id, or `current`'),
+  roots: z
+    .record(
+      z.string(),
+      z.union([
+        z.object({ kind: z.literal('text'), inserted: z.array(z.string()), deleted: z.array(z.string()) }),
+        z.object({ kind: z.literal('map'), changed: z.array(z.object({ key: z.string(), before: z.unknown(), after: z.unknown() })) }),
+        z.object({ kind: z.enum(['array', 'xml']), before: z.unknown(), after: z.unknown() }),
+      ]),
+    )
+    .describe('only the roots that changed'),
+})
+export const versionRestoredAnswer = z.object({
+  restored: versionAnswer,
+  before: versionAnswer.nullable().describe('the automatic version made of the state before the restore; null if the newest version already held it'),
+})
+
 export const changeEvent = z
   .object({
     cursor: z.string().describe('resume after this event: `since`, or SSE `Last-Event-ID`'),

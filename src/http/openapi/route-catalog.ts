@@ -4,6 +4,7 @@ import { deliveriesAnswer, deliveriesQuery } from '../../webhooks/delivery-listi
 import { addMemberBody, clusterQuery, transferBody } from '../admin-routes.js'
 import { changesQuery } from '../change-routes.js'
 import { docJsonQuery, docListQuery, docUpdateQuery } from '../doc-routes.js'
+import { createVersionBody } from '../version-routes.js'
 import * as answers from './answers.js'
 
 export type Auth = 'none' | 'client' | 'admin'
@@ -36,6 +37,7 @@ export interface RouteDoc {
 }
 
 const docName = { name: 'the document name; its slashes plain (`team/notes`) or percent-encoded (`team%2Fnotes`)' }
+const versionParams = { ...docName, id: 'the version id (`v_` and 20 hex digits)' }
 const adminRead = [401, 403]
 /** A metadata write: refused (400, 404, 409), or no leader or quorum within the control timeout (503). */
 const adminWrite = [400, 401, 403, 404, 409, 503]
@@ -124,6 +126,76 @@ export const routeCatalog: RouteDoc[] = [
     body: { binary: 'a Yjs update (v1 encoding)' },
     answers: { 204: { description: 'durable' } },
     errors: [400, 401, 403, 410, 413, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/docs/:name/versions',
+    tag: 'Versions',
+    summary: "A document's versions",
+    description: 'Named and automatic ones, newest first, as the retention of its namespace keeps them. Read access suffices.',
+    auth: 'client',
+    params: docName,
+    answers: { 200: { description: 'its versions', json: answers.versionListAnswer } },
+    errors: [400, 401, 403, 410],
+  },
+  {
+    method: 'post',
+    path: '/v1/docs/:name/versions',
+    tag: 'Versions',
+    summary: 'Make a named version of a document as it is now',
+    description: 'Needs write access. Replicates to every node; the retention of the namespace may retire the oldest.',
+    auth: 'client',
+    params: docName,
+    body: { json: createVersionBody },
+    answers: { 201: { description: 'made', json: answers.versionAnswer } },
+    errors: [400, 401, 403, 404, 409, 410, 413, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/docs/:name/versions/:id',
+    tag: 'Versions',
+    summary: 'Read a version as JSON',
+    description: 'The same shape as reading the document; `types` as there.',
+    auth: 'client',
+    params: versionParams,
+    query: docJsonQuery,
+    answers: { 200: { description: 'the version', json: answers.docJsonAnswer } },
+    errors: [400, 401, 403, 404, 410, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/docs/:name/versions/:id/update',
+    tag: 'Versions',
+    summary: 'Read a version as a Yjs update',
+    auth: 'client',
+    params: versionParams,
+    answers: { 200: { description: 'the version', content: binaryUpdate } },
+    errors: [400, 401, 403, 404, 410, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/docs/:name/versions/:id/diff/:to',
+    tag: 'Versions',
+    summary: 'What changed between two versions',
+    description: 'Text inserted and deleted per text root, changed keys per map root, arrays and XML before and after.',
+    auth: 'client',
+    params: { ...versionParams, to: 'a later (or earlier) version id, or `current` for the document as it is now' },
+    query: docJsonQuery,
+    answers: { 200: { description: 'the changes', json: answers.versionDiffAnswer } },
+    errors: [400, 401, 403, 404, 410, 503],
+  },
+  {
+    method: 'post',
+    path: '/v1/docs/:name/versions/:id/restore',
+    tag: 'Versions',
+    summary: 'Make the document equal to a version again',
+    description:
+      'By a new, ordinary update (it replicates and live clients get it at once; history is never rewritten). The state before is kept as an automatic version first, so a restore is undone by restoring that one. Needs write access; the namespace\'s schema applies.',
+    auth: 'client',
+    params: versionParams,
+    query: docJsonQuery,
+    answers: { 200: { description: 'restored', json: answers.versionRestoredAnswer } },
+    errors: [400, 401, 403, 404, 410, 413, 503],
   },
   {
     method: 'delete',

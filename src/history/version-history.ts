@@ -1,0 +1,164 @@
+import * as Y from 'yjs'
+import type { Logger } from 'pino'
+import type { ApplyResult, DocStore } from '../docs/doc-store.js'
+import type { RootKind } from '../docs/doc-json.js'
+import { encodeVersionSnapshot, holdsVersion, restoreUpdate, versionDoc } from './version-content.js'
+import { historyUpdate, newVersionId, readVersions, type VersionKind, type VersionRecord } from './version-records.js'
+import { versionsToRetire, type RetentionPolicy } from './retention.js'
+
+/** Why a version could not be made, read or restored; each maps to one HTTP status (see version-routes.ts). */
+export type HistoryRefusal =
+  | { ok: false; reason: 'doc_not_found' | 'version_not_found' | 'history_disabled' | 'version_incomplete'; message: string }
+  | Extract<ApplyResult, { ok: false }>
+
+export type HistoryResult<T> = { ok: true; value: T } | HistoryRefusal
+
+export interface VersionHistoryDeps {
+  docs: DocStore
+  /** The version histories, one document each (see version-records.ts). */
+  histories: DocStore
+  retention(name: string): RetentionPolicy
+  now(): number
+}
+
+/** Who asks for a version: its label and the token subject; `auto` for one the node makes itself. */
+export interface VersionRequest {
+  kind: VersionKind
+  label: string
+  by: string | null
+}
+
+const docNotFound = (name: string): HistoryRefusal => ({ ok: false, reason: 'doc_not_found', message: `no document named ${JSON.stringify(name)}` })
+
+/**
+ * The versions of every document: made (on request or automatically), listed, read, compared and restored. A
+ * version's content comes from the document itself (see version-content.ts); its record from its history.
+ */
+export class VersionHistory {
+  constructor(
+    private readonly deps: VersionHistoryDeps,
+    private readonly log: Logger,
+  ) {}
+
+  /** The document's versions, newest first; empty for one without history. */
+  list(name: string): VersionRecord[] {
+    const update = this.deps.histories.readUpdate(name)
+    if (!update) return []
+    const history = new Y.Doc()
+    try {
+      Y.applyUpdate(history, update)
+      return readVersions(history)
+    } finally {
+      history.destroy()
+    }
+  }
+
+  /** The snapshots whose content compaction of the document must keep. */
+  retainedSnapshots(name: string): Y.Snapshot[] {
+    return this.list(name).map((version) => Y.decodeSnapshot(version.snapshot))
+  }
+
+  /**
+   * Makes a version of the document as it is durably now, and retires what the retention policy drops. An
+   * automatic version of a state the newest version already shows is not made: resolves null then.
+   */
+  async create(name: string, request: VersionRequest): Promise<HistoryResult<VersionRecord | null>> {
+    const policy = this.deps.retention(name)
+    if (policy.keepVersions === 0) {
+      return { ok: false, reason: 'history_disabled', message: "the document's namespace keeps no versions (history.keepVersions is 0)" }
+    }
+    const snapshot = this.deps.docs.withDoc(name, encodeVersionSnapshot)
+    if (!snapshot) return docNotFound(name)
+    const versions = this.list(name)
+    if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
+      return { ok: true, value: null }
+    }
+    const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
+    const kept = [record, ...versions.filter((version) => version.id !== record.id)]
+    const retire = versionsToRetire(kept, policy, record.timeMs)
+    const written = await this.write(name, historyUpdate(this.deps.histories.readUpdate(name), record, retire))
+    if (!written.ok) return written
+    return { ok: true, value: retire.includes(record.id) ? null : record }
+  }
+
+  /** Retires the versions the retention policy drops now (by age, or by a lowered count); resolves how many. */
+  async sweep(name: string): Promise<number> {
+    const retire = versionsToRetire(this.list(name), this.deps.retention(name), this.deps.now())
+    if (retire.length === 0) return 0
+    const written = await this.write(name, historyUpdate(this.deps.histories.readUpdate(name), null, retire))
+    if (!written.ok && written.reason !== 'deleted') this.log.warn({ doc: name, reason: written.reason }, 'retiring versions failed')
+    return written.ok ? retire.length : 0
+  }
+
+  /** Runs `read` on the version's content, in a Y.Doc of its own. */
+  read<T>(name: string, id: string, read: (version: Y.Doc) => T): HistoryResult<T> {
+    return this.compare(name, [id], (doc, [snapshot]) => {
+      const version = versionDoc(doc, snapshot!)
+      try {
+        return read(version)
+      } finally {
+        version.destroy()
+      }
+    })
+  }
+
+  /** Runs `read` on the document as it is now and the snapshots of versions `ids` (null for the current state). */
+  compare<T>(name: string, ids: readonly (string | null)[], read: (doc: Y.Doc, snapshots: Y.Snapshot[]) => T): HistoryResult<T> {
+    const versions = this.list(name)
+    const records: (VersionRecord | null)[] = []
+    for (const id of ids) {
+      const record = id === null ? null : versions.find((version) => version.id === id)
+      if (record === undefined) return versionNotFound(name, id!)
+      records.push(record)
+    }
+    const result = this.deps.docs.withDoc(name, (doc): HistoryResult<T> => {
+      const snapshots = records.map((record) => (record ? Y.decodeSnapshot(record.snapshot) : Y.snapshot(doc)))
+      const missing = snapshots.findIndex((snapshot) => !holdsVersion(doc, snapshot))
+      if (missing >= 0) return incomplete(ids[missing]!)
+      return { ok: true, value: read(doc, snapshots) }
+    })
+    return result ?? docNotFound(name)
+  }
+
+  /**
+   * Makes the document's content equal to version `id`'s by a new update, written as a client's would be (so the
+   * namespace's rules apply, it replicates and live clients get it). The state before is kept as an automatic
+   * version first, so that a restore can itself be undone by restoring that one.
+   */
+  async restore(
+    name: string,
+    id: string,
+    by: string | null,
+    kinds: Readonly<Record<string, RootKind>>,
+  ): Promise<HistoryResult<{ restored: VersionRecord; before: VersionRecord | null }>> {
+    const target = this.list(name).find((version) => version.id === id)
+    if (!target) return versionNotFound(name, id)
+    const before = await this.create(name, { kind: 'auto', label: `Before restoring "${target.label}"`, by })
+    if (!before.ok && before.reason !== 'history_disabled') return before
+    const snapshot = Y.decodeSnapshot(target.snapshot)
+    const update = this.deps.docs.withDoc(name, (doc): HistoryResult<Uint8Array> =>
+      holdsVersion(doc, snapshot) ? { ok: true, value: restoreUpdate(doc, snapshot, kinds) } : incomplete(id),
+    )
+    if (!update) return docNotFound(name)
+    if (!update.ok) return update
+    const applied = await this.deps.docs.apply(name, update.value, 'rest')
+    if (!applied.ok) return applied
+    return { ok: true, value: { restored: target, before: before.ok ? before.value : null } }
+  }
+
+  private write(name: string, update: Uint8Array): Promise<ApplyResult> {
+    return this.deps.histories.apply(name, update, 'local')
+  }
+}
+
+function versionNotFound(name: string, id: string): HistoryRefusal {
+  return { ok: false, reason: 'version_not_found', message: `document ${JSON.stringify(name)} has no version ${id}` }
+}
+
+function incomplete(id: string): HistoryRefusal {
+  return {
+    ok: false,
+    reason: 'version_incomplete',
+    message: `this node does not hold all of version ${id}'s content: it has not arrived here yet, or this node compacted it away before the version reached it`,
+  }
+}

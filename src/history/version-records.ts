@@ -1,0 +1,89 @@
+import { createHash, randomBytes } from 'node:crypto'
+import * as Y from 'yjs'
+import { z } from 'zod'
+
+/*
+ * A document's version history is a Yjs document of its own (same name, in the history store), holding one map
+ * entry per version: id → record. Being a CRDT, it replicates, merges after a partition and drops retired
+ * versions by the same machinery as documents do: versions made concurrently on two nodes are both kept, and
+ * two nodes retiring the same version merge into one deletion.
+ */
+
+export const versionKinds = ['named', 'auto'] as const
+export type VersionKind = (typeof versionKinds)[number]
+
+export interface VersionRecord {
+  id: string
+  label: string
+  timeMs: number
+  /** The subject of the token that asked for it; null without one, and for automatic versions. */
+  by: string | null
+  kind: VersionKind
+  /** The document's encoded Yjs snapshot (see version-content.ts). */
+  snapshot: Uint8Array
+}
+
+export const versionIdSchema = z.string().regex(/^v_[0-9a-f]{20}$/, 'a version id (v_ and 20 hex digits)')
+export const maxLabelLength = 200
+
+const storedRecord = z.object({
+  label: z.string().max(maxLabelLength),
+  timeMs: z.number().int().nonnegative(),
+  by: z.string().max(1024).nullable(),
+  kind: z.enum(versionKinds),
+  snapshot: z.instanceof(Uint8Array),
+})
+
+const versionsKey = 'versions'
+
+/** Every well-formed version of a history document, newest first (by time, then id). */
+export function readVersions(history: Y.Doc): VersionRecord[] {
+  const records: VersionRecord[] = []
+  for (const [id, value] of history.getMap(versionsKey).entries()) {
+    const parsed = storedRecord.safeParse(value)
+    if (parsed.success && versionIdSchema.safeParse(id).success) records.push({ id, ...parsed.data })
+  }
+  return records.sort(newestFirst)
+}
+
+export function newestFirst(a: VersionRecord, b: VersionRecord): number {
+  return b.timeMs - a.timeMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+}
+
+/**
+ * The update that adds `add` (if given) to the history `current` holds (an encoded history document, or
+ * undefined for none yet) and removes the versions `retire` names.
+ */
+export function historyUpdate(current: Uint8Array | undefined, add: VersionRecord | null, retire: readonly string[]): Uint8Array {
+  const history = new Y.Doc()
+  try {
+    if (current) Y.applyUpdate(history, current)
+    const before = Y.encodeStateVector(history)
+    const versions = history.getMap(versionsKey)
+    history.transact(() => {
+      if (add) {
+        const { id, ...stored } = add
+        versions.set(id, stored)
+      }
+      for (const id of retire) versions.delete(id)
+    })
+    return Y.encodeStateAsUpdate(history, before)
+  } finally {
+    history.destroy()
+  }
+}
+
+/**
+ * A new version's id: random for a named one; for an automatic one, derived from the snapshot, so that nodes
+ * that make one of the same state (each after its own quiet period) make the same entry, not two.
+ */
+export function newVersionId(kind: VersionKind, snapshot: Uint8Array): string {
+  const bytes = kind === 'auto' ? createHash('sha256').update(snapshot).digest() : randomBytes(10)
+  return `v_${bytes.subarray(0, 10).toString('hex')}`
+}
+
+/** What the REST API shows of a version. */
+export function versionView({ id, label, timeMs, by, kind }: VersionRecord) {
+  return { id, label, time: new Date(timeMs).toISOString(), by, kind }
+}
+export type VersionView = ReturnType<typeof versionView>
