@@ -33,7 +33,7 @@ import { ChangeFeed } from './changes/change-feed.js'
 import { registerChangeFeedMetrics } from './changes/change-metrics.js'
 import { PeerOrigin } from './replication/peer-origin.js'
 import { startWebhooks } from './webhooks/start-webhooks.js'
-import { defaultHistoryOptions, startHistory, type HistoryOptions, type HistoryService } from './history/start-history.js'
+import { defaultHistoryOptions, startHistory, type HistoryOptions } from './history/start-history.js'
 import { retentionFor } from './history/retention.js'
 import { defaultDispatcherOptions, type DispatcherOptions } from './webhooks/webhook-dispatcher.js'
 import { defaultRetryPolicy } from './webhooks/retry-schedule.js'
@@ -151,15 +151,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   }
   const meta = new MetaStateMachine()
   const deleted = (name: string) => isDeleted(meta.state, name)
-  // Made below, before anything is written: compaction keeps what the retained versions show.
-  let history: HistoryService | null = null
   const docs = new DocStore(
     storage.docs,
     metrics,
     log,
     { gate: metadataGate(meta, () => removedHere(), (origin) => origin instanceof PeerOrigin), isDeleted: deleted },
     config.docs,
-    (name) => history!.versions.retainedSnapshots(name),
+    // Compaction keeps what the retained versions show; `history` is made below, before anything is written.
+    (name) => history.versions.retainedSnapshots(name),
   )
   let toldRemoved = wasToldRemoved(config.dataDir)
   const removedHere = () => toldRemoved || meta.state.removedMembers.has(config.id)
@@ -244,7 +243,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     departing.set(id, timer)
   }
   updatePeers()
-  history = startHistory(
+  const history = startHistory(
     {
       selfId: config.id,
       docs,
@@ -257,17 +256,16 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { ...defaultHistoryOptions, ...config.history },
     log,
   )
-  const versions = history
   const dropDeleted = (name: string) => {
     sync.closeDoc(name, CloseCode.deleted, 'document deleted')
     docs.delete(name).catch((err: unknown) => log.error({ err, doc: name }, 'dropping a deleted document failed'))
-    versions.dropDeleted(name).catch((err: unknown) => log.error({ err, doc: name }, "dropping a deleted document's history failed"))
+    history.dropDeleted(name).catch((err: unknown) => log.error({ err, doc: name }, "dropping a deleted document's history failed"))
   }
   // Tombstones that came in a snapshot (a node that was behind), or that a crash left with their data still
   // stored, drop that data as a committed deletion does.
   const dropAllDeleted = () => {
     for (const name of meta.state.tombstones.keys()) {
-      if (docs.meta(name) !== undefined || sync.hasDoc(name) || versions.holds(name)) dropDeleted(name)
+      if (docs.meta(name) !== undefined || sync.hasDoc(name) || history.holds(name)) dropDeleted(name)
     }
   }
   const checkOwnKey = () => {
@@ -371,7 +369,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       metaSnapshot: () => encodeMetaState(meta.state),
       copyStore: (path) => storage.copyTo(path),
     },
-    versions: versions.versions,
+    versions: history.versions,
     isDeleted: deleted,
     notReady: () => {
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
@@ -430,7 +428,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         control.close()
         keyRecorder.close()
         replication.close()
-        await versions.close()
+        await history.close()
         sync.close()
         driver.close()
         await peers.close()
