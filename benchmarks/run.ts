@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only replay,docs,stored,fanout,burst,rest,control,reconcile,replication] [-- --docs N]`: runs the benchmarks against
+ * `npm run bench [-- --quick] [-- --only replay,docs,stored,fanout,burst,rest,control,reconcile,replication,history] [-- --docs N]`: runs the benchmarks against
  * syncmesh and the reference servers (the control plane against etcd, reconciliation in process), writes
  * benchmarks/RESULTS.md and prints a summary.
  */
@@ -20,8 +20,9 @@ import { stopAllServers } from './harness/servers.js'
 import { stopEverything } from './harness/cluster-processes.js'
 import { runControlPlaneBenchmark } from './scenarios/control-plane.js'
 import { prepareTraces } from './harness/trace.js'
+import { runHistoryCost, type HistoryCostOptions } from './scenarios/history-cost.js'
 
-const benchmarks = ['replay', 'docs', 'stored', 'fanout', 'burst', 'rest', 'control', 'reconcile', 'replication'] as const
+const benchmarks = ['replay', 'docs', 'stored', 'fanout', 'burst', 'rest', 'control', 'reconcile', 'replication', 'history'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 interface Sizes {
@@ -32,6 +33,9 @@ interface Sizes {
   burst: FanoutOptions
   rest: RestWritesOptions
   stored: StoredDocsOptions
+  /** Transactions of each trace the history benchmark replays. */
+  historyTxns: number
+  history: HistoryCostOptions
   /** Runs per server of the replay and fan-out benchmarks; the report gives the medians. */
   repeats: number
 }
@@ -43,6 +47,8 @@ const fullSizes: Sizes = {
   burst: { readers: 1_000, writers: 20, updates: 25, spacingMs: 100 },
   rest: { clients: 32, warmupWrites: 100, writesPerClient: 200 },
   stored: { docs: 10_000, coldOpens: 200, listPages: 10 },
+  historyTxns: Number.POSITIVE_INFINITY,
+  history: { versionEveryUpdates: 1_000, readRounds: 5, restoreRounds: 3 },
   repeats: 3,
 }
 
@@ -53,6 +59,8 @@ const quickSizes: Sizes = {
   burst: { readers: 100, writers: 20, updates: 10, spacingMs: 100 },
   rest: { clients: 32, warmupWrites: 20, writesPerClient: 30 },
   stored: { docs: 2_000, coldOpens: 50, listPages: 2 },
+  historyTxns: 20_000,
+  history: { versionEveryUpdates: 1_000, readRounds: 1, restoreRounds: 1 },
   repeats: 1,
 }
 
@@ -130,6 +138,14 @@ async function main(): Promise<void> {
   if (only.has('replication')) {
     step('replication: propagation between nodes, and a partition of 3 nodes healing')
     results.replication = await runReplicationBenchmark({ quick, commit: results.environment.commit })
+  }
+  if (only.has('history')) {
+    step('version history: preparing the updates of every trace in ../shared/traces')
+    results.history = []
+    for (const trace of prepareTraces(sizes.historyTxns)) {
+      step(`version history: ${trace.name}, ${trace.updates.length} updates, without history and with, a version every ${sizes.history.versionEveryUpdates}`)
+      results.history.push(await runHistoryCost(trace, sizes.history, step))
+    }
   }
   results.seconds = (performance.now() - startedAt) / 1000
 

@@ -14,6 +14,8 @@ import type { ReplayResult } from '../scenarios/replay.js'
 import { formatReplicationSection, replicationSummary, replicationTargetChecks, type ReplicationBenchResults } from '../scenarios/replication.js'
 import { serverLabels } from '../harness/servers.js'
 import { replaySection, replayTargetChecks } from './replay-report.js'
+import { historyCostSection, historyCostSummary } from './history-cost-report.js'
+import type { HistoryCostResult } from '../scenarios/history-cost.js'
 
 export interface RunResults {
   environment: Environment
@@ -29,6 +31,8 @@ export interface RunResults {
   controlPlane?: ControlPlaneResults
   reconcile?: ReconciliationResults
   replication?: ReplicationBenchResults
+  /** One per trace. */
+  history?: HistoryCostResult[]
 }
 
 type TargetId = 'docs-rss' | 'docs-rss-per-doc' | FanoutTargetId
@@ -64,6 +68,7 @@ export function renderMarkdown(results: RunResults): string {
   if (results.burst) lines.push(...fanoutSection(results.burst, check))
   if (results.restWrites) lines.push(...restSection(results.restWrites))
   if (results.storedDocs) lines.push(...storedDocsSection(results.storedDocs))
+  if (results.history) lines.push(...historyCostSection(results.history, env))
   lines.push(...targetsSection(checks))
   if (results.controlPlane) lines.push('', formatControlPlaneSection(results.controlPlane))
   if (results.reconcile) lines.push('', formatReconciliationSection(results.reconcile))
@@ -137,6 +142,7 @@ export function renderSummary(results: RunResults): string {
   }
   if (results.reconcile) lines.push(...reconciliationSummary(results.reconcile))
   if (results.replication) lines.push(...replicationSummary(results.replication))
+  if (results.history) lines.push(...historyCostSummary(results.history))
   if (results.controlPlane) {
     for (const s of Object.values(results.controlPlane.systems)) {
       lines.push(

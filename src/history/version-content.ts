@@ -25,15 +25,19 @@ export function holdsVersion(doc: Y.Doc, snapshot: Y.Snapshot): boolean {
     if (clock > 0 && (!last || last.id.clock + last.length < clock)) return false
     for (const struct of structs) {
       if (struct.id.clock >= clock) break
-      if (struct instanceof Y.Item && struct.content instanceof Y.ContentDeleted && !deletedIn(snapshot.ds, struct)) return false
+      if (struct instanceof Y.Item && struct.content instanceof Y.ContentDeleted && !deletedIn(snapshot.ds, struct, clock)) return false
     }
   }
   return true
 }
 
-/** Whether the delete set deletes every id of the struct (a struct of content dropped was deleted as a whole). */
-function deletedIn(ds: Y.Snapshot['ds'], struct: Y.Item): boolean {
-  return Y.isDeleted(ds, struct.id) && Y.isDeleted(ds, Y.createID(struct.id.client, struct.id.clock + struct.length - 1))
+/**
+ * Whether the delete set deletes the struct's ids below `clock` (a struct of content dropped was deleted as a whole;
+ * its part at or past the version's state vector did not exist for the version, and was deleted later).
+ */
+function deletedIn(ds: Y.Snapshot['ds'], struct: Y.Item, clock: number): boolean {
+  const last = Math.min(struct.id.clock + struct.length, clock) - 1
+  return Y.isDeleted(ds, struct.id) && Y.isDeleted(ds, Y.createID(struct.id.client, last))
 }
 
 /** The document as the version shows it, in a new Y.Doc (gc off, so that it can be compared and restored from). */
