@@ -3,6 +3,8 @@ import type * as Y from 'yjs'
 import { createSyncClient, type DocPersistence, type SyncClientOptions, type SyncmeshClient } from './sync-client.js'
 
 export { createDocsClient } from './docs-client.js'
+export type { DocsClient, RestoreResult, RootChange, RootKind, Version, VersionDiff } from './docs-client.js'
+export type { DocVersions } from './doc-versions.js'
 export { SyncmeshApiError } from './api-error.js'
 export { followChanges, type ChangeEvent, type ChangesOptions } from './change-feed.js'
 export { createAdminClient } from './admin-client.js'

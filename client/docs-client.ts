@@ -4,14 +4,27 @@ import { jsonOf, nodeApi, pathParam, type NodeApiClient, type NodeApiOptions } f
 import { followChanges, type ChangesOptions } from './change-feed.js'
 
 type DocsApi = NodeApiClient['v1']['docs']
+type VersionsApi = DocsApi[':name']['versions']
 export type DocPage = InferResponseType<DocsApi['$get']>
 export type DocSummary = DocPage['docs'][number]
 export type RootKind = 'text' | 'map' | 'array' | 'xml'
+/** A saved state of a document: named (saved by someone) or automatic (after a quiet period, or before a restore). */
+export type Version = InferResponseType<VersionsApi['$post'], 201>
+/** What changed between two versions (or a version and `current`), per root that changed. */
+export type VersionDiff = InferResponseType<VersionsApi[':id']['diff'][':to']['$get'], 200>
+export type RootChange = VersionDiff['roots'][string]
+/** `before`: the automatic version of the state just before the restore; null when that was the newest version already. */
+export type RestoreResult = InferResponseType<VersionsApi[':id']['restore']['$post'], 200>
 
 /** `token`: a client token (or the admin token), where the node requires one. */
 export type DocsClientOptions = NodeApiOptions
 
 const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
+/** The `?types=root:kind,…` query of the JSON routes. */
+const typesQuery = (types: Record<string, RootKind>) => {
+  const entries = Object.entries(types).map(([root, kind]) => `${root}:${kind}`)
+  return entries.length > 0 ? { types: entries.join(',') } : {}
+}
 
 /**
  * A client for a node's document REST API (`/v1/docs…`), typed by the node's Hono app. Needs only `fetch`.
@@ -57,9 +70,43 @@ export function createDocsClient(options: DocsClientOptions) {
 
     /** The document as JSON; `types` names root kinds where inference is not wanted. */
     readJson(name: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
-      const entries = Object.entries(types).map(([root, kind]) => `${root}:${kind}`)
-      return jsonOf(docs[':name'].$get({ param: pathParam('name', name), query: entries.length > 0 ? { types: entries.join(',') } : {} }))
+      return jsonOf(docs[':name'].$get({ param: pathParam('name', name), query: typesQuery(types) }))
     },
+
+    /** The document's versions, newest first. */
+    versions: async (name: string): Promise<Version[]> =>
+      (await jsonOf(docs[':name'].versions.$get({ param: pathParam('name', name) }))).versions,
+
+    /** Saves the document as the node holds it now as a named version (needs write access); `by` is the token's subject. */
+    saveVersion: (name: string, label: string): Promise<Version> =>
+      jsonOf(docs[':name'].versions.$post({ param: pathParam('name', name), json: { label } })),
+
+    /** A version as JSON, in the shape of readJson. */
+    readVersion(name: string, id: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
+      return jsonOf(docs[':name'].versions[':id'].$get({ param: { ...pathParam('name', name), ...pathParam('id', id) }, query: typesQuery(types) }))
+    },
+
+    /** A version as a Yjs v1 update, to load into a Y.Doc of its own. */
+    async readVersionUpdate(name: string, id: string): Promise<Uint8Array> {
+      const res = await okOrThrow(await docs[':name'].versions[':id'].update.$get({ param: { ...pathParam('name', name), ...pathParam('id', id) } }))
+      return new Uint8Array(await res.arrayBuffer())
+    },
+
+    /** What changed from version `from` to version `to`, or to the document as it is now (`'current'`). */
+    diffVersions: (name: string, from: string, to: string | 'current' = 'current', types: Record<string, RootKind> = {}): Promise<VersionDiff> =>
+      jsonOf(
+        docs[':name'].versions[':id'].diff[':to'].$get({
+          param: { ...pathParam('name', name), ...pathParam('id', from), ...pathParam('to', to) },
+          query: typesQuery(types),
+        }),
+      ),
+
+    /**
+     * Makes the document show version `id` again (needs write access), by an ordinary update that every
+     * connected client receives; the state before is kept as an automatic version, so a restore can be undone.
+     */
+    restoreVersion: (name: string, id: string, types: Record<string, RootKind> = {}): Promise<RestoreResult> =>
+      jsonOf(docs[':name'].versions[':id'].restore.$post({ param: { ...pathParam('name', name), ...pathParam('id', id) }, query: typesQuery(types) })),
   }
 }
 

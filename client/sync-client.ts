@@ -6,6 +6,7 @@ import { MessageType, encodeDurableQuery, maxDurableQueryDeletionBytes } from '.
 import { deleteSetDifference, splitDeleteSet, type DeleteSet } from '../src/protocol/delete-set.js'
 import { CloseCode, isPermanentClose } from '../src/protocol/close-codes.js'
 import { followChanges, type ChangeEvent, type ChangesOptions } from './change-feed.js'
+import { docVersions, type DocVersions } from './doc-versions.js'
 
 /** `failed`: a node refused this document or this client for good (a 44xx close); the client stops trying. */
 export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline' | 'failed'
@@ -39,7 +40,8 @@ export interface SyncClientOptions {
   maxBackoffMs?: number
 }
 
-export interface SyncedDoc {
+/** The version history calls (DocVersions) go over REST to the node the document is connected to, or last tried. */
+export interface SyncedDoc extends DocVersions {
   readonly doc: Y.Doc
   readonly awareness: Awareness
   readonly status: ConnectionStatus
@@ -222,7 +224,31 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
   events?.addEventListener('online', onOnline)
   void connect()
 
+  const whenDurable = () => {
+    const stateVector = Y.encodeStateVector(doc)
+    // The deletions too: a change that only deletes leaves the state vector where it was.
+    const deletions = deleteSetDifference(Y.createDeleteSetFromStructStore(doc.store), confirmed)
+    const parts = splitDeleteSet(deletions, maxDurableQueryDeletionBytes)
+    // With every deletion confirmed, the state vector alone, in a query of the first form.
+    const queries = (parts.length > 0 ? parts : [null]).map((deleteSet) => {
+      const id = nextQuery++
+      return [id, { frame: encodeDurableQuery(id, stateVector, deleteSet ?? undefined), deleteSet }] as const
+    })
+    return new Promise<void>((resolve) => {
+      calls.push({ resolve, unanswered: new Map(queries) })
+      askNewest()
+    })
+  }
+
   return {
+    ...docVersions({
+      name,
+      doc,
+      endpoint: () => status.endpoint ?? options.endpoints[0]!,
+      token: options.token,
+      whenDurable,
+      origin: provider,
+    }),
     doc,
     awareness: provider.awareness,
     get status() {
@@ -233,21 +259,7 @@ function openDoc(name: string, options: SyncClientOptions, persistence: DocPersi
       return () => listeners.delete(listener)
     },
     whenSynced,
-    whenDurable() {
-      const stateVector = Y.encodeStateVector(doc)
-      // The deletions too: a change that only deletes leaves the state vector where it was.
-      const deletions = deleteSetDifference(Y.createDeleteSetFromStructStore(doc.store), confirmed)
-      const parts = splitDeleteSet(deletions, maxDurableQueryDeletionBytes)
-      // With every deletion confirmed, the state vector alone, in a query of the first form.
-      const queries = (parts.length > 0 ? parts : [null]).map((deleteSet) => {
-        const id = nextQuery++
-        return [id, { frame: encodeDurableQuery(id, stateVector, deleteSet ?? undefined), deleteSet }] as const
-      })
-      return new Promise<void>((resolve) => {
-        calls.push({ resolve, unanswered: new Map(queries) })
-        askNewest()
-      })
-    },
+    whenDurable,
     close() {
       if (closed) return
       closed = true

@@ -3,8 +3,9 @@ import { SyncmeshApiError } from '../api-error.js'
 import { createDocsClient } from '../docs-client.js'
 import { MetricCharts } from './metric-charts.js'
 import { webhookEvents } from '../../src/meta/state.js'
+import { el } from './dom.js'
+import { HistoryPanel, type HistorySource } from './history-panel.js'
 
-const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const input = (id: string) => el<HTMLInputElement>(id)
 
 /** The admin token lives in this tab's sessionStorage only. */
@@ -16,6 +17,8 @@ const admin = createAdminClient({ url: location.origin, token })
 const docs = createDocsClient({ url: location.origin, token })
 
 const charts = new MetricCharts(el('charts'))
+// Documents of any shape: a version's preview is its JSON.
+const docHistory = new HistoryPanel({ show: (json) => JSON.stringify(json, null, 2) })
 
 /** A table row of text cells, then buttons that each run an action. */
 function row(cells: (string | number)[], buttons: [label: string, action: () => Promise<void>][] = []): HTMLTableRowElement {
@@ -86,6 +89,7 @@ async function refresh(): Promise<void> {
       ...page.docs.map((d) =>
         row([d.name, d.sizeBytes, new Date(d.updatedAt).toLocaleString()], [
           ['view', async () => showDoc(d.name, d.sizeBytes, await docs.readJson(d.name))],
+          ['history', async () => showHistory(d.name)],
           ['delete', async () => void (sure(`Delete ${d.name} on every node, for good? Its name can never be written again.`) && (await admin.deleteDoc(d.name)))],
         ]),
       ),
@@ -124,6 +128,19 @@ function showDeliveries(webhookId: string, list: WebhookDeliveries): void {
 function showDoc(name: string, bytes: number, json: unknown): void {
   el('doc-title').textContent = `${name} · ${bytes} bytes stored`
   el('doc-json').textContent = JSON.stringify(json, null, 2)
+}
+
+/** The document's versions, read and restored with the admin token; the tables' refresh leaves them as they are. */
+async function showHistory(name: string): Promise<void> {
+  const source: HistorySource = {
+    versions: () => docs.versions(name),
+    version: (id, types) => docs.readVersion(name, id, types),
+    diff: (from, to, types) => docs.diffVersions(name, from, to, types),
+    restore: (id, types) => docs.restoreVersion(name, id, types),
+  }
+  el('history-title').textContent = `History of ${name}`
+  el('doc-history').hidden = false
+  await docHistory.open(source)
 }
 
 function editNamespace(name: string, ns: NamespaceSpec): void {

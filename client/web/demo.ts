@@ -2,9 +2,10 @@ import { EditorView, basicSetup } from 'codemirror'
 import { EditorState } from '@codemirror/state'
 import { yCollab } from 'y-codemirror.next'
 import { createClient, type SyncedDoc } from '../browser.js'
+import { el } from './dom.js'
+import { HistoryPanel } from './history-panel.js'
 
 const params = new URLSearchParams(location.search)
-const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
 /** Where client tokens are required, the demo takes one from ?token= or from the form, for this tab only. */
 const tokenInput = el<HTMLInputElement>('token')
@@ -25,6 +26,10 @@ const client = createClient({
   token: async () => tokenInput.value,
 })
 let current: { synced: SyncedDoc; view: EditorView } | null = null
+// The demo's document is one text, `body`; a version's preview is that text.
+const sidebar = new HistoryPanel({ types: { body: 'text' }, show: (json) => String(json.body ?? '') })
+/** How often the sidebar lists the versions again, for those others save and the node's automatic ones. */
+const historyRefreshMs = 5_000
 
 function open(name: string): void {
   current?.synced.close()
@@ -42,6 +47,7 @@ function open(name: string): void {
     el('node').textContent = endpoint ?? '–'
   })
   current = { synced, view }
+  void sidebar.open(synced)
   history.replaceState(null, '', `?doc=${encodeURIComponent(name)}`)
 }
 
@@ -50,6 +56,21 @@ el<HTMLFormElement>('picker').addEventListener('submit', (event) => {
   sessionStorage.setItem('syncmesh-token', tokenInput.value)
   open(docInput.value.trim() || 'demo/welcome')
 })
+el<HTMLFormElement>('save-version').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const synced = current?.synced
+  const label = el<HTMLInputElement>('version-label')
+  if (!synced || label.value.trim() === '') return
+  // Saved once the node holds every keystroke typed so far: offline, that waits until the page is back online.
+  sidebar.say('Saving…')
+  void sidebar.attempt(() => synced.saveVersion(label.value.trim())).then(async (saved) => {
+    if (!saved) return
+    label.value = ''
+    await sidebar.refresh()
+    sidebar.say(`Saved “${saved.label}”.`)
+  })
+})
+setInterval(() => void sidebar.refresh(), historyRefreshMs)
 el('who').textContent = me.name
 open(docInput.value)
 // For the end-to-end tests: the document and its sync state.

@@ -26,8 +26,20 @@ const page = (title: string, body: string, script: string, stylesheet?: string) 
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #ddd; overflow-wrap: anywhere }
   .muted { color: #666 } #error { color: #b22 } pre { background: #f6f6f6; padding: 8px; overflow: auto; max-height: 40vh }
   td button { margin-right: 4px } .u-title { font-size: 13px; text-align: left } #charts canvas { display: block }
+  #layout { display: grid; gap: 12px } @media (min-width: 760px) { #layout { grid-template-columns: minmax(0, 1fr) 280px } }
+  #history h2 { font-size: 16px; margin: 0 } #version-title, #history-title { font-size: 15px; margin: 8px 0 4px }
+  #versions { list-style: none; padding: 0; margin: 4px 0; max-height: 40vh; overflow: auto; font-size: 14px }
+  #versions li { padding: 3px 0; border-bottom: 1px solid #eee } #versions .muted { font-size: 13px }
+  #versions button { border: 0; background: none; padding: 0; font-weight: 600; cursor: pointer; text-align: left; color: #2a6fb0 }
+  #versions button[aria-pressed="true"] { color: #222; background: #fff3bf } #version-changes { padding-left: 18px; font-size: 14px }
+  .added { color: #2a7d2a } .removed { color: #b22 } #history-status[data-error] { color: #b22 }
 </style></head>
 <body>${body}<script type="module" src="/assets/${script}"></script></body></html>`
+
+/** The history elements client/web/history-panel.ts fills, on both pages. */
+const historyPanel = `<p id="history-status" class="muted" role="status"></p><ol id="versions"></ol>
+<div id="version-preview" hidden><h3 id="version-title"></h3><pre id="version-content"></pre>
+<p id="version-changes-title" class="muted"></p><ul id="version-changes"></ul><button id="restore-version" type="button">Restore this version</button></div>`
 
 const demoPage = page(
   'syncmesh demo',
@@ -35,7 +47,10 @@ const demoPage = page(
 <span class="muted">you: <span id="who"></span></span><a href="/admin">admin</a></header>
 <form id="picker"><input id="doc" aria-label="document" placeholder="document, e.g. notes/today">
 <input id="token" aria-label="client token" placeholder="client token (if the node requires one)"><button>open</button></form>
-<div id="editor"></div>`,
+<div id="layout"><div id="editor"></div>
+<aside id="history" aria-label="history"><h2>History</h2>
+<form id="save-version"><input id="version-label" aria-label="version label" placeholder="label, e.g. first draft" maxlength="200" required><button>Save version</button></form>
+${historyPanel}</aside></div>`,
   'demo.js',
 )
 
@@ -55,6 +70,7 @@ const adminPage = page(
 <label><input id="ns-read-only" type="checkbox"> read-only</label><label><input id="ns-public-read" type="checkbox"> public read</label><button>save namespace</button></form>
 <h2>Documents</h2><table><thead><tr><th>name</th><th>bytes</th><th>updated</th><th></th></tr></thead><tbody id="docs"></tbody></table>
 <p id="doc-title" class="muted"></p><pre id="doc-json"></pre>
+<section id="doc-history" hidden><h3 id="history-title"></h3>${historyPanel}</section>
 <h2>Webhooks</h2><table><thead><tr><th>id</th><th>url</th><th>events</th><th>prefix</th><th></th></tr></thead><tbody id="webhooks"></tbody></table>
 <form id="add-webhook"><input id="hook-url" aria-label="webhook url" placeholder="https://hooks.example/syncmesh" required><input id="hook-prefix" aria-label="prefix" placeholder="prefix (all documents without)">
 <label><input id="hook-updated" type="checkbox" checked> updated</label><label><input id="hook-deleted" type="checkbox" checked> deleted</label><button>add webhook</button></form>

@@ -2,8 +2,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startProxiedCluster, type ProxiedCluster } from '../helpers/proxied-cluster.js'
+import * as Y from 'yjs'
 import { WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { writeText } from '../helpers/rest-writes.js'
+import { createDocsClient, type DocsClient } from '../../client/index.js'
 
 const chromiumPath = '/usr/bin/chromium'
 const haveChromium = existsSync(chromiumPath)
@@ -26,6 +28,13 @@ interface DemoHook {
   syncmesh: { text(): string; status(): { state: string; endpoint: string } }
 }
 const textOf = (page: Page) => page.evaluate(() => (globalThis as unknown as DemoHook).syncmesh.text())
+/** What the editor shows, without the other users' carets and names that y-codemirror.next draws into it. */
+const editorText = (page: Page) =>
+  page.locator('.cm-content').evaluate((content: any) => {
+    const copy = content.cloneNode(true)
+    for (const caret of copy.querySelectorAll('.cm-ySelectionCaret')) caret.remove()
+    return copy.textContent as string
+  })
 const stateOf = (page: Page) => page.evaluate(() => (globalThis as unknown as DemoHook).syncmesh.status())
 
 async function waitForState(page: Page, state: string, check: (endpoint: string) => boolean = () => true): Promise<void> {
@@ -38,6 +47,16 @@ async function waitForState(page: Page, state: string, check: (endpoint: string)
 async function readText(nodeId: string, doc: string): Promise<string> {
   const res = await fetch(`${cluster.node(nodeId).url}/v1/docs/${encodeURIComponent(doc)}`)
   return res.status === 200 ? (((await res.json()) as { body?: string }).body ?? '') : ''
+}
+
+/** An edit through REST, as a client would make it: `change` runs on a copy of the document as the node holds it. */
+async function editDoc(docs: DocsClient, name: string, change: (doc: Y.Doc) => void): Promise<void> {
+  const doc = new Y.Doc()
+  const stored = await docs.readUpdate(name).catch(() => null)
+  if (stored) Y.applyUpdate(doc, stored)
+  const before = Y.encodeStateVector(doc)
+  change(doc)
+  await docs.writeUpdate(name, Y.encodeStateAsUpdate(doc, before))
 }
 
 describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by playwright-core', () => {
@@ -116,6 +135,42 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     const survivor = ['n1', 'n2', 'n3'].find((id) => id !== victim)!
     await expect.poll(() => readText(survivor, 'e2e/failover'), { timeout: 20_000 }).toBe(expected)
     await cluster.restart(victim)
+  })
+
+  test('the history sidebar saves a version, previews it with what changed since, and restores it into both editors', async () => {
+    const erin = await openDemo('n1', 'e2e/history', 'erin')
+    const frank = await openDemo('n2', 'e2e/history', 'frank')
+    await erin.bringToFront()
+    await erin.locator('.cm-content').click()
+    await erin.keyboard.type('the first draft')
+    // Saved straight after the keystrokes: the version waits until the node holds them all.
+    await erin.fill('#version-label', 'first draft')
+    await erin.click('#save-version button')
+    await expect.poll(() => erin.locator('#history-status').textContent(), { timeout: 20_000 }).toBe('Saved “first draft”.')
+    const saved = erin.locator('#versions button', { hasText: 'first draft' })
+    await expect.poll(() => saved.count(), { timeout: 20_000 }).toBe(1)
+
+    await erin.locator('.cm-content').click()
+    await erin.keyboard.press('ControlOrMeta+a')
+    await erin.keyboard.type('rewritten entirely')
+    await expect.poll(() => textOf(frank), { timeout: 20_000 }).toBe('rewritten entirely')
+    await expect.poll(() => readText('n1', 'e2e/history'), { timeout: 20_000 }).toBe('rewritten entirely')
+
+    await saved.click()
+    await expect.poll(() => erin.locator('#version-content').textContent(), { timeout: 20_000 }).toBe('the first draft')
+    expect(await erin.locator('#version-changes li').allTextContents()).toEqual(['body: added "rewritten entirely"', 'body: removed "the first draft"'])
+    await erin.screenshot({ path: `${artifacts}demo-history-preview.png`, fullPage: true })
+
+    await erin.click('#restore-version')
+    await expect.poll(() => erin.locator('#history-status').textContent(), { timeout: 20_000 }).toBe(
+      'Restored “first draft”; the state before is kept as “Before restoring "first draft"”.',
+    )
+    // The editors show it, the restoring page's and the live page's on the other node.
+    expect(await editorText(erin)).toBe('the first draft')
+    await expect.poll(() => editorText(frank), { timeout: 20_000 }).toBe('the first draft')
+    expect(await textOf(frank)).toBe('the first draft')
+    await expect.poll(() => erin.locator('#versions button').allTextContents(), { timeout: 20_000 }).toContain('Before restoring "first draft"')
+    await erin.screenshot({ path: `${artifacts}demo-history.png`, fullPage: true })
   })
 
   test('the admin page shows members, leader, term, peers and documents', async () => {
@@ -207,5 +262,52 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
     await expect.poll(() => cluster.waitForLeader(['n1', 'n2', 'n3']), { timeout: 20_000 }).toBe(next)
     await expect.poll(() => page.locator('#summary').textContent(), { timeout: 20_000 }).toContain(`leader ${next}`)
     await page.screenshot({ path: `${artifacts}admin-actions.png`, fullPage: true })
+  })
+
+  test("the admin page lists a document's versions, previews one and restores it on every node and in a live editor", async () => {
+    const name = 'e2e/admin-history'
+    // Written and versioned on n2; the admin page is n1's: histories replicate like documents.
+    const docs = createDocsClient({ url: cluster.node('n2').url, token: cluster.adminToken })
+    await editDoc(docs, name, (doc) => {
+      doc.getText('body').insert(0, 'as it was on Monday')
+      doc.getMap('meta').set('title', 'Monday')
+    })
+    await docs.saveVersion(name, 'monday')
+    await editDoc(docs, name, (doc) => {
+      doc.getText('body').delete(0, 'as it was on Monday'.length)
+      doc.getText('body').insert(0, 'as it is now')
+      doc.getMap('meta').set('title', 'Now')
+    })
+    for (const id of ['n1', 'n3']) await expect.poll(() => readText(id, name), { timeout: 20_000 }).toBe('as it is now')
+    const live = await openDemo('n3', name, 'grace')
+    expect(await textOf(live)).toBe('as it is now')
+
+    const page = await (await browser.newContext()).newPage()
+    await page.setViewportSize({ width: 390, height: 900 })
+    await page.goto(`${cluster.node('n1').url}/admin`)
+    await page.fill('#admin-token', cluster.adminToken)
+    await page.click('#login button')
+    const docRow = page.locator('#docs tr', { hasText: name })
+    await expect.poll(() => docRow.count(), { timeout: 20_000 }).toBe(1)
+    await docRow.locator('button[data-action="history"]').click()
+    await expect.poll(() => page.locator('#history-title').textContent(), { timeout: 20_000 }).toBe(`History of ${name}`)
+    const monday = page.locator('#versions button', { hasText: 'monday' })
+    await expect.poll(() => monday.count(), { timeout: 20_000 }).toBe(1)
+
+    await monday.click()
+    await expect.poll(async () => JSON.parse((await page.locator('#version-content').textContent()) || 'null'), { timeout: 20_000 }).toEqual({
+      body: 'as it was on Monday',
+      meta: { title: 'Monday' },
+    })
+    expect(await page.locator('#version-changes li').allTextContents()).toEqual(
+      expect.arrayContaining(['body: added "as it is now"', 'meta.title: "Monday" → "Now"']),
+    )
+
+    await page.click('#restore-version')
+    await expect.poll(() => page.locator('#history-status').textContent(), { timeout: 20_000 }).toMatch(/^Restored “monday”/)
+    for (const id of ['n1', 'n2', 'n3']) await expect.poll(() => readText(id, name), { timeout: 20_000 }).toBe('as it was on Monday')
+    await expect.poll(() => textOf(live), { timeout: 20_000 }).toBe('as it was on Monday')
+    await expect.poll(() => page.locator('#versions button').allTextContents(), { timeout: 20_000 }).toContain('Before restoring "monday"')
+    await page.locator('#doc-history').screenshot({ path: `${artifacts}admin-history.png` })
   })
 })
