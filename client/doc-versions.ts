@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { createDocsClient, type DocsClient, type RestoreResult, type RootKind, type Version, type VersionDiff } from './docs-client.js'
-import type { TokenSource } from './node-api.js'
+import { endpointApi, type TokenSource } from './node-api.js'
 
 /** The version history of an open document, on the node it syncs with. */
 export interface DocVersions {
@@ -35,8 +35,7 @@ export interface DocVersionsOptions {
 /** A document's history calls, made over REST to the node the document syncs with, with the client's token. */
 export function docVersions(options: DocVersionsOptions): DocVersions {
   const { name, doc } = options
-  const docs = (): DocsClient =>
-    createDocsClient({ url: options.endpoint().replace(/^ws/, 'http'), ...(options.token !== undefined && { token: options.token }) })
+  const docs = (): DocsClient => createDocsClient(endpointApi(options.endpoint(), options.token))
   return {
     versions: () => docs().versions(name),
     async saveVersion(label) {

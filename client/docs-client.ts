@@ -26,6 +26,8 @@ const typesQuery = (types: Record<string, RootKind>) => {
   return entries.length > 0 ? { types: entries.join(',') } : {}
 }
 
+const versionParam = (name: string, id: string) => ({ ...pathParam('name', name), ...pathParam('id', id) })
+
 /**
  * A client for a node's document REST API (`/v1/docs…`), typed by the node's Hono app. Needs only `fetch`.
  * Non-2xx answers throw SyncmeshApiError.
@@ -83,12 +85,12 @@ export function createDocsClient(options: DocsClientOptions) {
 
     /** A version as JSON, in the shape of readJson. */
     readVersion(name: string, id: string, types: Record<string, RootKind> = {}): Promise<Record<string, unknown>> {
-      return jsonOf(docs[':name'].versions[':id'].$get({ param: { ...pathParam('name', name), ...pathParam('id', id) }, query: typesQuery(types) }))
+      return jsonOf(docs[':name'].versions[':id'].$get({ param: versionParam(name, id), query: typesQuery(types) }))
     },
 
     /** A version as a Yjs v1 update, to load into a Y.Doc of its own. */
     async readVersionUpdate(name: string, id: string): Promise<Uint8Array> {
-      const res = await okOrThrow(await docs[':name'].versions[':id'].update.$get({ param: { ...pathParam('name', name), ...pathParam('id', id) } }))
+      const res = await okOrThrow(await docs[':name'].versions[':id'].update.$get({ param: versionParam(name, id) }))
       return new Uint8Array(await res.arrayBuffer())
     },
 
@@ -106,7 +108,7 @@ export function createDocsClient(options: DocsClientOptions) {
      * connected client receives; the state before is kept as an automatic version, so a restore can be undone.
      */
     restoreVersion: (name: string, id: string, types: Record<string, RootKind> = {}): Promise<RestoreResult> =>
-      jsonOf(docs[':name'].versions[':id'].restore.$post({ param: { ...pathParam('name', name), ...pathParam('id', id) }, query: typesQuery(types) })),
+      jsonOf(docs[':name'].versions[':id'].restore.$post({ param: versionParam(name, id), query: typesQuery(types) })),
   }
 }
 

@@ -13,6 +13,11 @@ export interface NodeApiOptions {
   fetch?: typeof fetch
 }
 
+/** The REST options for one of a sync client's endpoints, which may be written as ws(s) URLs. */
+export function endpointApi(endpoint: string, token: TokenSource | undefined): NodeApiOptions {
+  return { url: endpoint.replace(/^ws/, 'http'), ...(token !== undefined && { token }) }
+}
+
 /** An `hc` client typed by the node's Hono app: every route, its inputs and its answers. */
 export function nodeApi(options: NodeApiOptions) {
   const { token } = options

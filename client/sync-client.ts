@@ -7,6 +7,7 @@ import { deleteSetDifference, splitDeleteSet, type DeleteSet } from '../src/prot
 import { CloseCode, isPermanentClose } from '../src/protocol/close-codes.js'
 import { followChanges, type ChangeEvent, type ChangesOptions } from './change-feed.js'
 import { docVersions, type DocVersions } from './doc-versions.js'
+import { endpointApi } from './node-api.js'
 
 /** `failed`: a node refused this document or this client for good (a 44xx close); the client stops trying. */
 export type ConnectionState = 'connecting' | 'connected' | 'synced' | 'offline' | 'failed'
@@ -91,8 +92,7 @@ export function createSyncClient(options: SyncClientOptions): SyncmeshClient {
     },
     changes(changeOptions) {
       const endpoint = options.endpoints[options.start === 'first' ? 0 : Math.floor(Math.random() * options.endpoints.length)]!
-      const url = endpoint.replace(/^ws/, 'http')
-      return followChanges({ url, ...(options.token !== undefined && { token: options.token }) }, changeOptions)
+      return followChanges(endpointApi(endpoint, options.token), changeOptions)
     },
     async close() {
       for (const synced of open) synced.close()

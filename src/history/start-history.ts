@@ -5,7 +5,7 @@ import { createMetrics } from '../metrics.js'
 import type { PeerNetwork } from '../peer/peer-network.js'
 import { Replication } from '../replication/replication.js'
 import { guarded } from '../replication/boundaries.js'
-import { AutoVersions, type AutoVersionOptions } from './auto-versions.js'
+import { AutoVersions, defaultAutoVersionOptions, type AutoVersionOptions } from './auto-versions.js'
 import type { RetentionPolicy } from './retention.js'
 import { VersionHistory } from './version-history.js'
 
@@ -17,8 +17,7 @@ export interface HistoryOptions extends AutoVersionOptions {
 }
 
 export const defaultHistoryOptions: HistoryOptions = {
-  quietMs: 60_000,
-  intervalMs: 10 * 60_000,
+  ...defaultAutoVersionOptions,
   defaults: { keepVersions: 100, keepDays: 30 },
   sweepMs: 60 * 60_000,
 }
@@ -49,6 +48,7 @@ export interface HistoryService {
 export function startHistory(deps: HistoryDeps, options: HistoryOptions, log: Logger): HistoryService {
   const historyLog = log.child({ part: 'history' })
   // A history is written only by this node's version service and by peers; a deleted document's stays deleted.
+  // Metrics on a registry of their own, not exported: history writes must not count as document updates.
   const histories = new DocStore(
     deps.storage,
     createMetrics(),

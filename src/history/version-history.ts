@@ -42,15 +42,7 @@ export class VersionHistory {
 
   /** The document's versions, newest first; empty for one without history. */
   list(name: string): VersionRecord[] {
-    const update = this.deps.histories.readUpdate(name)
-    if (!update) return []
-    const history = new Y.Doc()
-    try {
-      Y.applyUpdate(history, update)
-      return readVersions(history)
-    } finally {
-      history.destroy()
-    }
+    return this.history(name).versions
   }
 
   /** The snapshots whose content compaction of the document must keep. */
@@ -69,23 +61,24 @@ export class VersionHistory {
     }
     const snapshot = this.deps.docs.withDoc(name, encodeVersionSnapshot)
     if (!snapshot) return docNotFound(name)
-    const versions = this.list(name)
+    const { update: current, versions } = this.history(name)
     if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
       return { ok: true, value: null }
     }
     const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
     const kept = [record, ...versions.filter((version) => version.id !== record.id)]
     const retire = versionsToRetire(kept, policy, record.timeMs)
-    const written = await this.write(name, historyUpdate(this.deps.histories.readUpdate(name), record, retire))
+    const written = await this.write(name, historyUpdate(current, record, retire))
     if (!written.ok) return written
     return { ok: true, value: retire.includes(record.id) ? null : record }
   }
 
   /** Retires the versions the retention policy drops now (by age, or by a lowered count); resolves how many. */
   async sweep(name: string): Promise<number> {
-    const retire = versionsToRetire(this.list(name), this.deps.retention(name), this.deps.now())
+    const { update: current, versions } = this.history(name)
+    const retire = versionsToRetire(versions, this.deps.retention(name), this.deps.now())
     if (retire.length === 0) return 0
-    const written = await this.write(name, historyUpdate(this.deps.histories.readUpdate(name), null, retire))
+    const written = await this.write(name, historyUpdate(current, null, retire))
     if (!written.ok && written.reason !== 'deleted') this.log.warn({ doc: name, reason: written.reason }, 'retiring versions failed')
     return written.ok ? retire.length : 0
   }
@@ -144,6 +137,19 @@ export class VersionHistory {
     const applied = await this.deps.docs.apply(name, update.value, 'rest')
     if (!applied.ok) return applied
     return { ok: true, value: { restored: target, before: before.ok ? before.value : null } }
+  }
+
+  /** The document's history as stored, and its versions: read once, for a change made from both. */
+  private history(name: string): { update: Uint8Array | undefined; versions: VersionRecord[] } {
+    const update = this.deps.histories.readUpdate(name)
+    if (!update) return { update, versions: [] }
+    const history = new Y.Doc()
+    try {
+      Y.applyUpdate(history, update)
+      return { update, versions: readVersions(history) }
+    } finally {
+      history.destroy()
+    }
   }
 
   private write(name: string, update: Uint8Array): Promise<ApplyResult> {

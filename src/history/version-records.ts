@@ -46,7 +46,7 @@ export function readVersions(history: Y.Doc): VersionRecord[] {
   return records.sort(newestFirst)
 }
 
-export function newestFirst(a: VersionRecord, b: VersionRecord): number {
+function newestFirst(a: VersionRecord, b: VersionRecord): number {
   return b.timeMs - a.timeMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 }
 

@@ -23,7 +23,8 @@ export const createVersionBody = z.object({ label: z.string().trim().min(1).max(
 /** What a diff may compare: a version, or `current`, the document as it is now. */
 const currentState = 'current'
 
-const refusalStatus: Record<Exclude<HistoryRefusal['reason'], keyof typeof statusFor>, ContentfulStatusCode> = {
+const refusalStatus: Record<HistoryRefusal['reason'], ContentfulStatusCode> = {
+  ...statusFor,
   doc_not_found: 404,
   version_not_found: 404,
   history_disabled: 409,
@@ -32,8 +33,7 @@ const refusalStatus: Record<Exclude<HistoryRefusal['reason'], keyof typeof statu
 
 function valueOf<T>(result: HistoryResult<T>): T {
   if (result.ok) return result.value
-  const status = result.reason in refusalStatus ? refusalStatus[result.reason as keyof typeof refusalStatus] : statusFor[result.reason as keyof typeof statusFor]
-  throw new ApiError(status, result.reason, result.message)
+  throw new ApiError(refusalStatus[result.reason], result.reason, result.message)
 }
 
 function versionId(c: Context, param: string): string {
