@@ -158,7 +158,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { gate: metadataGate(meta, () => removedHere(), (origin) => origin instanceof PeerOrigin), isDeleted: deleted },
     config.docs,
     // Compaction keeps what the retained versions show; `history` is made below, before anything is written.
-    (name) => history.versions.retainedSnapshots(name),
+    (name) => history.versions.retainedContent(name),
   )
   let toldRemoved = wasToldRemoved(config.dataDir)
   const removedHere = () => toldRemoved || meta.state.removedMembers.has(config.id)

@@ -7,6 +7,7 @@ import { DocCache, type DocCacheLimits, type DocHandle } from './doc-cache.js'
 import { DocSummaries } from './doc-summaries.js'
 import { buildDoc, readStoredUpdate, readStoredUpdates, serverDoc } from './stored-updates.js'
 import { compactedBase } from './compacted-base.js'
+import type { DeleteSet } from '../protocol/delete-set.js'
 import type { ApplyResult, DocStoreMetadata } from './update-gate.js'
 
 export type { DocHandle } from './doc-cache.js'
@@ -76,8 +77,8 @@ export class DocStore {
     private readonly log: Logger,
     private readonly metadata: DocStoreMetadata,
     options: Partial<DocStoreOptions> = {},
-    /** The snapshots of the document's retained versions, whose content compaction keeps. */
-    private readonly retainedVersions: (name: string) => readonly Y.Snapshot[] = () => [],
+    /** The ids of the document's content its retained versions show, which compaction keeps (see compacted-base.ts). */
+    private readonly retainedContent: (name: string) => DeleteSet = () => Y.createDeleteSet(),
   ) {
     this.options = { ...defaultDocStoreOptions, ...options }
     this.cache = new DocCache((name) => this.load(name), metrics, this.options)
@@ -200,11 +201,32 @@ export class DocStore {
    * that sessions share; undefined if the document was never written.
    */
   withDoc<T>(name: string, read: (doc: Y.Doc) => T): T | undefined {
-    const update = this.readUpdate(name)
-    if (!update) return undefined
+    const entry = this.cache.get(name)
+    if (!entry) return this.readBuilt(name, read)
     const doc = serverDoc(name)
     try {
-      Y.applyUpdate(doc, update)
+      Y.applyUpdate(doc, Y.encodeStateAsUpdate(entry.doc))
+      return read(doc)
+    } finally {
+      doc.destroy()
+    }
+  }
+
+  /**
+   * Runs `read` on the document itself — the one sessions share when it is in memory, else one built from
+   * storage — without a copy, for reads that neither change its content nor type its roots (`withDoc` is for
+   * those); undefined if the document was never written.
+   */
+  peek<T>(name: string, read: (doc: Y.Doc) => T): T | undefined {
+    const entry = this.cache.get(name)
+    return entry ? read(entry.doc) : this.readBuilt(name, read)
+  }
+
+  private readBuilt<T>(name: string, read: (doc: Y.Doc) => T): T | undefined {
+    const stored = readStoredUpdates(this.storage, name)
+    if (!stored) return undefined
+    const doc = buildDoc(name, stored.updates, this.log)
+    try {
       return read(doc)
     } finally {
       doc.destroy()
@@ -431,7 +453,7 @@ export class DocStore {
 
   private compactInTransaction(name: string): void {
     const entry = this.cache.get(name)
-    const retained = this.retainedVersions(name)
+    const retained = this.retainedContent(name)
     let base: Uint8Array
     if (entry) {
       base = compactedBase(entry.doc, retained)

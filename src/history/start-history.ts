@@ -22,6 +22,12 @@ export const defaultHistoryOptions: HistoryOptions = {
   sweepMs: 60 * 60_000,
 }
 
+/**
+ * A history gains one update per version made and holds few: compacted often, a retired version's record (its
+ * snapshot is most of a history's bytes) is dropped soon after, not thousands of versions later.
+ */
+const historyStoreOptions = { idleCacheBytes: 8 * 1024 * 1024, compactAfterUpdates: 16, compactAfterBytes: 1024 * 1024 }
+
 export interface HistoryDeps {
   selfId: string
   docs: DocStore
@@ -57,7 +63,7 @@ export function startHistory(deps: HistoryDeps, options: HistoryOptions, log: Lo
       gate: (name) => (deps.isDeleted(name) ? { ok: false, reason: 'deleted', message: 'document deleted' } : { ok: true }),
       isDeleted: deps.isDeleted,
     },
-    { idleCacheBytes: 8 * 1024 * 1024 },
+    historyStoreOptions,
   )
   const versions = new VersionHistory(
     { docs: deps.docs, histories, retention: (name) => deps.retention(name, options.defaults), now: Date.now },

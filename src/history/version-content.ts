@@ -83,7 +83,7 @@ export type RootChange =
 /**
  * What changed from version `from` to version `to` of `doc`, per root that changed: text inserted and deleted
  * (runs, in document order), map keys whose value changed (absent on one side is null), and for arrays and XML
- * the whole root before and after.
+ * the whole root before and after. `doc` is only read (its roots are not typed), so it may be the shared one.
  */
 export function diffVersions(
   doc: Y.Doc,
@@ -91,30 +91,60 @@ export function diffVersions(
   to: Y.Snapshot,
   kinds: Readonly<Record<string, RootKind>> = {},
 ): Record<string, RootChange> {
-  const before = versionDoc(doc, from)
-  const after = versionDoc(doc, to)
+  const sides = new DiffSides(doc, from, to)
   try {
     const changes: Record<string, RootChange> = {}
     for (const [name, kind] of rootKinds(doc, kinds)) {
-      const change = rootChange(doc, name, kind, { before, after, from, to })
+      const change = rootChange(name, kind, sides)
       if (change) changes[name] = change
     }
     return changes
   } finally {
-    before.destroy()
-    after.destroy()
+    sides.destroy()
   }
 }
 
-interface DiffSides {
-  before: Y.Doc
-  after: Y.Doc
-  from: Y.Snapshot
-  to: Y.Snapshot
+/** The two versions' documents, and one holding every struct of both for Yjs's snapshot delta of a text. */
+class DiffSides {
+  readonly before: Y.Doc
+  readonly after: Y.Doc
+  private spanning: Y.Doc | null = null
+
+  constructor(
+    private readonly doc: Y.Doc,
+    readonly from: Y.Snapshot,
+    readonly to: Y.Snapshot,
+  ) {
+    this.before = versionDoc(doc, from)
+    this.after = versionDoc(doc, to)
+  }
+
+  /** A document with every struct of both versions, their deleted content included (its own deletions do not matter). */
+  span(): Y.Doc {
+    if (covers(this.to, this.from)) return this.after
+    if (covers(this.from, this.to)) return this.before
+    if (!this.spanning) {
+      const sv = new Map(this.from.sv)
+      for (const [client, clock] of this.to.sv) sv.set(client, Math.max(clock, sv.get(client) ?? 0))
+      this.spanning = versionDoc(this.doc, Y.createSnapshot(Y.createDeleteSet(), sv))
+    }
+    return this.spanning
+  }
+
+  destroy(): void {
+    this.before.destroy()
+    this.after.destroy()
+    this.spanning?.destroy()
+  }
 }
 
-function rootChange(doc: Y.Doc, name: string, kind: RootKind, sides: DiffSides): RootChange | null {
-  if (kind === 'text') return textChange(doc.getText(name), sides)
+function covers(a: Y.Snapshot, b: Y.Snapshot): boolean {
+  for (const [client, clock] of b.sv) if ((a.sv.get(client) ?? 0) < clock) return false
+  return true
+}
+
+function rootChange(name: string, kind: RootKind, sides: DiffSides): RootChange | null {
+  if (kind === 'text') return textChange(sides.span().getText(name), sides)
   const json = (side: Y.Doc) => docToJson(side, { [name]: kind })[name]
   const before = json(sides.before)
   const after = json(sides.after)
@@ -130,16 +160,46 @@ function rootChange(doc: Y.Doc, name: string, kind: RootKind, sides: DiffSides):
   return JSON.stringify(before) === JSON.stringify(after) ? null : { kind, before, after }
 }
 
-/** Text runs the later version adds and removes, from Yjs's own snapshot delta (which marks them `ychange`). */
+/**
+ * Text runs the later version adds and removes. Yjs's snapshot delta marks items added and removed (`ychange`);
+ * between two unchanged runs, what was removed and what was added are compared as strings and only where they
+ * differ counts — so text deleted and typed again the same (as a restore does: it inserts new items) is no change.
+ */
 function textChange(text: Y.Text, { from, to }: DiffSides): RootChange | null {
   const inserted: string[] = []
   const deleted: string[] = []
+  let added = ''
+  let removed = ''
+  const endRun = () => {
+    const [insert, remove] = withoutCommonEnds(added, removed)
+    if (insert) inserted.push(insert)
+    if (remove) deleted.push(remove)
+    added = removed = ''
+  }
   const delta = text.toDelta(to, from) as { insert: unknown; attributes?: { ychange?: { type: 'added' | 'removed' } } }[]
   for (const op of delta) {
     const change = op.attributes?.ychange?.type
-    if (change === undefined || typeof op.insert !== 'string') continue
-    const runs = change === 'added' ? inserted : deleted
-    runs.push(op.insert)
+    if (typeof op.insert !== 'string') {
+      if (change === undefined) endRun()
+    } else if (change === 'added') added += op.insert
+    else if (change === 'removed') removed += op.insert
+    else endRun()
   }
+  endRun()
   return inserted.length > 0 || deleted.length > 0 ? { kind: 'text', inserted, deleted } : null
 }
+
+/** `a` and `b` without the start and the end they share (never splitting a surrogate pair). */
+export function withoutCommonEnds(a: string, b: string): [string, string] {
+  let start = 0
+  const shorter = Math.min(a.length, b.length)
+  while (start < shorter && a.charCodeAt(start) === b.charCodeAt(start)) start++
+  if (start > 0 && isHighSurrogate(a.charCodeAt(start - 1))) start--
+  let end = 0
+  while (end < shorter - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++
+  if (end > 0 && isLowSurrogate(a.charCodeAt(a.length - end))) end--
+  return [a.slice(start, a.length - end), b.slice(start, b.length - end)]
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff

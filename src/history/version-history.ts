@@ -5,6 +5,9 @@ import type { RootKind } from '../docs/doc-json.js'
 import { encodeVersionSnapshot, holdsVersion, restoreUpdate, versionDoc } from './version-content.js'
 import { historyUpdate, newVersionId, readVersions, type VersionKind, type VersionRecord } from './version-records.js'
 import { versionsToRetire, type RetentionPolicy } from './retention.js'
+import { RetainedContent } from './retained-content.js'
+import { shownBy, unionOf } from '../docs/compacted-base.js'
+import type { DeleteSet } from '../protocol/delete-set.js'
 
 /** Why a version could not be made, read or restored; each maps to one HTTP status (see version-routes.ts). */
 export type HistoryRefusal =
@@ -35,6 +38,10 @@ const docNotFound = (name: string): HistoryRefusal => ({ ok: false, reason: 'doc
  * version's content comes from the document itself (see version-content.ts); its record from its history.
  */
 export class VersionHistory {
+  private readonly retained = new RetainedContent()
+  /** Snapshots of versions on their way into a history: compaction keeps their content too. */
+  private readonly unwritten = new Map<string, Set<Y.Snapshot>>()
+
   constructor(
     private readonly deps: VersionHistoryDeps,
     private readonly log: Logger,
@@ -45,9 +52,11 @@ export class VersionHistory {
     return this.history(name).versions
   }
 
-  /** The snapshots whose content compaction of the document must keep. */
-  retainedSnapshots(name: string): Y.Snapshot[] {
-    return this.list(name).map((version) => Y.decodeSnapshot(version.snapshot))
+  /** The ids of content compaction of the document must keep: what its retained versions, and those being made, show. */
+  retainedContent(name: string): DeleteSet {
+    const shown = this.retained.of(name, this.list(name))
+    const unwritten = this.unwritten.get(name)
+    return unwritten ? unionOf(shown, shownBy([...unwritten])) : shown
   }
 
   /**
@@ -55,22 +64,8 @@ export class VersionHistory {
    * automatic version of a state the newest version already shows is not made: resolves null then.
    */
   async create(name: string, request: VersionRequest): Promise<HistoryResult<VersionRecord | null>> {
-    const policy = this.deps.retention(name)
-    if (policy.keepVersions === 0) {
-      return { ok: false, reason: 'history_disabled', message: "the document's namespace keeps no versions (history.keepVersions is 0)" }
-    }
-    const snapshot = this.deps.docs.withDoc(name, encodeVersionSnapshot)
-    if (!snapshot) return docNotFound(name)
-    const { update: current, versions } = this.history(name)
-    if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
-      return { ok: true, value: null }
-    }
-    const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
-    const kept = [record, ...versions.filter((version) => version.id !== record.id)]
-    const retire = versionsToRetire(kept, policy, record.timeMs)
-    const written = await this.write(name, historyUpdate(current, record, retire))
-    if (!written.ok) return written
-    return { ok: true, value: retire.includes(record.id) ? null : record }
+    const snapshot = this.deps.docs.peek(name, encodeVersionSnapshot)
+    return snapshot ? this.record(name, request, snapshot) : docNotFound(name)
   }
 
   /** Retires the versions the retention policy drops now (by age, or by a lowered count); resolves how many. */
@@ -95,7 +90,10 @@ export class VersionHistory {
     })
   }
 
-  /** Runs `read` on the document as it is now and the snapshots of versions `ids` (null for the current state). */
+  /**
+   * Runs `read` on the document as it is now and the snapshots of versions `ids` (null for the current state).
+   * `read` gets the document itself (see DocStore.peek): it must neither change it nor type its roots.
+   */
   compare<T>(name: string, ids: readonly (string | null)[], read: (doc: Y.Doc, snapshots: Y.Snapshot[]) => T): HistoryResult<T> {
     const versions = this.list(name)
     const records: (VersionRecord | null)[] = []
@@ -104,7 +102,7 @@ export class VersionHistory {
       if (record === undefined) return versionNotFound(name, id!)
       records.push(record)
     }
-    const result = this.deps.docs.withDoc(name, (doc): HistoryResult<T> => {
+    const result = this.deps.docs.peek(name, (doc): HistoryResult<T> => {
       const snapshots = records.map((record) => (record ? Y.decodeSnapshot(record.snapshot) : Y.snapshot(doc)))
       const missing = snapshots.findIndex((snapshot) => !holdsVersion(doc, snapshot))
       if (missing >= 0) return incomplete(ids[missing]!)
@@ -115,8 +113,9 @@ export class VersionHistory {
 
   /**
    * Makes the document's content equal to version `id`'s by a new update, written as a client's would be (so the
-   * namespace's rules apply, it replicates and live clients get it). The state before is kept as an automatic
-   * version first, so that a restore can itself be undone by restoring that one.
+   * namespace's rules apply, it replicates and live clients get it). The state the update undoes is kept as an
+   * automatic version first — both come from one reading of the document — so that a restore can itself be
+   * undone by restoring that one.
    */
   async restore(
     name: string,
@@ -126,17 +125,37 @@ export class VersionHistory {
   ): Promise<HistoryResult<{ restored: VersionRecord; before: VersionRecord | null }>> {
     const target = this.list(name).find((version) => version.id === id)
     if (!target) return versionNotFound(name, id)
-    const before = await this.create(name, { kind: 'auto', label: `Before restoring "${target.label}"`, by })
-    if (!before.ok && before.reason !== 'history_disabled') return before
     const snapshot = Y.decodeSnapshot(target.snapshot)
-    const update = this.deps.docs.withDoc(name, (doc): HistoryResult<Uint8Array> =>
-      holdsVersion(doc, snapshot) ? { ok: true, value: restoreUpdate(doc, snapshot, kinds) } : incomplete(id),
+    const prepared = this.deps.docs.peek(name, (doc): HistoryResult<{ state: Uint8Array; update: Uint8Array }> =>
+      holdsVersion(doc, snapshot)
+        ? { ok: true, value: { state: encodeVersionSnapshot(doc), update: restoreUpdate(doc, snapshot, kinds) } }
+        : incomplete(id),
     )
-    if (!update) return docNotFound(name)
-    if (!update.ok) return update
-    const applied = await this.deps.docs.apply(name, update.value, 'rest')
+    if (!prepared) return docNotFound(name)
+    if (!prepared.ok) return prepared
+    const before = await this.record(name, { kind: 'auto', label: `Before restoring "${target.label}"`, by }, prepared.value.state)
+    if (!before.ok && before.reason !== 'history_disabled') return before
+    const applied = await this.deps.docs.apply(name, prepared.value.update, 'rest')
     if (!applied.ok) return applied
     return { ok: true, value: { restored: target, before: before.ok ? before.value : null } }
+  }
+
+  /** Keeps `snapshot` (encoded) as a version, and retires what the retention policy drops. */
+  private async record(name: string, request: VersionRequest, snapshot: Uint8Array): Promise<HistoryResult<VersionRecord | null>> {
+    const policy = this.deps.retention(name)
+    if (policy.keepVersions === 0) {
+      return { ok: false, reason: 'history_disabled', message: "the document's namespace keeps no versions (history.keepVersions is 0)" }
+    }
+    const { update: current, versions } = this.history(name)
+    if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
+      return { ok: true, value: null }
+    }
+    const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
+    const kept = [record, ...versions.filter((version) => version.id !== record.id)]
+    const retire = versionsToRetire(kept, policy, record.timeMs)
+    const written = await this.whileUnwritten(name, Y.decodeSnapshot(snapshot), () => this.write(name, historyUpdate(current, record, retire)))
+    if (!written.ok) return written
+    return { ok: true, value: retire.includes(record.id) ? null : record }
   }
 
   /** The document's history as stored, and its versions: read once, for a change made from both. */
@@ -149,6 +168,17 @@ export class VersionHistory {
       return { update, versions: readVersions(history) }
     } finally {
       history.destroy()
+    }
+  }
+
+  private async whileUnwritten<T>(name: string, snapshot: Y.Snapshot, write: () => Promise<T>): Promise<T> {
+    const unwritten = this.unwritten.get(name) ?? new Set()
+    this.unwritten.set(name, unwritten.add(snapshot))
+    try {
+      return await write()
+    } finally {
+      unwritten.delete(snapshot)
+      if (unwritten.size === 0) this.unwritten.delete(name)
     }
   }
 

@@ -49,7 +49,7 @@ describe('the client SDK and version history', () => {
     expect((await bob.versions()).map((v) => v.id)).toEqual([draft.id])
     expect(await bob.version(draft.id)).toEqual({ body: 'Who deleted my paragraph?' })
     const diff = await alice.diff(draft.id)
-    expect(diff).toEqual({ from: draft.id, to: 'current', roots: { body: { kind: 'text', inserted: ['Here is '], deleted: ['Who deleted '] } } })
+    expect(diff).toEqual({ from: draft.id, to: 'current', roots: { body: { kind: 'text', inserted: ['Here is'], deleted: ['Who deleted'] } } })
 
     const { restored, before } = await alice.restore(draft.id)
     expect(restored.id).toBe(draft.id)

@@ -93,7 +93,7 @@ describe('version history on one node', () => {
       from: first.id,
       to: second.id,
       roots: {
-        body: { kind: 'text', inserted: ['Here is '], deleted: ['Who deleted '] },
+        body: { kind: 'text', inserted: ['Here is'], deleted: ['Who deleted'] },
         meta: { kind: 'map', changed: [{ key: 'title', before: 'Draft', after: 'Final' }] },
       },
     })
@@ -106,6 +106,7 @@ describe('version history on one node', () => {
     await waitFor('the live client has the restored text', () => live.getText('body').toString() === 'Who deleted my paragraph?')
     expect(live.getMap('meta').get('title')).toBe('Draft')
     expect(await json(call('/v1/docs/notes/a'))).toEqual({ body: 'Who deleted my paragraph?', meta: { title: 'Draft' } })
+    expect(await json(call(`/v1/docs/notes/a/versions/${first.id}/diff/current`))).toEqual({ from: first.id, to: 'current', roots: {} })
 
     // A restore is undone by restoring the version before it.
     await json(call(`/v1/docs/notes/a/versions/${second.id}/restore`, { method: 'POST' }))

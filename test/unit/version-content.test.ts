@@ -1,7 +1,8 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { compactedBase } from '../../src/docs/compacted-base.js'
-import { diffVersions, holdsVersion, restoreUpdate, versionDoc } from '../../src/history/version-content.js'
+import { compactedBase, shownBy } from '../../src/docs/compacted-base.js'
+import { diffVersions, holdsVersion, restoreUpdate, versionDoc, withoutCommonEnds } from '../../src/history/version-content.js'
 import { docToJson } from '../../src/docs/doc-json.js'
 
 const serverDoc = () => new Y.Doc({ gc: false })
@@ -31,12 +32,12 @@ describe('version content', () => {
     expect(text(versionDoc(doc, v2))).toBe('world')
 
     const kept = serverDoc()
-    Y.applyUpdate(kept, compactedBase(doc, [v1]))
+    Y.applyUpdate(kept, compactedBase(doc, shownBy([v1])))
     expect(text(kept)).toBe('world!')
     expect(text(versionDoc(kept, v1))).toBe('hello world')
 
     const collected = serverDoc()
-    const base = compactedBase(doc, [])
+    const base = compactedBase(doc, shownBy([]))
     Y.applyUpdate(collected, base)
     expect(text(collected)).toBe('world!')
     expect(text(versionDoc(collected, v2))).toBe('world')
@@ -51,8 +52,8 @@ describe('version content', () => {
     const v1 = Y.snapshot(doc)
     edit(doc, (d) => d.getText('t').delete(10, 900))
     // Content it drops is dropped from the document too: first what keeps v1, then what keeps nothing.
-    expect(compactedBase(doc, [v1]).byteLength).toBeGreaterThan(1000)
-    expect(compactedBase(doc, []).byteLength).toBe(Y.encodeStateAsUpdate(collecting).byteLength)
+    expect(compactedBase(doc, shownBy([v1])).byteLength).toBeGreaterThan(1000)
+    expect(compactedBase(doc, shownBy([])).byteLength).toBe(Y.encodeStateAsUpdate(collecting).byteLength)
     expect(holdsVersion(doc, v1)).toBe(false)
   })
 
@@ -100,6 +101,59 @@ describe('version content', () => {
     expect(diffVersions(doc, v2, v2)).toEqual({})
   })
 
+  it('counts text deleted and typed again the same as no change: a restored version equals the current state', () => {
+    const doc = serverDoc()
+    edit(doc, (d) => d.getText('t').insert(0, 'keep this paragraph'))
+    const v1 = Y.snapshot(doc)
+    edit(doc, (d) => {
+      d.getText('t').delete(0, 4)
+      d.getText('t').insert(0, 'lose')
+    })
+    const v2 = Y.snapshot(doc)
+    Y.applyUpdate(doc, restoreUpdate(doc, v1))
+    const now = Y.snapshot(doc)
+    expect(docToJson(doc)).toEqual({ t: 'keep this paragraph' })
+    expect(diffVersions(doc, v1, now)).toEqual({})
+    expect(diffVersions(doc, v2, now)).toEqual({ t: { kind: 'text', inserted: ['keep'], deleted: ['lose'] } })
+    expect(diffVersions(doc, now, v2)).toEqual({ t: { kind: 'text', inserted: ['lose'], deleted: ['keep'] } })
+  })
+
+  it('compares versions made apart, neither holding the other', () => {
+    const doc = serverDoc()
+    edit(doc, (d) => d.getText('t').insert(0, 'base'))
+    const apart = serverDoc()
+    Y.applyUpdate(apart, Y.encodeStateAsUpdate(doc))
+    edit(doc, (d) => d.getText('t').insert(4, ' here'))
+    edit(apart, (d) => d.getText('t').insert(0, 'there: '))
+    const here = Y.snapshot(doc)
+    const there = Y.snapshot(apart)
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(apart))
+    expect(diffVersions(doc, here, there)).toEqual({ t: { kind: 'text', inserted: ['there: '], deleted: [' here'] } })
+  })
+
+  it('trims only what both runs share, never half of a surrogate pair', () => {
+    expect(withoutCommonEnds('abcX', 'abcY')).toEqual(['X', 'Y'])
+    expect(withoutCommonEnds('same', 'same')).toEqual(['', ''])
+    expect(withoutCommonEnds('aXa', 'aa')).toEqual(['X', ''])
+    expect(withoutCommonEnds('\u{1F600}', '\u{1F601}')).toEqual(['\u{1F600}', '\u{1F601}'])
+    const text = fc.string({ unit: 'grapheme' })
+    fc.assert(
+      fc.property(text, text, text, text, (head, a, b, tail) => {
+        const [x, y] = withoutCommonEnds(head + a + tail, head + b + tail)
+        expect([x, y].some((run) => /\p{Cs}/u.test(run))).toBe(false)
+        // The runs left are what lies between shared ends of each…
+        const start = [...Array(head.length + Math.min(a.length, b.length) + 1).keys()].find(
+          (at) => (head + a + tail).slice(0, at) === (head + b + tail).slice(0, at) && (head + a + tail).startsWith(x, at) && (head + b + tail).startsWith(y, at),
+        )
+        expect(start).toBeDefined()
+        expect((head + a + tail).slice(start! + x.length)).toBe((head + b + tail).slice(start! + y.length))
+        // …and those ends are as long as they can be.
+        if (x && y) expect(x.codePointAt(0) !== y.codePointAt(0) && [...x].at(-1) !== [...y].at(-1)).toBe(true)
+        expect(x.length).toBeLessThanOrEqual(a.length)
+      }),
+    )
+  })
+
   it('knows when a document lacks part of a version', () => {
     const doc = serverDoc()
     edit(doc, (d) => d.getText('t').insert(0, 'abc'))
@@ -112,10 +166,10 @@ describe('version content', () => {
     const before = Y.snapshot(doc)
     edit(doc, (d) => d.getText('t').delete(0, 2))
     const kept = serverDoc()
-    Y.applyUpdate(kept, compactedBase(doc, [before]))
+    Y.applyUpdate(kept, compactedBase(doc, shownBy([before])))
     expect(holdsVersion(kept, before)).toBe(true)
     const compacted = serverDoc()
-    Y.applyUpdate(compacted, compactedBase(doc, []))
+    Y.applyUpdate(compacted, compactedBase(doc, shownBy([])))
     expect(holdsVersion(compacted, before)).toBe(false)
     expect(holdsVersion(compacted, Y.snapshot(doc))).toBe(true)
   })
