@@ -49,7 +49,7 @@ export class VersionHistory {
 
   /** The document's versions, newest first; empty for one without history. */
   list(name: string): VersionRecord[] {
-    return this.history(name).versions
+    return this.withHistory(name, (_, versions) => versions)
   }
 
   /** The ids of content compaction of the document must keep: what its retained versions, and those being made, show. */
@@ -70,12 +70,14 @@ export class VersionHistory {
 
   /** Retires the versions the retention policy drops now (by age, or by a lowered count); resolves how many. */
   async sweep(name: string): Promise<number> {
-    const { update: current, versions } = this.history(name)
-    const retire = versionsToRetire(versions, this.deps.retention(name), this.deps.now())
-    if (retire.length === 0) return 0
-    const written = await this.write(name, historyUpdate(current, null, retire))
+    const change = this.withHistory(name, (history, versions) => {
+      const retire = versionsToRetire(versions, this.deps.retention(name), this.deps.now())
+      return retire.length > 0 ? { update: historyUpdate(history, null, retire), retired: retire.length } : null
+    })
+    if (!change) return 0
+    const written = await this.write(name, change.update)
     if (!written.ok && written.reason !== 'deleted') this.log.warn({ doc: name, reason: written.reason }, 'retiring versions failed')
-    return written.ok ? retire.length : 0
+    return written.ok ? change.retired : 0
   }
 
   /** Runs `read` on the version's content, in a Y.Doc of its own. */
@@ -146,28 +148,31 @@ export class VersionHistory {
     if (policy.keepVersions === 0) {
       return { ok: false, reason: 'history_disabled', message: "the document's namespace keeps no versions (history.keepVersions is 0)" }
     }
-    const { update: current, versions } = this.history(name)
-    if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
-      return { ok: true, value: null }
-    }
-    const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
-    const kept = [record, ...versions.filter((version) => version.id !== record.id)]
-    const retire = versionsToRetire(kept, policy, record.timeMs)
-    const written = await this.whileUnwritten(name, Y.decodeSnapshot(snapshot), () => this.write(name, historyUpdate(current, record, retire)))
+    const change = this.withHistory(name, (history, versions) => {
+      if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
+        return null
+      }
+      const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
+      const kept = [record, ...versions.filter((version) => version.id !== record.id)]
+      const retire = versionsToRetire(kept, policy, record.timeMs)
+      return { record, retired: retire.includes(record.id), update: historyUpdate(history, record, retire) }
+    })
+    if (!change) return { ok: true, value: null }
+    const written = await this.whileUnwritten(name, Y.decodeSnapshot(snapshot), () => this.write(name, change.update))
     if (!written.ok) return written
-    return { ok: true, value: retire.includes(record.id) ? null : record }
+    return { ok: true, value: change.retired ? null : change.record }
   }
 
-  /** The document's history as stored, and its versions: read once, for a change made from both. */
-  private history(name: string): { update: Uint8Array | undefined; versions: VersionRecord[] } {
-    const update = this.deps.histories.readUpdate(name)
-    if (!update) return { update, versions: [] }
-    const history = new Y.Doc()
+  /** Runs `use` on a copy of the document's history of its own (an empty one if it has none yet) and its versions. */
+  private withHistory<T>(name: string, use: (history: Y.Doc, versions: VersionRecord[]) => T): T {
+    const read = (history: Y.Doc) => use(history, readVersions(history))
+    const stored = this.deps.histories.withDoc(name, (history) => ({ value: read(history) }))
+    if (stored) return stored.value
+    const empty = new Y.Doc()
     try {
-      Y.applyUpdate(history, update)
-      return { update, versions: readVersions(history) }
+      return read(empty)
     } finally {
-      history.destroy()
+      empty.destroy()
     }
   }
 

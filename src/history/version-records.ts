@@ -51,26 +51,20 @@ function newestFirst(a: VersionRecord, b: VersionRecord): number {
 }
 
 /**
- * The update that adds `add` (if given) to the history `current` holds (an encoded history document, or
- * undefined for none yet) and removes the versions `retire` names.
+ * Adds `add` (if given) to `history` — a history document of the caller's own, not one others share — and
+ * removes the versions `retire` names; returns that change as an update.
  */
-export function historyUpdate(current: Uint8Array | undefined, add: VersionRecord | null, retire: readonly string[]): Uint8Array {
-  const history = new Y.Doc()
-  try {
-    if (current) Y.applyUpdate(history, current)
-    const before = Y.encodeStateVector(history)
-    const versions = history.getMap(versionsKey)
-    history.transact(() => {
-      if (add) {
-        const { id, ...stored } = add
-        versions.set(id, stored)
-      }
-      for (const id of retire) versions.delete(id)
-    })
-    return Y.encodeStateAsUpdate(history, before)
-  } finally {
-    history.destroy()
-  }
+export function historyUpdate(history: Y.Doc, add: VersionRecord | null, retire: readonly string[]): Uint8Array {
+  const before = Y.encodeStateVector(history)
+  const versions = history.getMap(versionsKey)
+  history.transact(() => {
+    if (add) {
+      const { id, ...stored } = add
+      versions.set(id, stored)
+    }
+    for (const id of retire) versions.delete(id)
+  })
+  return Y.encodeStateAsUpdate(history, before)
 }
 
 /**
