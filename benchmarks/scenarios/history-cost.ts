@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 import { defaultDocStoreOptions } from '../../src/docs/doc-store.js'
 import { buildDoc, readStoredUpdate, readStoredUpdates } from '../../src/docs/stored-updates.js'
 import { versionDoc } from '../../src/history/version-content.js'
-import { readVersions as readStoredVersions } from '../../src/history/version-records.js'
+import { decodeVersionSnapshot, readVersions as readStoredVersions } from '../../src/history/version-records.js'
 import { defaultHistoryOptions } from '../../src/history/start-history.js'
 import { defaultNodeConfig, startNode, type NodeConfig, type SyncmeshNode } from '../../src/node.js'
 import { NodeStorage } from '../../src/storage/lmdb-env.js'
@@ -384,7 +384,7 @@ async function rebuildsOutsideTheNode(dataDir: string, versions: readonly MadeVe
     return versions.filter((version) => {
       const record = records.get(version.id)
       if (!record) return false
-      const shown = versionDoc(doc, Y.decodeSnapshot(record.snapshot))
+      const shown = versionDoc(doc, decodeVersionSnapshot(record))
       const held = shown.getText(textName).toString() === expectedTexts[version.index]
       shown.destroy()
       return held

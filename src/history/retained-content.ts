@@ -1,7 +1,6 @@
-import * as Y from 'yjs'
 import type { DeleteSet } from '../protocol/delete-set.js'
 import { shownBy, unionOf } from '../docs/compacted-base.js'
-import type { VersionRecord } from './version-records.js'
+import { decodeVersionSnapshot, type VersionRecord } from './version-records.js'
 
 interface Shown {
   /** The versions whose content `shown` holds; some may have been retired since. */
@@ -26,13 +25,13 @@ export class RetainedContent {
     const cached = this.byDoc.get(name)
     let next: Shown
     if (!cached || retiredFrom(cached, retained) > cached.covered.size / 8) {
-      next = { covered: retained, shown: shownBy(versions.map(snapshotOf)) }
+      next = { covered: retained, shown: shownBy(versions.map(decodeVersionSnapshot)) }
     } else {
       const fresh = versions.filter((version) => !cached.covered.has(version.id))
       next =
         fresh.length === 0
           ? cached
-          : { covered: new Set([...cached.covered, ...retained]), shown: unionOf(cached.shown, shownBy(fresh.map(snapshotOf))) }
+          : { covered: new Set([...cached.covered, ...retained]), shown: unionOf(cached.shown, shownBy(fresh.map(decodeVersionSnapshot))) }
     }
     this.byDoc.delete(name)
     this.byDoc.set(name, next)
@@ -47,4 +46,3 @@ function retiredFrom(cached: Shown, retained: ReadonlySet<string>): number {
   return retired
 }
 
-const snapshotOf = (version: VersionRecord) => Y.decodeSnapshot(version.snapshot)

@@ -8,11 +8,6 @@ import { docToJson, inferRootKind, type RootKind } from '../docs/doc-json.js'
  * what no retained version shows (docs/compacted-base.ts).
  */
 
-/** The encoded Yjs snapshot of `doc` as it is now. */
-export function encodeVersionSnapshot(doc: Y.Doc): Uint8Array {
-  return Y.encodeSnapshot(Y.snapshot(doc))
-}
-
 /**
  * Whether `doc` holds all the version shows: every struct under its state vector (a version can arrive from a peer
  * before the document's content), each with its content (a node that compacted before a version made elsewhere

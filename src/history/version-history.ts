@@ -2,8 +2,16 @@ import * as Y from 'yjs'
 import type { Logger } from 'pino'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { RootKind } from '../docs/doc-json.js'
-import { encodeVersionSnapshot, holdsVersion, restoreUpdate, versionDoc } from './version-content.js'
-import { historyUpdate, newVersionId, readVersions, type VersionKind, type VersionRecord } from './version-records.js'
+import { holdsVersion, restoreUpdate, versionDoc } from './version-content.js'
+import {
+  decodeVersionSnapshot,
+  encodeVersionSnapshot,
+  historyUpdate,
+  newVersionId,
+  readVersions,
+  type VersionKind,
+  type VersionRecord,
+} from './version-records.js'
 import { versionsToRetire, type RetentionPolicy } from './retention.js'
 import { RetainedContent } from './retained-content.js'
 import { shownBy, unionOf } from '../docs/compacted-base.js'
@@ -105,7 +113,7 @@ export class VersionHistory {
       records.push(record)
     }
     const result = this.deps.docs.peek(name, (doc): HistoryResult<T> => {
-      const snapshots = records.map((record) => (record ? Y.decodeSnapshot(record.snapshot) : Y.snapshot(doc)))
+      const snapshots = records.map((record) => (record ? decodeVersionSnapshot(record) : Y.snapshot(doc)))
       const missing = snapshots.findIndex((snapshot) => !holdsVersion(doc, snapshot))
       if (missing >= 0) return incomplete(ids[missing]!)
       return { ok: true, value: read(doc, snapshots) }
@@ -127,7 +135,7 @@ export class VersionHistory {
   ): Promise<HistoryResult<{ restored: VersionRecord; before: VersionRecord | null }>> {
     const target = this.list(name).find((version) => version.id === id)
     if (!target) return versionNotFound(name, id)
-    const snapshot = Y.decodeSnapshot(target.snapshot)
+    const snapshot = decodeVersionSnapshot(target)
     const prepared = this.deps.docs.peek(name, (doc): HistoryResult<{ state: Uint8Array; update: Uint8Array }> =>
       holdsVersion(doc, snapshot)
         ? { ok: true, value: { state: encodeVersionSnapshot(doc), update: restoreUpdate(doc, snapshot, kinds) } }
@@ -148,8 +156,9 @@ export class VersionHistory {
     if (policy.keepVersions === 0) {
       return { ok: false, reason: 'history_disabled', message: "the document's namespace keeps no versions (history.keepVersions is 0)" }
     }
+    const state = decodeVersionSnapshot({ snapshot })
     const change = this.withHistory(name, (history, versions) => {
-      if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(Y.decodeSnapshot(versions[0].snapshot), Y.decodeSnapshot(snapshot))) {
+      if (request.kind === 'auto' && versions[0] && Y.equalSnapshots(decodeVersionSnapshot(versions[0]), state)) {
         return null
       }
       const record: VersionRecord = { id: newVersionId(request.kind, snapshot), ...request, timeMs: this.deps.now(), snapshot }
@@ -158,7 +167,7 @@ export class VersionHistory {
       return { record, retired: retire.includes(record.id), update: historyUpdate(history, record, retire) }
     })
     if (!change) return { ok: true, value: null }
-    const written = await this.whileUnwritten(name, Y.decodeSnapshot(snapshot), () => this.write(name, change.update))
+    const written = await this.whileUnwritten(name, state, () => this.write(name, change.update))
     if (!written.ok) return written
     return { ok: true, value: change.retired ? null : change.record }
   }

@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { shownBy } from '../../src/docs/compacted-base.js'
 import { deleteSetDifference, type DeleteSet } from '../../src/protocol/delete-set.js'
 import { RetainedContent } from '../../src/history/retained-content.js'
-import type { VersionRecord } from '../../src/history/version-records.js'
+import { decodeVersionSnapshot, encodeVersionSnapshot, type VersionRecord } from '../../src/history/version-records.js'
 
 const holdsAll = (outer: DeleteSet, inner: DeleteSet) => deleteSetDifference(inner, outer).clients.size === 0
 const sameIds = (a: DeleteSet, b: DeleteSet) => holdsAll(a, b) && holdsAll(b, a)
@@ -38,12 +38,12 @@ describe('the content retained versions show, carried between compactions', () =
             const snapshot = Y.snapshot(doc)
             everGiven.push(snapshot)
             const id = `v_${everGiven.length.toString(16).padStart(20, '0')}`
-            versions = [{ id, label: '', timeMs: 0, by: null, kind: 'named', snapshot: Y.encodeSnapshot(snapshot) }, ...versions]
+            versions = [{ id, label: '', timeMs: 0, by: null, kind: 'named', snapshot: Y.encodeSnapshotV2(snapshot) }, ...versions]
           } else if (versions.length > 0) {
             versions = versions.filter((_, at) => at !== step.retire % versions.length)
           }
           const shown = retained.of('d', versions)
-          expect(holdsAll(shown, shownBy(versions.map((v) => Y.decodeSnapshot(v.snapshot))))).toBe(true)
+          expect(holdsAll(shown, shownBy(versions.map((v) => decodeVersionSnapshot(v))))).toBe(true)
           expect(holdsAll(shownBy(everGiven), shown)).toBe(true)
         }
       }),
@@ -56,11 +56,11 @@ describe('the content retained versions show, carried between compactions', () =
     const versions: VersionRecord[] = []
     for (let i = 0; i < 16; i++) {
       text.insert(0, `edit ${i} `)
-      versions.unshift({ id: `v_${String(i).padStart(20, '0')}`, label: '', timeMs: i, by: null, kind: 'named', snapshot: Y.encodeSnapshot(Y.snapshot(doc)) })
+      versions.unshift({ id: `v_${String(i).padStart(20, '0')}`, label: '', timeMs: i, by: null, kind: 'named', snapshot: encodeVersionSnapshot(doc) })
       text.delete(0, text.length)
     }
     const retained = new RetainedContent()
-    const exact = (kept: VersionRecord[]) => shownBy(kept.map((v) => Y.decodeSnapshot(v.snapshot)))
+    const exact = (kept: VersionRecord[]) => shownBy(kept.map((v) => decodeVersionSnapshot(v)))
     expect(sameIds(retained.of('d', versions), exact(versions))).toBe(true)
     // Two of sixteen retired: an eighth, still kept.
     expect(sameIds(retained.of('d', versions.slice(0, 14)), exact(versions))).toBe(true)

@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
-import { historyUpdate, newVersionId, readVersions, type VersionRecord } from '../../src/history/version-records.js'
+import { decodeVersionSnapshot, encodeVersionSnapshot, historyUpdate, newVersionId, readVersions, type VersionRecord } from '../../src/history/version-records.js'
 import { versionsToRetire } from '../../src/history/retention.js'
 
-const record = (id: string, timeMs: number): VersionRecord => ({ id, label: id, timeMs, by: null, kind: 'named', snapshot: new Uint8Array([0, 0]) })
+const record = (id: string, timeMs: number): VersionRecord => ({ id, label: id, timeMs, by: null, kind: 'named', snapshot: encodeVersionSnapshot(new Y.Doc()) })
 const dayMs = 86_400_000
 
 describe('version records', () => {
@@ -25,13 +25,30 @@ describe('version records', () => {
     expect(newVersionId('named', new Uint8Array([1]))).not.toBe(newVersionId('named', new Uint8Array([1])))
   })
 
-  test('any content a peer puts in a history is read without throwing, keeping only well-formed versions', () => {
+  test('any content a peer puts in a history is read without throwing, keeping exactly the well-formed versions', () => {
+    const doc = new Y.Doc()
+    doc.getText('t').insert(0, 'some text')
+    const snapshot = fc.oneof(fc.constant(encodeVersionSnapshot(doc)), fc.constant(Y.encodeSnapshot(Y.snapshot(doc))), fc.uint8Array({ maxLength: 40 }))
+    const stored = fc.record({ label: fc.string(), timeMs: fc.nat(), by: fc.constant(null), kind: fc.constant('named'), snapshot }).map((fields) => ({ ...fields }))
+    const key = fc.oneof(fc.string(), fc.constant('v_0123456789abcdef0123'), fc.constant('v_ffffffffffffffffffff'))
     fc.assert(
-      fc.property(fc.dictionary(fc.oneof(fc.string(), fc.constant('v_0123456789abcdef0123')), fc.jsonValue()), (entries) => {
+      fc.property(fc.dictionary(key, fc.oneof(fc.jsonValue(), stored)), (entries) => {
         const history = new Y.Doc()
         const versions = history.getMap('versions')
-        for (const [key, value] of Object.entries(entries)) versions.set(key, value)
-        for (const version of readVersions(history)) expect(version.snapshot).toBeInstanceOf(Uint8Array)
+        for (const [id, value] of Object.entries(entries)) versions.set(id, value)
+        const read = readVersions(history)
+        for (const version of read) expect(decodeVersionSnapshot(version).sv).toBeInstanceOf(Map)
+        const wellFormed = Object.entries(entries).filter(([id, value]) => {
+          const bytes = (value as { snapshot?: unknown } | null)?.snapshot
+          if (!/^v_[0-9a-f]{20}$/.test(id) || !(bytes instanceof Uint8Array)) return false
+          try {
+            Y.decodeSnapshotV2(bytes)
+            return true
+          } catch {
+            return false
+          }
+        })
+        expect(read.map((version) => version.id).sort()).toEqual(wellFormed.map(([id]) => id).sort())
       }),
     )
   })
