@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import { RecentMap } from '../recent-map.js'
 
 /**
  * The state vectors of documents that are not in memory, carried from one change-feed event to the next
@@ -7,9 +8,11 @@ import * as Y from 'yjs'
  * follow (one with a gap, which may leave structs pending), drops it, and the next event reads the document.
  */
 export class StateVectorTracker {
-  private readonly entries = new Map<string, { seq: number; clocks: Map<number, number> }>()
+  private readonly entries: RecentMap<string, { seq: number; clocks: Map<number, number> }>
 
-  constructor(private readonly maxDocs: number) {}
+  constructor(maxDocs: number) {
+    this.entries = new RecentMap(maxDocs)
+  }
 
   /**
    * The document's state vector (encoded, or as the clock of each client) when its meta's `nextSeq` was `seq`,
@@ -18,9 +21,7 @@ export class StateVectorTracker {
   set(name: string, seq: number, stateVector: Uint8Array | ReadonlyMap<number, number>): void {
     const known = this.entries.get(name)
     if (known && known.seq > seq) return
-    this.entries.delete(name)
     this.entries.set(name, { seq, clocks: stateVector instanceof Uint8Array ? Y.decodeStateVector(stateVector) : new Map(stateVector) })
-    if (this.entries.size > this.maxDocs) this.entries.delete(this.entries.keys().next().value!)
   }
 
   /** A commit that took the document's `nextSeq` to `seq` by writing `updates`. */

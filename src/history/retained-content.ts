@@ -1,4 +1,5 @@
 import type { DeleteSet } from '../protocol/delete-set.js'
+import { RecentMap } from '../recent-map.js'
 import { shownBy, unionOf } from '../docs/compacted-base.js'
 import { decodeVersionSnapshot, type VersionRecord } from './version-records.js'
 
@@ -16,9 +17,11 @@ interface Shown {
  * least recently compacted forgotten first.
  */
 export class RetainedContent {
-  private readonly byDoc = new Map<string, Shown>()
+  private readonly byDoc: RecentMap<string, Shown>
 
-  constructor(private readonly maxDocs = 1024) {}
+  constructor(maxDocs = 1024) {
+    this.byDoc = new RecentMap(maxDocs)
+  }
 
   of(name: string, versions: readonly VersionRecord[]): DeleteSet {
     const retained = new Set(versions.map((version) => version.id))
@@ -33,9 +36,7 @@ export class RetainedContent {
           ? cached
           : { covered: new Set([...cached.covered, ...retained]), shown: unionOf(cached.shown, shownBy(fresh.map(decodeVersionSnapshot))) }
     }
-    this.byDoc.delete(name)
     this.byDoc.set(name, next)
-    if (this.byDoc.size > this.maxDocs) this.byDoc.delete(this.byDoc.keys().next().value!)
     return next.shown
   }
 }

@@ -8,12 +8,12 @@ import {
   encodeVersionSnapshot,
   historyUpdate,
   newVersionId,
-  readVersions,
   type VersionKind,
   type VersionRecord,
 } from './version-records.js'
 import { versionsToRetire, type RetentionPolicy } from './retention.js'
 import { RetainedContent } from './retained-content.js'
+import { VersionListCache } from './version-list-cache.js'
 import { shownBy, unionOf } from '../docs/compacted-base.js'
 import type { DeleteSet } from '../protocol/delete-set.js'
 
@@ -47,6 +47,7 @@ const docNotFound = (name: string): HistoryRefusal => ({ ok: false, reason: 'doc
  */
 export class VersionHistory {
   private readonly retained = new RetainedContent()
+  private readonly lists = new VersionListCache()
   /** Snapshots of versions on their way into a history: compaction keeps their content too. */
   private readonly unwritten = new Map<string, Set<Y.Snapshot>>()
 
@@ -56,7 +57,7 @@ export class VersionHistory {
   ) {}
 
   /** The document's versions, newest first; empty for one without history. */
-  list(name: string): VersionRecord[] {
+  list(name: string): readonly VersionRecord[] {
     return this.withHistory(name, (_, versions) => versions)
   }
 
@@ -173,8 +174,8 @@ export class VersionHistory {
   }
 
   /** Runs `use` on a copy of the document's history of its own (an empty one if it has none yet) and its versions. */
-  private withHistory<T>(name: string, use: (history: Y.Doc, versions: VersionRecord[]) => T): T {
-    const read = (history: Y.Doc) => use(history, readVersions(history))
+  private withHistory<T>(name: string, use: (history: Y.Doc, versions: readonly VersionRecord[]) => T): T {
+    const read = (history: Y.Doc) => use(history, this.lists.versions(name, history))
     const stored = this.deps.histories.withDoc(name, (history) => ({ value: read(history) }))
     if (stored) return stored.value
     const empty = new Y.Doc()
