@@ -300,7 +300,7 @@ describe.skipIf(!haveChromium)('the browser demo, in Debian chromium driven by p
       meta: { title: 'Monday' },
     })
     expect(await page.locator('#version-changes li').allTextContents()).toEqual(
-      expect.arrayContaining(['body: added "as it is now"', 'meta.title: "Monday" → "Now"']),
+      expect.arrayContaining(['body: added "is now"', 'body: removed "was on Monday"', 'meta.title: "Monday" → "Now"']),
     )
 
     await page.click('#restore-version')
