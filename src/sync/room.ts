@@ -126,10 +126,14 @@ export class Room implements DurableState {
     this.handle.release()
   }
 
-  private broadcast(frame: Uint8Array, except: unknown): void {
-    if (this.members.size === 0) return
-    const message = frameBinary(frame)
-    for (const member of this.members) if (member !== except) member.sendFramed(message)
+  /** Encodes and frames the message once, and only if some member other than `except` is there to get it. */
+  private broadcast(encode: () => Uint8Array, except: unknown): void {
+    let message: FramedMessage | null = null
+    for (const member of this.members) {
+      if (member === except) continue
+      message ??= frameBinary(encode())
+      member.sendFramed(message)
+    }
   }
 
   private currentDeleteSet(): DeleteSet {
@@ -141,14 +145,14 @@ export class Room implements DurableState {
       this.deleteSet = null
       this.deleteSetGrowths++
     }
-    this.broadcast(encodeSyncUpdate(update), origin)
+    this.broadcast(() => encodeSyncUpdate(update), origin)
     for (const listener of this.changeListeners) listener()
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {
     const changed = [...added, ...updated, ...removed]
     const update = encodeAwarenessUpdate(this.awareness, changed)
-    this.broadcast(encodeAwareness(update), null)
+    this.broadcast(() => encodeAwareness(update), null)
     if (origin !== fromPeers) this.onLocalAwareness(update)
   }
 }
