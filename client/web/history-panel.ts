@@ -109,7 +109,8 @@ export class HistoryPanel {
     button.dataset.version = version.id
     button.setAttribute('aria-pressed', String(version.id === this.chosen?.id))
     button.addEventListener('click', () => void this.choose(version))
-    const who = [version.kind === 'auto' && 'automatic', version.by && `by ${version.by}`].filter(Boolean).join(', ')
+    const by = version.kind === 'auto' && version.editors.length > 0 ? version.editors.join(', ') : version.by
+    const who = [version.kind === 'auto' && 'automatic', by && `by ${by}`].filter(Boolean).join(', ')
     li.append(button, element('span', ` ${new Date(version.time).toLocaleString()}${who && ` · ${who}`}`, 'muted'))
     return li
   }

@@ -2,13 +2,13 @@ import * as Y from 'yjs'
 import type { Logger } from 'pino'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { RootKind } from '../docs/doc-json.js'
+import { editedBy } from '../docs/edited-by.js'
 import { holdsVersion, restoreUpdate, versionDoc } from './version-content.js'
 import {
   decodeVersionSnapshot,
   encodeVersionSnapshot,
   historyUpdate,
   newVersionId,
-  type VersionKind,
   type VersionRecord,
 } from './version-records.js'
 import { versionsToRetire, type RetentionPolicy } from './retention.js'
@@ -33,11 +33,7 @@ export interface VersionHistoryDeps {
 }
 
 /** Who asks for a version: its label and the token subject; `auto` for one the node makes itself. */
-export interface VersionRequest {
-  kind: VersionKind
-  label: string
-  by: string | null
-}
+export type VersionRequest = Pick<VersionRecord, 'kind' | 'label' | 'by' | 'editors'>
 
 const docNotFound = (name: string): HistoryRefusal => ({ ok: false, reason: 'doc_not_found', message: `no document named ${JSON.stringify(name)}` })
 
@@ -144,9 +140,9 @@ export class VersionHistory {
     )
     if (!prepared) return docNotFound(name)
     if (!prepared.ok) return prepared
-    const before = await this.record(name, { kind: 'auto', label: `Before restoring "${target.label}"`, by }, prepared.value.state)
+    const before = await this.record(name, { kind: 'auto', label: `Before restoring "${target.label}"`, by, editors: [] }, prepared.value.state)
     if (!before.ok && before.reason !== 'history_disabled') return before
-    const applied = await this.deps.docs.apply(name, prepared.value.update, 'rest')
+    const applied = await this.deps.docs.apply(name, prepared.value.update, editedBy(by))
     if (!applied.ok) return applied
     return { ok: true, value: { restored: target, before: before.ok ? before.value : null } }
   }

@@ -16,21 +16,26 @@ export interface VersionRecord {
   id: string
   label: string
   timeMs: number
-  /** The subject of the token that asked for it; null without one, and for automatic versions. */
+  /** The subject of the token that asked for it, or an automatic version's only editor; null without one. */
   by: string | null
   kind: VersionKind
+  /** Of an automatic version: the token subjects whose edits the node took since its previous version; [] for a named one. */
+  editors: string[]
   /** The document's encoded Yjs snapshot (see version-content.ts). */
   snapshot: Uint8Array
 }
 
 export const versionIdSchema = z.string().regex(/^v_[0-9a-f]{20}$/, 'a version id (v_ and 20 hex digits)')
 export const maxLabelLength = 200
+/** The most editors an automatic version names (the first to edit since the version before). */
+export const maxEditors = 100
 
 const storedRecord = z.object({
   label: z.string().max(maxLabelLength),
   timeMs: z.number().int().nonnegative(),
   by: z.string().max(1024).nullable(),
   kind: z.enum(versionKinds),
+  editors: z.array(z.string().max(1024)).max(maxEditors).default([]),
   snapshot: z.instanceof(Uint8Array).refine(decodes, 'a Yjs snapshot (v2 encoding)'),
 })
 
@@ -99,7 +104,7 @@ export function newVersionId(kind: VersionKind, snapshot: Uint8Array): string {
 }
 
 /** What the REST API shows of a version. */
-export function versionView({ id, label, timeMs, by, kind }: VersionRecord) {
-  return { id, label, time: new Date(timeMs).toISOString(), by, kind }
+export function versionView({ id, label, timeMs, by, kind, editors }: VersionRecord) {
+  return { id, label, time: new Date(timeMs).toISOString(), by, kind, editors }
 }
 export type VersionView = ReturnType<typeof versionView>

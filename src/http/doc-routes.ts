@@ -8,7 +8,8 @@ import { docToJson, rootKinds, type RootKind } from '../docs/doc-json.js'
 import { ApiError } from './api-error.js'
 import { queryParams } from './validate.js'
 import type { DocAccessControl } from '../auth/doc-access.js'
-import { principalOf } from './principal.js'
+import { principalOf, subjectOf } from './principal.js'
+import { editedBy } from '../docs/edited-by.js'
 import type { DocAccess } from '../auth/client-tokens.js'
 import type { ListCursors } from './list-cursor.js'
 
@@ -129,7 +130,7 @@ export function docRoutes(docs: DocStore, options: DocRoutesOptions) {
           throw new ApiError(400, 'not_binary', 'send the update as Content-Type: application/octet-stream')
         }
         const update = new Uint8Array(await c.req.arrayBuffer())
-        const result = await docs.apply(name, update, 'rest')
+        const result = await docs.apply(name, update, editedBy(await subjectOf(c, options.access)))
         if (!result.ok) throw new ApiError(statusFor[result.reason], result.reason, result.message)
         return c.body(null, 204)
       },

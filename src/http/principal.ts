@@ -8,3 +8,9 @@ export async function principalOf(c: Context, access: DocAccessControl): Promise
   if (!auth.ok) throw new ApiError(auth.status, auth.code, auth.message)
   return auth.principal
 }
+
+/** The subject (`sub`) of the request's client token; null for a request without one. */
+export async function subjectOf(c: Context, access: DocAccessControl): Promise<string | null> {
+  const principal = await principalOf(c, access)
+  return principal.kind === 'client' ? principal.grant.sub : null
+}

@@ -39,7 +39,7 @@ export function routeUpgrades(server: Server, targets: UpgradeTargets, log: Logg
       decide(targets.access, tokenOf(target.query.get('token'), request.headers.authorization), doc)
         .then((decision) => {
           if (!decision.ok) return answerUpgrade(socket, decision.status, decision.code, decision.message)
-          targets.sync.handleUpgrade(request, socket, head, { doc, access: decision.access, expiresAtMs: decision.expiresAtMs })
+          targets.sync.handleUpgrade(request, socket, head, { doc, access: decision.access, expiresAtMs: decision.expiresAtMs, subject: decision.subject })
         })
         .catch(failed)
     } catch (err) {
@@ -52,11 +52,12 @@ async function decide(
   access: DocAccessControl,
   token: string | undefined,
   doc: DocNameCheck,
-): Promise<(AccessDecision & { ok: false }) | { ok: true; access: DocAccess; expiresAtMs: number | null }> {
+): Promise<(AccessDecision & { ok: false }) | { ok: true; access: DocAccess; expiresAtMs: number | null; subject: string | null }> {
   const auth = await access.authenticate(token)
   if (!auth.ok) return auth
-  const expiresAtMs = auth.principal.kind === 'client' ? auth.principal.grant.expiresAtMs : null
-  if (!doc.ok) return { ok: true, access: 'read', expiresAtMs }
+  const client = auth.principal.kind === 'client' ? auth.principal.grant : null
+  const granted = { expiresAtMs: client?.expiresAtMs ?? null, subject: client?.sub ?? null }
+  if (!doc.ok) return { ok: true, access: 'read', ...granted }
   const decision = access.authorize(auth.principal, doc.name, 'read')
-  return decision.ok ? { ...decision, expiresAtMs } : decision
+  return decision.ok ? { ...decision, ...granted } : decision
 }

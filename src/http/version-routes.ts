@@ -10,7 +10,7 @@ import { maxLabelLength, versionIdSchema, versionView } from '../history/version
 import { ApiError } from './api-error.js'
 import { limitBody } from './body-limit.js'
 import { allowedDoc, docJsonQuery, statusFor } from './doc-routes.js'
-import { principalOf } from './principal.js'
+import { subjectOf } from './principal.js'
 import { jsonBody, queryParams } from './validate.js'
 
 export interface VersionRoutesOptions {
@@ -42,11 +42,6 @@ function versionId(c: Context, param: string): string {
   return id
 }
 
-async function subjectOf(c: Context, access: DocAccessControl): Promise<string | null> {
-  const principal = await principalOf(c, access)
-  return principal.kind === 'client' ? principal.grant.sub : null
-}
-
 /** Version routes under /v1/docs/:name/versions: reading needs read access to the document, making and restoring write access. */
 export function versionRoutes(history: VersionHistory, options: VersionRoutesOptions) {
   return new Hono()
@@ -58,7 +53,7 @@ export function versionRoutes(history: VersionHistory, options: VersionRoutesOpt
     .post('/:name/versions', limitBody(64 * 1024), jsonBody(createVersionBody), async (c) => {
       const name = await allowedDoc(c, options, 'write')
       const { label } = c.req.valid('json')
-      const made = valueOf(await history.create(name, { kind: 'named', label, by: await subjectOf(c, options.access) }))
+      const made = valueOf(await history.create(name, { kind: 'named', label, by: await subjectOf(c, options.access), editors: [] }))
       // A named version is retired at once only by a retention of age 0, which the settings do not allow.
       if (!made) throw new ApiError(409, 'history_disabled', 'the version was retired by its retention at once')
       return c.json(versionView(made), 201)

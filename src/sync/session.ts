@@ -14,6 +14,7 @@ import {
 } from '../protocol/y-websocket.js'
 import type { ApplyResult, DocStore } from '../docs/doc-store.js'
 import type { Room, RoomMember } from './room.js'
+import type { EditedBy } from '../docs/edited-by.js'
 import { ClientSocket } from './client-socket.js'
 import type { FramedMessage } from '../protocol/ws-frame.js'
 import { CloseCode, closeReason } from '../protocol/close-codes.js'
@@ -42,6 +43,8 @@ export interface SessionOptions extends SessionBudget {
   readOnly: boolean
   /** When the session's client token expires; the session is closed 4401 then. Null for none. */
   expiresAtMs: number | null
+  /** The subject of the session's client token, null for none: who its edits are by (see edited-by.ts). */
+  editor: string | null
   /** Told of every close for one of the reasons above, for the metrics. */
   onBudgetClose(reason: SessionCloseReason): void
 }
@@ -50,7 +53,7 @@ export interface SessionOptions extends SessionBudget {
 const maxTimerMs = 2 ** 31 - 1
 
 /** One client connection on one document. */
-export class Session implements RoomMember {
+export class Session implements RoomMember, EditedBy {
   /** Cleared on every ping and set by the pong; still clear at the next ping means the peer is gone. */
   alive = true
   private closed = false
@@ -61,6 +64,8 @@ export class Session implements RoomMember {
   private readonly bytes: TokenBucket | null
   private expiryTimer: NodeJS.Timeout | null = null
 
+  readonly editor: string | null
+
   constructor(
     private readonly ws: WebSocket,
     private readonly room: Room,
@@ -69,6 +74,7 @@ export class Session implements RoomMember {
     private readonly log: Logger,
     private readonly options: SessionOptions,
   ) {
+    this.editor = options.editor
     const nowMs = Date.now()
     this.messages = options.messageRate && new TokenBucket(options.messageRate, nowMs)
     this.bytes = options.byteRate && new TokenBucket(options.byteRate, nowMs)

@@ -19,6 +19,8 @@ export interface SessionGrant {
   access: DocAccess
   /** When the client token that opened it expires; null for a session without one. */
   expiresAtMs: number | null
+  /** The subject of that token; null for a session without one. */
+  subject: string | null
 }
 
 export interface SyncServerOptions extends SessionBudget {
@@ -139,6 +141,7 @@ export class SyncServer {
       ...this.options,
       readOnly: grant.access === 'read',
       expiresAtMs: grant.expiresAtMs,
+      editor: grant.subject,
       onBudgetClose: (reason) => {
         this.metrics.clientCloses.inc({ reason })
         if (reason === 'slow_client') this.metrics.slowClientsDropped.inc()

@@ -38,6 +38,7 @@ interface Version {
   time: string
   by: string | null
   kind: 'named' | 'auto'
+  editors: string[]
 }
 
 /** A client edit of `name` through REST: `change` runs on a copy of the document as the node holds it. */
@@ -167,6 +168,30 @@ describe('version history on one node', () => {
     await json(reader(`/v1/docs/team/doc/versions/${made.id}/restore`, { method: 'POST' }), 403)
     await json(anonymous('/v1/docs/team/doc/versions'), 401)
     await json(anonymous(`/v1/docs/team/doc/versions/${made.id}/update`), 401)
+  })
+
+  test('an automatic version names who edited since the one before: over WebSocket and REST, by their token subjects', async () => {
+    const node = await startTestNode({ adminToken, tokenKey, history: { quietMs: 300, intervalMs: 0 } })
+    const sign = (sub: string) =>
+      new SignJWT({ sub, docs: ['team/**'], access: 'write' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(tokenKey))
+    const admin = api(node.url, adminToken)
+    const versionsOf = async () => (await json<{ versions: Version[] }>(admin('/v1/docs/team/notes/versions'))).versions
+
+    const live = await connectSynced(node.url, 'team/notes', new Y.Doc(), { token: await sign('bea') })
+    live.doc.getText('body').insert(0, 'typed live. ')
+    await edit(api(node.url, await sign('al')), 'team/notes', (d) => d.getText('body').insert(0, 'sent by REST. '))
+    const [both] = await waitForValue('an automatic version of both edits', versionsOf, (versions) => versions.length === 1)
+    expect(both).toMatchObject({ kind: 'auto', by: null, editors: ['al', 'bea'] })
+
+    await edit(api(node.url, await sign('al')), 'team/notes', (d) => d.getText('body').insert(0, 'more. '))
+    const [alone] = await waitForValue('a second automatic version', versionsOf, (versions) => versions.length === 2)
+    expect(alone).toMatchObject({ kind: 'auto', by: 'al', editors: ['al'] })
+
+    // The admin token has no subject: its edits make a version that names nobody.
+    await edit(admin, 'team/notes', (d) => d.getText('body').insert(0, 'admin. '))
+    const [nobody] = await waitForValue('a third automatic version', versionsOf, (versions) => versions.length === 3)
+    expect(nobody).toMatchObject({ kind: 'auto', by: null, editors: [] })
+    expect((await saveVersion(admin, 'team/notes', 'named')).editors).toEqual([])
   })
 
   test('bad requests get clear errors', async () => {

@@ -38,7 +38,7 @@ describe('the content retained versions show, carried between compactions', () =
             const snapshot = Y.snapshot(doc)
             everGiven.push(snapshot)
             const id = `v_${everGiven.length.toString(16).padStart(20, '0')}`
-            versions = [{ id, label: '', timeMs: 0, by: null, kind: 'named', snapshot: Y.encodeSnapshotV2(snapshot) }, ...versions]
+            versions = [{ id, label: '', timeMs: 0, by: null, kind: 'named', editors: [], snapshot: Y.encodeSnapshotV2(snapshot) }, ...versions]
           } else if (versions.length > 0) {
             versions = versions.filter((_, at) => at !== step.retire % versions.length)
           }
@@ -56,7 +56,7 @@ describe('the content retained versions show, carried between compactions', () =
     const versions: VersionRecord[] = []
     for (let i = 0; i < 16; i++) {
       text.insert(0, `edit ${i} `)
-      versions.unshift({ id: `v_${String(i).padStart(20, '0')}`, label: '', timeMs: i, by: null, kind: 'named', snapshot: encodeVersionSnapshot(doc) })
+      versions.unshift({ id: `v_${String(i).padStart(20, '0')}`, label: '', timeMs: i, by: null, kind: 'named', editors: [], snapshot: encodeVersionSnapshot(doc) })
       text.delete(0, text.length)
     }
     const retained = new RetainedContent()

@@ -9,6 +9,7 @@ const record = (timeMs: number): VersionRecord => ({
   timeMs,
   by: null,
   kind: 'named',
+  editors: [],
   snapshot: encodeVersionSnapshot(new Y.Doc()),
 })
 

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { decodeVersionSnapshot, encodeVersionSnapshot, historyUpdate, newVersionId, readVersions, type VersionRecord } from '../../src/history/version-records.js'
 import { versionsToRetire } from '../../src/history/retention.js'
 
-const record = (id: string, timeMs: number): VersionRecord => ({ id, label: id, timeMs, by: null, kind: 'named', snapshot: encodeVersionSnapshot(new Y.Doc()) })
+const record = (id: string, timeMs: number): VersionRecord => ({ id, label: id, timeMs, by: null, kind: 'named', editors: [], snapshot: encodeVersionSnapshot(new Y.Doc()) })
 const dayMs = 86_400_000
 
 describe('version records', () => {

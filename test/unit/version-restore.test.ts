@@ -45,7 +45,7 @@ describe('restoring a version', () => {
     const write = async (change: (doc: Y.Doc) => void) => expect(await docs.apply('d', clientEdit(docs, 'd', change), 'ws')).toEqual({ ok: true })
 
     await write((d) => d.getText('t').insert(0, 'A'))
-    const saved = await versions.create('d', { kind: 'named', label: 'just A', by: null })
+    const saved = await versions.create('d', { kind: 'named', label: 'just A', by: null, editors: [] })
     if (!saved.ok || !saved.value) throw new Error('no version made')
     await write((d) => d.getText('t').insert(1, 'B'))
 

@@ -31,8 +31,14 @@ export const versionAnswer = z
     id: z.string(),
     label: z.string(),
     time,
-    by: z.string().nullable().describe("the subject of the token that made it; null without one, and for automatic versions"),
+    by: z
+      .string()
+      .nullable()
+      .describe('a named version: the subject of the token that made it; an automatic one: its only editor; null without one'),
     kind: z.enum(['named', 'auto']),
+    editors: z
+      .array(z.string())
+      .describe("an automatic version: the token subjects whose edits the node that made it took since its previous one; [] for a named one"),
   })
   .meta({ id: 'Version' })
 export const versionListAnswer = z.object({ versions: z.array(versionAnswer).describe('newest first') })
