@@ -74,7 +74,11 @@ export const startFlags = {
   },
   'webhook-retry-base-ms': {
     env: 'SYNCMESH_WEBHOOK_RETRY_BASE_MS',
-    help: `delay before a delivery's first retry, doubled for each later one up to an hour, with jitter (default ${defaultRetryPolicy.baseDelayMs})`,
+    help: `delay before a delivery's first retry, doubled for each later one up to --webhook-retry-max-ms, with jitter (default ${defaultRetryPolicy.baseDelayMs})`,
+  },
+  'webhook-retry-max-ms': {
+    env: 'SYNCMESH_WEBHOOK_RETRY_MAX_MS',
+    help: `longest delay between two attempts of a delivery (default ${defaultRetryPolicy.maxDelayMs}: an hour)`,
   },
   'webhook-timeout-ms': {
     env: 'SYNCMESH_WEBHOOK_TIMEOUT_MS',
@@ -157,6 +161,7 @@ const startSchema = z.object({
   'max-change-events': positiveInt.default(defaultChangeRecorderOptions.maxEvents),
   'webhook-retry-hours': z.coerce.number().positive().default(defaultRetryPolicy.retryForMs / 3_600_000),
   'webhook-retry-base-ms': positiveInt.default(defaultRetryPolicy.baseDelayMs),
+  'webhook-retry-max-ms': positiveInt.default(defaultRetryPolicy.maxDelayMs),
   'webhook-timeout-ms': positiveInt.default(defaultDispatcherOptions.timeoutMs),
   'version-quiet-ms': z.coerce.number().int().min(0).default(defaultHistoryOptions.quietMs),
   'version-interval-ms': z.coerce.number().int().min(0).default(defaultHistoryOptions.intervalMs),
@@ -210,7 +215,11 @@ export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartC
       antiEntropyMs: c['anti-entropy-ms'],
       changes: { retentionMs: c['change-retention-hours'] * 3_600_000, maxEvents: c['max-change-events'] },
       webhooks: {
-        retry: { ...defaultRetryPolicy, retryForMs: c['webhook-retry-hours'] * 3_600_000, baseDelayMs: c['webhook-retry-base-ms'] },
+        retry: {
+          retryForMs: c['webhook-retry-hours'] * 3_600_000,
+          baseDelayMs: c['webhook-retry-base-ms'],
+          maxDelayMs: c['webhook-retry-max-ms'],
+        },
         timeoutMs: c['webhook-timeout-ms'],
       },
       history: {

@@ -85,7 +85,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     size: options.nodes,
     spares,
     antiEntropyMs: 200,
-    extraArgs: ['--webhook-retry-base-ms', '100', '--webhook-timeout-ms', '2000'],
+    // Retries at most 2 s apart: a delivery still missing when the checker's 30 s wait ends is one never sent.
+    extraArgs: ['--webhook-retry-base-ms', '100', '--webhook-retry-max-ms', '2000', '--webhook-timeout-ms', '2000'],
   })
   // A webhook to a receiver that is down 2 s in every 7 and refuses one delivery in ten besides, registered before
   // any write: deliveries queue up on the node responsible, which faults then kill, cut off or remove.

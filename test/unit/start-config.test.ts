@@ -107,3 +107,13 @@ describe('--admin-token and --cluster-secret', () => {
     }
   })
 })
+
+describe('webhook retries', () => {
+  test('back off from --webhook-retry-base-ms up to --webhook-retry-max-ms (or their environment variables)', () => {
+    expect(parse([]).webhooks?.retry).toEqual({ baseDelayMs: 5_000, maxDelayMs: 3_600_000, retryForMs: 24 * 3_600_000 })
+    const set = parse(['--webhook-retry-base-ms', '100', '--webhook-retry-max-ms', '2000'], { SYNCMESH_WEBHOOK_RETRY_HOURS: '2' })
+    expect(set.webhooks?.retry).toEqual({ baseDelayMs: 100, maxDelayMs: 2_000, retryForMs: 2 * 3_600_000 })
+    expect(parse([], { SYNCMESH_WEBHOOK_RETRY_MAX_MS: '60000' }).webhooks?.retry?.maxDelayMs).toBe(60_000)
+    expect(() => parse(['--webhook-retry-max-ms', '0'])).toThrow(UsageError)
+  })
+})
