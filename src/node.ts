@@ -19,6 +19,7 @@ import { decodeRaftMessage, encodeRaftMessage } from './protocol/raft-codec.js'
 import { PeerNetwork } from './peer/peer-network.js'
 import { ControlPlane, type ClusterView } from './control/control-plane.js'
 import { metadataGate, removedMessage } from './control/doc-gate.js'
+import type { ErrorBody } from './http/api-error.js'
 import { checkGivenSecret, loadOrCreateSecret } from './control/secrets.js'
 import { joinCluster } from './control/join.js'
 import { loadJoinAnswer, saveJoinAnswer } from './control/join-answer.js'
@@ -304,16 +305,22 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   // metadata); it refuses new sessions, hands what it holds to a remaining member, and only then closes its
   // sessions, which fail over to another node.
   let leaving: Promise<void> | null = null
+  // What `/readyz` of a removed node tells: whether it may be stopped without losing what only it holds.
+  let handOff: 'in_progress' | 'done' | 'failed' = 'in_progress'
   const leave = () => {
     leaving ??= (async () => {
-      log.warn('this node was removed from the cluster; handing its documents to a remaining member')
+      log.warn('this node was removed from the cluster; handing its documents and their histories to a remaining member')
       sync.refuseNew(CloseCode.nodeRemoved, removedMessage)
       await docs.whenWritten()
       const remaining = [...meta.state.members.keys()].filter((id) => id !== config.id)
-      const to = await replication.handOff(remaining, handOffTimeoutMs)
+      const [to, historiesTo] = await Promise.all([
+        replication.handOff(remaining, handOffTimeoutMs),
+        history.handOff(remaining, handOffTimeoutMs),
+      ])
       if (closing) return
-      if (to) log.info({ to }, 'documents handed off; closing client sessions')
-      else log.error({ remaining, timeoutMs: handOffTimeoutMs }, 'no remaining member was found holding all documents of this node')
+      handOff = to && historiesTo ? 'done' : 'failed'
+      if (handOff === 'done') log.info({ to, historiesTo }, 'documents and histories handed off; closing client sessions')
+      else log.error({ remaining, timeoutMs: handOffTimeoutMs, to, historiesTo }, 'no remaining member was found holding all documents and histories of this node')
       sync.closeAll(CloseCode.nodeRemoved, removedMessage)
       handedOff = true
       updatePeers()
@@ -371,9 +378,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     },
     versions: history.versions,
     isDeleted: deleted,
-    notReady: () => {
+    notReady: (): ErrorBody['error'] | null => {
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
-      if (removedHere()) return { code: 'not_a_member', message: removedMessage }
+      if (removedHere()) return { code: 'not_a_member', message: removedMessage, handOff }
       if (driver.failure) return { code: 'metadata_unavailable', message: driver.failure.reason }
       return null
     },

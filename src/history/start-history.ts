@@ -43,6 +43,8 @@ export interface HistoryService {
   /** Drops a deleted document's history. */
   dropDeleted(name: string): Promise<void>
   holds(name: string): boolean
+  /** Hands every history this node holds to one of `candidates` (see Replication.handOff): the member, or null. */
+  handOff(candidates: readonly string[], timeoutMs: number): Promise<string | null>
   close(): Promise<void>
 }
 
@@ -101,6 +103,10 @@ export function startHistory(deps: HistoryDeps, options: HistoryOptions, log: Lo
     versions,
     dropDeleted: (name) => histories.delete(name),
     holds: (name) => histories.meta(name) !== undefined,
+    handOff: async (candidates, timeoutMs) => {
+      await histories.whenWritten()
+      return replication.handOff(candidates, timeoutMs)
+    },
     close: async () => {
       clearInterval(sweepTimer)
       auto.close()

@@ -46,7 +46,9 @@ export function createApp(docs: DocStore, metrics: Metrics, log: Logger, options
     .get('/v1/endpoints', (c) => c.json({ endpoints: options.endpoints() }))
     .get('/readyz', (c) => {
       const reason = options.notReady()
-      return reason ? c.json(errorBody(reason.code, reason.message), 503) : c.json({ ready: true as const })
+      if (!reason) return c.json({ ready: true as const })
+      const { code, message, ...details } = reason
+      return c.json(errorBody(code, message, details), 503)
     })
     .get('/metrics', async (c) =>
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),

@@ -82,6 +82,13 @@ test('a removed node hands what only it holds to a remaining member, then closes
   await synced.whenDurable()
   expect((await postUpdate(n3, 'rest-only', edit('over REST'))).status).toBe(204)
   await waitFor('n3 to hold both', () => holds(n3, 'shared', 'from the SDK') && holds(n3, 'rest-only', 'over REST'))
+  const version = await fetch(`${n3.url}/v1/docs/shared/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${common.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'made on n3 alone' }),
+  })
+  expect(version.status).toBe(201)
+  const { id: versionId } = (await version.json()) as { id: string }
 
   const closed = new Promise<{ code: number; reason: string; n1HeldTheWrites: boolean }>((resolve) =>
     reader.on('connection-close', (event: { code: number; reason: string } | null) => {
@@ -91,7 +98,8 @@ test('a removed node hands what only it holds to a remaining member, then closes
   const removal = await fetch(`${n1.url}/v1/cluster/members/n3`, { method: 'DELETE', headers: { authorization: `Bearer ${common.adminToken}` } })
   expect(removal.status).toBe(200)
   await waitFor('n3 to learn of its removal', async () => (await fetch(`${n3.url}/readyz`)).status === 503)
-  expect(await (await fetch(`${n3.url}/readyz`)).json()).toEqual({ error: { code: 'not_a_member', message: 'node removed from cluster' } })
+  // Not to be stopped yet: it has not handed off what only it holds.
+  expect(await (await fetch(`${n3.url}/readyz`)).json()).toEqual({ error: { code: 'not_a_member', message: 'node removed from cluster', handOff: 'in_progress' } })
   const refused = await postUpdate(n3, 'later', edit('after the removal'))
   expect(refused.status).toBe(503)
   expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('not_a_member')
@@ -100,6 +108,10 @@ test('a removed node hands what only it holds to a remaining member, then closes
   heal()
   // Sessions close only once the hand-off is done.
   expect(await closed).toEqual({ code: CloseCode.nodeRemoved, reason: 'node removed from cluster', n1HeldTheWrites: true })
+  expect(await (await fetch(`${n3.url}/readyz`)).json()).toMatchObject({ error: { code: 'not_a_member', handOff: 'done' } })
+  // Its histories went with its documents: the version made on n3 alone is listed on n1.
+  const listed = await fetch(`${n1.url}/v1/docs/shared/versions`, { headers: { authorization: `Bearer ${common.adminToken}` } })
+  expect(((await listed.json()) as { versions: { id: string }[] }).versions.map((v) => v.id)).toContain(versionId)
   await waitFor('n2 to hold both', () => holds(n2, 'shared', 'from the SDK') && holds(n2, 'rest-only', 'over REST'))
   await waitFor('the SDK to fail over to n1', () => synced.status.state === 'synced' && synced.status.endpoint === n1.url)
   synced.doc.getText('body').insert(0, 'through n1; ')
