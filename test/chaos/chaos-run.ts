@@ -76,6 +76,8 @@ const writeEveryMs = 20
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {})
+  /** The log lines of members removed and stopped during the run, kept for a failing run's logs. */
+  const departed = new Map<string, string[]>()
   const faultRng = new Rng(options.seed)
   const workRng = new Rng(options.seed ^ 0x5bd1e995)
   const acks = new AckLog()
@@ -189,6 +191,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             removeMember(cluster, fault.node, members, admin, problems, (line) => log(`${at()} ${line}`)).then(async () => {
               await writers.get(fault.node)!.close()
               writers.delete(fault.node)
+              departed.set(fault.node, [...cluster.node(fault.node).process.logLines])
               await cluster.forget(fault.node)
               log(`${at()} ${fault.node} removed and stopped`)
             }),
@@ -308,7 +311,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       examples: [...verdict.examples, ...feedVerdict.examples, ...(hookVerdict?.examples ?? []), ...failures],
       problems,
     }
-    if (options.logDir !== undefined && !chaosPassed(report)) writeNodeLogs(cluster, options.logDir, options.seed)
+    if (options.logDir !== undefined && !chaosPassed(report)) writeNodeLogs(cluster, departed, options.logDir, options.seed)
     return report
   } finally {
     await cluster.close()
@@ -316,9 +319,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function writeNodeLogs(cluster: ProxiedCluster, dir: string, seed: number): void {
+function writeNodeLogs(cluster: ProxiedCluster, departed: ReadonlyMap<string, readonly string[]>, dir: string, seed: number): void {
   mkdirSync(dir, { recursive: true })
-  for (const node of cluster.nodes) writeFileSync(join(dir, `seed-${seed}-${node.id}.log`), node.process.logLines.join('\n'))
+  const logs = new Map([...departed, ...cluster.nodes.map((node) => [node.id, node.process.logLines] as const)])
+  for (const [id, lines] of logs) writeFileSync(join(dir, `seed-${seed}-${id}.log`), lines.join('\n'))
 }
 
 type AdminOf = (id: string) => ReturnType<typeof createAdminClient>
