@@ -28,7 +28,7 @@ export const startFlags = {
     help: `bytes a client connection may send per second, bursts of twice that; 0: no limit (default ${defaultNodeConfig.maxClientBytesPerSecond})`,
   },
   'log-level': { env: 'SYNCMESH_LOG_LEVEL', help: 'fatal, error, warn, info, debug or trace (default info)' },
-  join: { env: 'SYNCMESH_JOIN', help: 'URL of a cluster member to join through (first start only)' },
+  join: { env: 'SYNCMESH_JOIN', help: 'URL of a cluster member to join through, or several, comma-separated, tried in turn (first start only)' },
   advertise: { env: 'SYNCMESH_ADVERTISE', help: 'URL other nodes use to reach this one (default http://host:port)' },
   'cluster-secret': {
     env: 'SYNCMESH_CLUSTER_SECRET',
@@ -144,7 +144,11 @@ const startSchema = z.object({
   'max-client-messages-per-second': z.coerce.number().int().min(0).default(defaultNodeConfig.maxClientMessagesPerSecond),
   'max-client-bytes-per-second': z.coerce.number().int().min(0).default(defaultNodeConfig.maxClientBytesPerSecond),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  join: httpUrl.optional(),
+  join: z
+    .string()
+    .transform((list) => list.split(',').map((url) => url.trim()).filter((url) => url.length > 0))
+    .pipe(z.array(httpUrl).min(1))
+    .optional(),
   advertise: httpUrl.optional(),
   'cluster-secret': secretFlag,
   'admin-token': secretFlag,

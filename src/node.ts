@@ -68,8 +68,8 @@ export interface NodeConfig {
   maxClientBytesPerSecond: number
   /** The URL other nodes use to reach this one; default `http://host:port`. */
   advertiseUrl?: string
-  /** A member's URL to join through, for a node whose data directory holds no cluster yet. */
-  join?: string
+  /** A member's URL to join through, or several tried in turn, for a node whose data directory holds no cluster yet. */
+  join?: string | readonly string[]
   /** Shared by every node of a cluster; made and kept in the data directory if not given. */
   clusterSecret?: string
   /** Guards the admin routes; made and kept in the data directory if not given. */
@@ -401,7 +401,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   routeUpgrades(server, { access, peers, sync }, log)
   const joined = joining
     ? joinCluster({
-        via: config.join!,
+        via: typeof config.join === 'string' ? [config.join] : config.join!,
         id: config.id,
         url: advertiseUrl,
         publicKey: identity.publicKey,

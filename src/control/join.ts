@@ -3,8 +3,8 @@ import { createAdminClient } from '../../client/admin-client.js'
 import { SyncmeshApiError } from '../../client/api-error.js'
 
 export interface JoinOptions {
-  /** Any member's base URL; a follower forwards the request to the leader. */
-  via: string
+  /** Members' base URLs, tried in turn (one may be down, or removed, for good); a follower forwards to the leader. */
+  via: readonly string[]
   id: string
   url: string
   /** This node's key, recorded in its member entry with it, so that no other node can take its id. */
@@ -16,7 +16,8 @@ export interface JoinOptions {
 }
 
 /**
- * Asks the cluster to add this node as a replica, retrying until a member answers. Once added, the leader
+ * Asks the cluster to add this node as a replica, retrying through each of `via` in turn until a member answers
+ * (adding is idempotent: a retry through another member after the first added it is answered the same). Once added, the leader
  * reaches this node over the peer link and sends it the log; the leader promotes it when the voter
  * target calls for it. Until the log arrives, the members and their node keys in the answer (over the admin
  * API, which the admin token guards) are what this node checks its peers against.
@@ -24,21 +25,23 @@ export interface JoinOptions {
 export function joinCluster(options: JoinOptions): { cancel(): void } {
   let cancelled = false
   let timer: NodeJS.Timeout | undefined
-  const admin = createAdminClient({ url: options.via, token: options.adminToken })
+  const admins = options.via.map((url) => ({ url, client: createAdminClient({ url, token: options.adminToken }) }))
+  let attempts = 0
   const attempt = async (delayMs: number): Promise<void> => {
     if (cancelled) return
+    const { url: via, client: admin } = admins[attempts++ % admins.length]!
     try {
       await admin.addMember({ id: options.id, url: options.url, publicKey: options.publicKey }).catch((err: unknown) => {
         const alreadyAdded = err instanceof SyncmeshApiError && err.status === 409 && err.message.includes(`"${options.id}" already exists`)
         if (!alreadyAdded) throw err
       })
       const view = await admin.cluster()
-      options.log.info({ via: options.via, members: view.members.map((m) => m.id) }, 'joined the cluster')
+      options.log.info({ via, members: view.members.map((m) => m.id) }, 'joined the cluster')
       options.onJoined(view.members)
       return
     } catch (err) {
-      if (err instanceof SyncmeshApiError) options.log.warn({ status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
-      else options.log.warn({ err, via: options.via }, 'join failed; retrying')
+      if (err instanceof SyncmeshApiError) options.log.warn({ via, status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
+      else options.log.warn({ err, via }, 'join failed; retrying')
     }
     timer = setTimeout(() => void attempt(Math.min(delayMs * 2, 5_000)), delayMs)
   }

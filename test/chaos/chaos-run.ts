@@ -330,7 +330,8 @@ type AdminOf = (id: string) => ReturnType<typeof createAdminClient>
 /** Starts spare `id`, joining through one of `via`; resolves once a member lists it. */
 async function addMember(cluster: ProxiedCluster, id: string, via: string[], admin: AdminOf): Promise<void> {
   const through = via[0]!
-  await cluster.addNode(id, cluster.node(through).url)
+  // Every member up now, tried in turn: the one it first asks may be removed or killed for good meanwhile.
+  await cluster.addNode(id, via.map((member) => cluster.node(member).url).join(','))
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     const view = await admin(through).cluster().catch(() => null)

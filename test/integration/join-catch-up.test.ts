@@ -67,3 +67,22 @@ test('a joining node replays metadata that predates the leader, and still reache
   await waitForValue('n4 to follow n3 again', () => clusterOf(again), (v) => v?.leader === 'n3')
   expect(await clusterOf(n2)).toMatchObject({ leader: 'n3' })
 })
+
+test('--join takes several URLs and tries them in turn: a first one that never answers does not keep a node out', async () => {
+  const n1 = await NodeProcess.start(flags('n1', tempDir()))
+  // A port that was open a moment ago and is closed now: nothing will ever answer there.
+  const gone = await NodeProcess.start(flags('gone', tempDir()))
+  const goneUrl = gone.url
+  await gone.kill('SIGKILL')
+  const n2 = await NodeProcess.start(flags('n2', tempDir(), ['--join', `${goneUrl}, ${n1.url}`]))
+  const view = await waitForValue('n2 to join through the second URL', () => clusterOf(n1), (v) => v?.members.length === 2)
+  expect(view!.members.map((m) => m.id).sort()).toEqual(['n1', 'n2'])
+  const joined = await waitForValue(
+    'n2 to say it joined',
+    async () => n2.logLines.find((line) => line.includes('"msg":"joined the cluster"')),
+    (line) => line !== undefined,
+  )
+  expect(JSON.parse(joined!).via).toBe(n1.url)
+  // The one that never answered was tried first.
+  expect(n2.logLines.some((line) => line.includes('"msg":"join failed; retrying"') && JSON.parse(line).via === goneUrl)).toBe(true)
+})

@@ -117,3 +117,12 @@ describe('webhook retries', () => {
     expect(() => parse(['--webhook-retry-max-ms', '0'])).toThrow(UsageError)
   })
 })
+
+describe('--join', () => {
+  test('takes one URL or several, comma-separated (SYNCMESH_JOIN too); an empty list is a usage error', () => {
+    expect(parse(['--join', 'http://a:1']).join).toEqual(['http://a:1'])
+    expect(parse([], { SYNCMESH_JOIN: 'http://a:1, https://b:2,' }).join).toEqual(['http://a:1', 'https://b:2'])
+    expect(() => parse(['--join', ','])).toThrow(UsageError)
+    expect(() => parse(['--join', 'http://a:1,ftp://b'])).toThrow(UsageError)
+  })
+})
