@@ -1,3 +1,4 @@
+import * as Y from 'yjs'
 import type { DeleteSet } from '../protocol/delete-set.js'
 import { RecentMap } from '../recent-map.js'
 import { shownBy, unionOf } from '../docs/compacted-base.js'
@@ -24,6 +25,10 @@ export class RetainedContent {
   }
 
   of(name: string, versions: readonly VersionRecord[]): DeleteSet {
+    if (versions.length === 0) {
+      this.byDoc.delete(name)
+      return Y.createDeleteSet()
+    }
     const retained = new Set(versions.map((version) => version.id))
     const cached = this.byDoc.get(name)
     let next: Shown

@@ -169,14 +169,16 @@ export class VersionHistory {
     return { ok: true, value: change.retired ? null : change.record }
   }
 
-  /** Runs `use` on a copy of the document's history of its own (an empty one if it has none yet) and its versions. */
+  /**
+   * Runs `use` on a copy of the document's history of its own and its versions; for a document without one, on an
+   * empty history (and no cache entry: most documents have none, and every compaction of them asks).
+   */
   private withHistory<T>(name: string, use: (history: Y.Doc, versions: readonly VersionRecord[]) => T): T {
-    const read = (history: Y.Doc) => use(history, this.lists.versions(name, history))
-    const stored = this.deps.histories.withDoc(name, (history) => ({ value: read(history) }))
+    const stored = this.deps.histories.withDoc(name, (history) => ({ value: use(history, this.lists.versions(name, history)) }))
     if (stored) return stored.value
     const empty = new Y.Doc()
     try {
-      return read(empty)
+      return use(empty, [])
     } finally {
       empty.destroy()
     }

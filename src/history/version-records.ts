@@ -21,7 +21,7 @@ export interface VersionRecord {
   kind: VersionKind
   /** Of an automatic version: the token subjects whose edits the node took since its previous version; [] for a named one. */
   editors: string[]
-  /** The document's encoded Yjs snapshot (see version-content.ts). */
+  /** The document's Yjs snapshot in the v2 encoding (encodeVersionSnapshot); its content, see version-content.ts. */
   snapshot: Uint8Array
 }
 
