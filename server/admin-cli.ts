@@ -1,5 +1,5 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { UsageError } from './config.js'
+import type { ParseArgsConfig } from 'node:util'
+import { UsageError, parseFlags } from './flags.js'
 import { createAdminClient, type AdminClient } from '../client/admin-client.js'
 import { SyncmeshApiError } from '../client/api-error.js'
 import { createDocsClient, type DocsClient } from '../client/docs-client.js'
@@ -31,23 +31,17 @@ export async function runAdminCommand(
   env: NodeJS.ProcessEnv,
   out: (text: string) => void,
 ): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'admin-token': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        ...group.options,
-      },
-    })
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseFlags({
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      'admin-token': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      ...group.options,
+    },
+  })
   const [command, ...rest] = positionals
   if (values.help || command === undefined) {
     out(group.usage)

@@ -1,8 +1,7 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { parseArgs } from 'node:util'
-import { UsageError } from './config.js'
+import { UsageError, parseFlags } from './flags.js'
 import { adminFlagsUsage } from './admin-cli.js'
 import { restoreBackup } from '../src/control/restore.js'
 
@@ -17,12 +16,8 @@ ${adminFlagsUsage}
 `
 
 function flags(args: string[], names: string[]): Record<string, string | undefined> {
-  try {
-    const { values } = parseArgs({ args, options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])) })
-    return values as Record<string, string | undefined>
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
+  const { values } = parseFlags({ args, options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])) })
+  return values as Record<string, string | undefined>
 }
 
 /** `syncmesh backup`: downloads a node's backup into `--out`, whole or not at all. Returns the exit code. */

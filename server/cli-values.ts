@@ -1,4 +1,4 @@
-import { UsageError } from './config.js'
+import { UsageError } from './flags.js'
 import type { OptionValues } from './admin-cli.js'
 
 /** A flag's value as a positive whole number, if it was given. */

@@ -1,4 +1,4 @@
-import { UsageError } from './config.js'
+import { UsageError } from './flags.js'
 import type { ClusterOverview } from '../client/admin-client.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
 import { argsOf } from './cli-values.js'

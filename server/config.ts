@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { defaultNodeConfig, type NodeConfig } from '../src/node.js'
 import { minSecretChars } from '../src/control/secrets.js'
@@ -8,6 +7,7 @@ import { defaultChangeRecorderOptions } from '../src/changes/change-recorder.js'
 import { defaultRetryPolicy } from '../src/webhooks/retry-schedule.js'
 import { defaultDispatcherOptions } from '../src/webhooks/webhook-dispatcher.js'
 import { defaultHistoryOptions } from '../src/history/start-history.js'
+import { UsageError, parseFlags } from './flags.js'
 
 /** Each flag of `syncmesh start` and the environment variable that sets it when the flag is absent. */
 export const startFlags = {
@@ -178,24 +178,15 @@ export interface StartConfig {
   logLevel: string
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
 /** Flags win over environment variables, which win over defaults. */
 export function parseStartConfig(args: string[], env: NodeJS.ProcessEnv): StartConfig {
   const names = Object.keys(startFlags) as FlagName[]
-  let values: Record<string, string | string[] | undefined>
-  try {
-    values = parseArgs({
-      args,
-      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const, multiple: isRepeatable(name) }])),
-      strict: true,
-      allowPositionals: false,
-    }).values
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
+  const values: Record<string, string | string[] | undefined> = parseFlags({
+    args,
+    options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const, multiple: isRepeatable(name) }])),
+    strict: true,
+    allowPositionals: false,
+  }).values
   const raw = Object.fromEntries(names.map((name) => [name, values[name] ?? envValue(name, env)]))
   const parsed = startSchema.safeParse(raw)
   if (!parsed.success) {

@@ -1,4 +1,4 @@
-import { UsageError } from './config.js'
+import { UsageError } from './flags.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
 import { argsOf, pairsFlag, positiveIntFlag } from './cli-values.js'
 import { rootKinds } from '../src/docs/doc-json.js'

@@ -1,4 +1,4 @@
-import { UsageError } from './config.js'
+import { UsageError } from './flags.js'
 import { adminFlagsUsage, type AdminCommandGroup } from './admin-cli.js'
 import { argsOf, choiceFlag, choicesFlag, positiveIntFlag } from './cli-values.js'
 import type { WebhookDeliveries, WebhookList } from '../client/admin-client.js'

@@ -168,6 +168,8 @@ test('syncmesh ns put, ls and rm, and syncmesh docs ls, get and rm, as text and 
   expect(page.docs.map((d: { name: string }) => d.name)).toEqual(['team/a'])
   expect(cli('docs', 'ls', '--prefix', 'team/', '--limit', '1').stdout).toMatch(/^team\/a .*\nmore: --cursor \S+\n$/)
   expect(cli('docs', 'ls', '--prefix', 'team/', '--cursor', page.nextCursor, '--json').stdout).toContain('"team/b"')
+  // One cursor in 64 begins with `-`: it must reach the node as a value, not be refused as a flag.
+  expect(cli('docs', 'ls', '--cursor', `-${page.nextCursor}`)).toMatchObject({ status: 1, stdout: expect.stringContaining('400 invalid_query: cursor: not a cursor') })
   expect(JSON.parse(cli('docs', 'get', 'team/b', '--types', 'body:text').stdout)).toEqual({ body: 'beta' })
   expect(JSON.parse(cli('docs', 'rm', 'team/b', '--json').stdout)).toEqual({ name: 'team/b', deleted: true })
   expect(cli('docs', 'get', 'team/b')).toMatchObject({ status: 1, stdout: expect.stringContaining('410 deleted') })

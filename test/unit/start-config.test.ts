@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { defaultNodeConfig } from '../../src/node.js'
-import { UsageError, parseStartConfig, startUsage } from '../../server/config.js'
+import { parseStartConfig, startUsage } from '../../server/config.js'
+import { UsageError } from '../../server/flags.js'
 
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseStartConfig(args, env).node
 
