@@ -7,6 +7,7 @@ import type { RaftWalOptions } from './storage/raft-wal/raft-wal.js'
 import { DocStore, type DocStoreOptions } from './docs/doc-store.js'
 import { SyncServer } from './sync/sync-server.js'
 import { CloseCode } from './protocol/close-codes.js'
+import { ClusterDeletions } from './docs/cluster-deletions.js'
 import { createApp } from './http/app.js'
 import { adminRoutes } from './http/admin-routes.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -257,18 +258,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     { ...defaultHistoryOptions, ...config.history },
     log,
   )
-  const dropDeleted = (name: string) => {
-    sync.closeDoc(name, CloseCode.deleted, 'document deleted')
-    docs.delete(name).catch((err: unknown) => log.error({ err, doc: name }, 'dropping a deleted document failed'))
-    history.dropDeleted(name).catch((err: unknown) => log.error({ err, doc: name }, "dropping a deleted document's history failed"))
-  }
-  // Tombstones that came in a snapshot (a node that was behind), or that a crash left with their data still
-  // stored, drop that data as a committed deletion does.
-  const dropAllDeleted = () => {
-    for (const name of meta.state.tombstones.keys()) {
-      if (docs.meta(name) !== undefined || sync.hasDoc(name) || history.holds(name)) dropDeleted(name)
-    }
-  }
+  const deletions = new ClusterDeletions({ selfId: config.id, meta: () => meta.state, docs, sync, history, changes: storage.changes }, log)
   const checkOwnKey = () => {
     const onRecord = meta.state.members.get(config.id)?.publicKey
     if (onRecord === undefined || onRecord === identity.publicKey) return
@@ -281,18 +271,19 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
     updatePeers()
     peers.recheckKeys()
     checkOwnKey()
-    dropAllDeleted()
+    deletions.catchUp()
     if (removedHere()) leave()
   })
-  meta.onApplied((command, result) => {
+  meta.onApplied((command, result, entry) => {
     if (!result.ok) return
     if (command.type === 'remove-member' && command.id !== config.id) linkWhileDeparting(command.id)
     if (command.type === 'add-member' || command.type === 'remove-member') updatePeers()
     if (command.type === 'set-member-key') peers.recheckKeys()
     if (command.type === 'remove-member' && command.id === config.id) leave()
-    if (command.type === 'delete-doc') dropDeleted(command.name)
+    if (command.type === 'add-member' && command.id === config.id) deletions.joinedAt(entry.index)
+    if (command.type === 'delete-doc') deletions.applied(command.name, entry.index)
   })
-  dropAllDeleted()
+  deletions.catchUp()
   const replication = new Replication(
     docs,
     peers,

@@ -237,12 +237,12 @@ export class DocStore {
    * Drops a deleted document: from memory at once, from storage in the next group commit. The caller
    * closes its sessions first; the gate refuses any later write. Listeners hear of it once storage no longer
    * holds it: the digest index must not drop a document that reads still return, nor compute its digest
-   * again from storage afterwards.
+   * again from storage afterwards. `deletedAt` is the deletion's log index, when the caller applies it.
    */
-  async delete(name: string): Promise<void> {
+  async delete(name: string, deletedAt?: number): Promise<void> {
     this.cache.drop(name)
     this.summaries.forget(name)
-    await this.storage.transact(() => this.storage.remove(name))
+    await this.storage.transact(() => this.storage.remove(name, deletedAt))
     for (const listener of this.listeners) listener.deleted?.(name)
   }
 

@@ -15,6 +15,8 @@ export interface StoredChange {
 /** A change log's id: 8 hex digits, new for every log (see ChangeLogStorage.logId). */
 export const newChangeLogId = (): string => randomBytes(4).toString('hex')
 
+const deletionsKey = 'deletions-recorded-after'
+
 /** The mark of a deleted document (a write's mark is the meta `nextSeq` it left, never 0). */
 export const deletedMark = 0
 
@@ -28,6 +30,7 @@ export class ChangeLogStorage {
   private readonly events: Database<StoredChange, number>
   /** Document name → the meta `nextSeq` the write that marked it left, or `deletedMark`. */
   private readonly marks: Database<number, string>
+  private readonly info: Database<string, string>
   /** Identifies this log among every node's: a cursor of another log (or of this data directory before it was wiped) is not one of it. */
   readonly logId: string
   private nextEventSeq: number
@@ -35,11 +38,11 @@ export class ChangeLogStorage {
   constructor(env: RootDatabase) {
     this.events = env.openDB<StoredChange, number>({ name: 'change-log', encoding: 'msgpack' })
     this.marks = env.openDB<number, string>({ name: 'change-marks', encoding: 'msgpack' })
-    const info = env.openDB<string, string>({ name: 'change-info', encoding: 'string' })
-    let logId = info.get('log-id')
+    this.info = env.openDB<string, string>({ name: 'change-info', encoding: 'string' })
+    let logId = this.info.get('log-id')
     if (logId === undefined) {
       logId = newChangeLogId()
-      info.putSync('log-id', logId)
+      this.info.putSync('log-id', logId)
     }
     this.logId = logId
     this.nextEventSeq = (this.lastSeq() ?? 0) + 1
@@ -48,6 +51,35 @@ export class ChangeLogStorage {
   /** Inside a write transaction: `name` changed, and its write left meta `nextSeq` at `mark` (or it was removed: `deletedMark`). */
   mark(name: string, mark: number): void {
     this.marks.putSync(name, mark)
+  }
+
+  /**
+   * Inside a write transaction: the document `name` is removed, deleted by the cluster at log index
+   * `deletedAt` (when known). Its deletion gets an event if the document was held here, and also if it was not,
+   * once, when it was committed after `recordDeletionsAfter`: the node that sends a webhook's events may be one
+   * that never held the document (it was deleted before it got there), and it must still tell of the deletion
+   * that other nodes recorded. A deletion at or before the last one recorded is the log replayed after a restart.
+   */
+  markRemoved(name: string, held: boolean, deletedAt: number | undefined): void {
+    const after = this.deletionsRecordedAfter()
+    const recordable = deletedAt !== undefined && after !== undefined && deletedAt > after
+    if (held || recordable) this.mark(name, deletedMark)
+    if (recordable) this.info.putSync(deletionsKey, String(deletedAt))
+  }
+
+  /**
+   * From now on, deletions committed after log index `index` are recorded whether or not the document was held
+   * here: call it once the node is a member. Deletions committed before (a joiner replaying the log of the
+   * cluster it joins) are history it was not part of. Only the first call counts.
+   */
+  recordDeletionsAfter(index: number): void {
+    if (this.deletionsRecordedAfter() === undefined) this.info.putSync(deletionsKey, String(index))
+  }
+
+  /** The log index after which deletions are recorded, undefined before the node was a member. */
+  deletionsRecordedAfter(): number | undefined {
+    const value = this.info.get(deletionsKey)
+    return value === undefined ? undefined : Number(value)
   }
 
   /** Documents changed since their last event, each with its mark. */

@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { durableTransaction } from './durable-transaction.js'
 import { decodeLogRecord, encodeLogRecord } from './log-record.js'
-import { type ChangeLogStorage, deletedMark } from './change-log.js'
+import type { ChangeLogStorage } from './change-log.js'
 
 /** What the store keeps about a document besides its updates. */
 export interface DocMeta {
@@ -123,9 +123,12 @@ export class DocStorage {
     this.metas.putSync(name, { ...meta, summary })
   }
 
-  /** Inside `transact`: removes everything stored for `name`, and marks its deletion for the change feed if there was any. */
-  remove(name: string): void {
-    if (this.metas.get(name) !== undefined) this.changes?.mark(name, deletedMark)
+  /**
+   * Inside `transact`: removes everything stored for `name`, deleted by the cluster at log index `deletedAt` when
+   * known, and marks its deletion for the change feed (see ChangeLogStorage.markRemoved).
+   */
+  remove(name: string, deletedAt?: number): void {
+    this.changes?.markRemoved(name, this.metas.get(name) !== undefined, deletedAt)
     this.removeLog(name)
     this.bases.removeSync(name)
     this.metas.removeSync(name)

@@ -28,11 +28,14 @@ export function merged(a: DeliveredState, b: DeliveredState): DeliveredState {
 }
 
 /**
- * Whether an event for `change` would tell the webhook nothing that `delivered` has not: a deletion already
- * delivered, or a state whose every update was in a delivered event. Such an event need not be sent again.
+ * Whether an event for `change` would tell the webhook nothing that `delivered` has not: a state whose every
+ * update was in a delivered event, or anything once the deletion was delivered (a deleted document never comes
+ * back, and its older states are news to nobody — least to the node that sends, which may never have held them).
+ * Such an event need not be sent again.
  */
 export function covers(delivered: DeliveredState, change: Pick<StoredChange, 'type' | 'stateVector'>): boolean {
-  if (change.type === 'deleted') return delivered.deleted
+  if (delivered.deleted) return true
+  if (change.type === 'deleted') return false
   if (!change.stateVector) return false
   const clocks = Y.decodeStateVector(delivered.stateVector)
   for (const [client, clock] of Y.decodeStateVector(change.stateVector)) {

@@ -208,3 +208,48 @@ test('a node that joins and takes a webhook over sends the changes still pending
     await cluster.close()
   }
 }, 120_000)
+
+test('a deletion is sent by the responsible node although the document never reached it, and is in its feed once, restarts or not', async () => {
+  const cluster = await startProxiedCluster({ extraArgs: ['--webhook-retry-base-ms', '50', '--webhook-timeout-ms', '500'] })
+  try {
+    // A webhook that n3 sends, and n1 would send only alone: once n1 links with anyone, it is not its to send.
+    let key = 0
+    const ranking = (k: number) => {
+      const id = webhookIdentity(cluster.clusterSecret, `unheld-${k}`).id
+      return [responsibleNode(id, ['n1', 'n2', 'n3']), responsibleNode(id, ['n1', 'n2'])]
+    }
+    while (ranking(key).join() !== 'n3,n2') key++
+    const hook = await receiver()
+    const { status, json } = await adminApi(cluster.adminToken, cluster.node('n1').url, 'POST', '/v1/webhooks', { url: hook.url, events: ['updated', 'deleted'] }, { 'idempotency-key': `unheld-${key}` })
+    expect(status).toBe(201)
+    hook.verifyWith(json.secret)
+    for (const node of ['n1', 'n2', 'n3']) {
+      const responsible = () => adminApi(cluster.adminToken, cluster.node(node).url, 'GET', `/v1/webhooks/${json.id}/deliveries?scope=node`).then((r) => r.json?.responsibleNode)
+      await waitFor(`${node} names n3 responsible`, async () => (await responsible()) === 'n3')
+    }
+
+    // Written on n1 alone, deleted by the majority: n2 and n3 never hold it.
+    cluster.partition(['n1'], ['n2', 'n3'])
+    expect(await writeText(cluster.node('n1').url, 'unheld', 'only on n1')).toBe(204)
+    await waitFor('the deletion committed by the majority', async () => (await adminApi(cluster.adminToken, cluster.node('n2').url, 'DELETE', '/v1/docs/unheld')).status === 200, 30_000)
+    cluster.heal()
+    await waitFor('the deletion delivered', () => hook.names('document.deleted').has('unheld'), 30_000)
+    expect(hook.accepted.filter((d) => d.payload.type === 'document.deleted').map((d) => d.payload.data.node)).toEqual(['n3'])
+
+    const feedOfN3 = async () => {
+      const { json: page } = await adminApi(cluster.adminToken, cluster.node('n3').url, 'GET', '/v1/changes')
+      return (page?.changes ?? []).map((c: { type: string; name: string }) => `${c.type} ${c.name}`) as string[]
+    }
+    expect(await feedOfN3()).toEqual(['deleted unheld'])
+    // The restarted node replays its log, that deletion included: it is not recorded again. A deletion made
+    // after the restart is, once n3 has applied everything before it.
+    await cluster.stop('n3')
+    await cluster.restart('n3')
+    await waitFor('a later deletion committed', async () => (await adminApi(cluster.adminToken, cluster.node('n1').url, 'DELETE', '/v1/docs/later')).status === 200, 30_000)
+    await waitFor('the later deletion in the feed of n3', async () => (await feedOfN3()).includes('deleted later'), 30_000)
+    expect(await feedOfN3()).toEqual(['deleted unheld', 'deleted later'])
+    expect(hook.forged).toEqual([])
+  } finally {
+    await cluster.close()
+  }
+}, 120_000)

@@ -96,6 +96,14 @@ describe('coverage', () => {
     expect(covers(state, { type: 'deleted' })).toBe(false)
   })
 
+  test("once a document's deletion was delivered, every change of it is covered: the sender may never have held its updates", () => {
+    fc.assert(
+      fc.property(delivered, change, (before, c) => {
+        expect(covers(withDelivered(before, { type: 'deleted' }), c)).toBe(true)
+      }),
+    )
+  })
+
   test('the same change has the same webhook-id on every node; another change, or webhook, another', () => {
     const change = { type: 'updated' as const, name: 'doc', stateVector: Y.encodeStateVector(new Map([[1, 5]])) }
     const id = messageIdOf('wh_00000000000000000001', change)
