@@ -67,7 +67,7 @@ test('before it is a member a node records the deletions of what it holds only; 
 })
 
 test('catching up after a snapshot records the deletions after the last one recorded, whatever the order of their names', async () => {
-  const meta: MetaState = { ...emptyMetaState(), members: new Map([['self', member]]) }
+  let meta: MetaState = { ...emptyMetaState(), members: new Map([['self', member]]) }
   const dir = tempDir()
   const first = open(dir, meta)
   first.deletions.joinedAt(5)
@@ -75,7 +75,7 @@ test('catching up after a snapshot records the deletions after the last one reco
   await first.close()
 
   // The snapshot's tombstones come in name order.
-  meta.tombstones = new Map([['a', 12], ['b', 10], ['c', 3], ['kept/held', 4]])
+  meta = { ...meta, tombstones: new Map([['a', 12], ['b', 10], ['c', 3], ['kept/held', 4]]) }
   const { deletions, recorded, close } = open(dir, meta)
   deletions.catchUp()
   expect(await recorded()).toEqual(['updated kept/held', 'deleted kept/held', 'deleted b', 'deleted a'])
