@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import * as Y from 'yjs'
 import { connectSynced, type SyncClient } from '../harness/clients.js'
 import { cpuTimeMicros } from '../harness/proc-stats.js'
-import { startServer, type ServerKind } from '../harness/servers.js'
+import { startServer, type ServerKind, type ServerProcess } from '../harness/servers.js'
 import { median, medianOfRuns } from '../harness/stats.js'
 import { textName, type PreparedTrace } from '../harness/trace.js'
 
@@ -15,6 +15,13 @@ export interface ReplayRun {
   clientCpuMicrosPerUpdate: number
   /** Update messages the reader received; fewer than the updates sent when the server batches. */
   readerMessages: number
+  /**
+   * The same replay into another document just before, the first the fresh server process saw: its CPU per
+   * update holds the JIT warm-up of the server's code, which the in-process figure (measured in this warm
+   * process) does not. The other fields are the second replay's.
+   */
+  firstReplayCpuMicrosPerUpdate: number
+  firstReplayOpsPerSecond: number
 }
 
 /** The median, field by field, of `runs` replays against one server. */
@@ -67,13 +74,29 @@ function measureCeiling({ updates, expectedText }: PreparedTrace): number {
   return updates.length / seconds
 }
 
-async function replayAgainst(kind: ServerKind, { updates, expectedText }: PreparedTrace): Promise<ReplayRun> {
+async function replayAgainst(kind: ServerKind, trace: PreparedTrace): Promise<ReplayRun> {
   // The writer replays a whole editing session as fast as it can: far past a person's rate, which syncmesh's
   // default per-connection rate limit is set for.
   const server = await startServer(kind, { SYNCMESH_MAX_CLIENT_MESSAGES_PER_SECOND: '0', SYNCMESH_MAX_CLIENT_BYTES_PER_SECOND: '0' })
+  try {
+    const first = await replayInto(server, kind, `replay-first-${Date.now()}`, trace)
+    const second = await replayInto(server, kind, `replay-${Date.now()}`, trace)
+    return { ...second, firstReplayCpuMicrosPerUpdate: first.serverCpuMicrosPerUpdate, firstReplayOpsPerSecond: first.opsPerSecond }
+  } finally {
+    await server.stop()
+  }
+}
+
+type Replayed = Omit<ReplayRun, 'firstReplayCpuMicrosPerUpdate' | 'firstReplayOpsPerSecond'>
+
+async function replayInto(
+  server: ServerProcess,
+  kind: ServerKind,
+  docName: string,
+  { updates, expectedText }: PreparedTrace,
+): Promise<Replayed> {
   const clients: SyncClient[] = []
   try {
-    const docName = `replay-${Date.now()}`
     const writer = await connectSynced(server, docName)
     clients.push(writer)
     const reader = await connectSynced(server, docName)
@@ -112,6 +135,5 @@ async function replayAgainst(kind: ServerKind, { updates, expectedText }: Prepar
     }
   } finally {
     for (const client of clients) client.destroy()
-    await server.stop()
   }
 }
