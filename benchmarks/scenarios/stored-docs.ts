@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import * as Y from 'yjs'
+import { ChangeRecorder, defaultChangeRecorderOptions } from '../../src/changes/change-recorder.js'
 import { DocStore } from '../../src/docs/doc-store.js'
 import { createMetrics } from '../../src/metrics.js'
 import { NodeStorage } from '../../src/storage/lmdb-env.js'
@@ -97,7 +98,11 @@ export async function runStoredDocs(options: StoredDocsOptions): Promise<StoredD
 async function buildStore(dataDir: string, docs: number): Promise<number> {
   const startedAt = performance.now()
   const storage = new NodeStorage({ path: dataDir })
-  const store = new DocStore(storage.docs, createMetrics(), pino({ level: 'silent' }), { gate: () => ({ ok: true }), isDeleted: () => false })
+  const log = pino({ level: 'silent' })
+  const store = new DocStore(storage.docs, createMetrics(), log, { gate: () => ({ ok: true }), isDeleted: () => false })
+  // As on a node, the writes' change-feed events are recorded too: without them the restart would find every
+  // document marked changed and unrecorded, as after a crash the moment they were written, and record them all.
+  const recorder = new ChangeRecorder(store, storage.changes, log, defaultChangeRecorderOptions)
   const doc = new Y.Doc()
   doc.clientID = 7
   const text = doc.getText('body')
@@ -113,6 +118,7 @@ async function buildStore(dataDir: string, docs: number): Promise<number> {
       if (results.some((r) => !(r as { ok: boolean }).ok)) throw new Error('building the store: a write was refused')
     }
   } finally {
+    await recorder.close()
     await store.close()
     await storage.close()
   }
