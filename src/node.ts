@@ -22,7 +22,7 @@ import { ControlPlane, type ClusterView } from './control/control-plane.js'
 import { metadataGate, removedMessage } from './control/doc-gate.js'
 import type { ErrorBody } from './http/api-error.js'
 import { checkGivenSecret, loadOrCreateSecret } from './control/secrets.js'
-import { joinCluster } from './control/join.js'
+import { joinCluster, type JoinFailure } from './control/join.js'
 import { loadJoinAnswer, saveJoinAnswer } from './control/join-answer.js'
 import { recordRemoval, wasToldRemoved } from './control/removal-record.js'
 import { decodeMembershipNotice, encodeMembershipNotice } from './protocol/membership-notice.js'
@@ -190,6 +190,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   if (!storage.raft.isEmpty()) forgetRestoredMetadata(config.dataDir)
 
   let joinedMembers = new Map(loadJoinAnswer(config.dataDir).map((member) => [member.id, member]))
+  let joinFailure: JoinFailure | null = null
   // Until its metadata names it, a joining node is replaying metadata older than its join: it knows today's
   // members, and their keys, from its join answer as well.
   const caughtUp = () => meta.state.members.has(config.id) || removedHere()
@@ -373,6 +374,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       if (closing) return { code: 'shutting_down', message: 'the node is shutting down' }
       if (removedHere()) return { code: 'not_a_member', message: removedMessage, handOff }
       if (driver.failure) return { code: 'metadata_unavailable', message: driver.failure.reason }
+      if (!caughtUp()) {
+        if (joinedMembers.size > 0) return { code: 'joining', message: "added to the cluster: waiting for the cluster's metadata" }
+        const failed = joinFailure && { lastJoinVia: joinFailure.via, lastJoinError: joinFailure.error }
+        return { code: 'joining', message: 'not a member yet: asking the cluster to add this node', ...failed }
+      }
       return null
     },
     admin: adminRoutes(control, {
@@ -398,6 +404,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         publicKey: identity.publicKey,
         adminToken: adminToken.value,
         log,
+        onFailed: (failure) => (joinFailure = failure),
         onJoined: (members) => {
           saveJoinAnswer(config.dataDir, members)
           forgetRestoredMetadata(config.dataDir)

@@ -54,6 +54,7 @@ export function storedDocsSection(r: StoredDocsResult): string[] {
     '| | figure | target | met? |',
     '| --- | ---: | --- | --- |',
     ...targets.map((t) => `| ${t.what} | ${t.format(t.value(r))} | ≤ ${t.format(t.limit)} | ${t.value(r) <= t.limit ? 'met' : '**not met**'} |`),
+    `| of which anonymous memory (RssAnon: heap and the like; the rest is LMDB's file pages mapped in) | ${formatBytes(r.atRest.anonBytes)} | | |`,
     `| RSS per stored document (RSS at rest / documents) | ${formatBytes(r.atRest.rssBytes / r.docs)} | | |`,
     `| the first cold opens after the restart: p50 / p99 | ${formatMs(r.firstColdOpenP50Ms)} / ${formatMs(r.firstColdOpenP99Ms)} | | |`,
     `| open of a document already in memory, on a new connection: p50 / p99 | ${formatMs(r.warmOpenP50Ms)} / ${formatMs(r.warmOpenP99Ms)} | | |`,

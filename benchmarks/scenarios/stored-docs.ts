@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import * as Y from 'yjs'
 import { ChangeRecorder, defaultChangeRecorderOptions } from '../../src/changes/change-recorder.js'
 import { DocStore } from '../../src/docs/doc-store.js'
+import { DigestIndex } from '../../src/replication/digest-index.js'
 import { createMetrics } from '../../src/metrics.js'
 import { NodeStorage } from '../../src/storage/lmdb-env.js'
 import { inBatches, sleep } from '../harness/clients.js'
@@ -100,9 +101,11 @@ async function buildStore(dataDir: string, docs: number): Promise<number> {
   const storage = new NodeStorage({ path: dataDir })
   const log = pino({ level: 'silent' })
   const store = new DocStore(storage.docs, createMetrics(), log, { gate: () => ({ ok: true }), isDeleted: () => false })
-  // As on a node, the writes' change-feed events are recorded too: without them the restart would find every
-  // document marked changed and unrecorded, as after a crash the moment they were written, and record them all.
+  // As on a node, the writes' change-feed events are recorded and their digests computed and stored: without
+  // them the restart would find every document marked changed and unrecorded, as after a crash the moment they
+  // were written, and without a digest, and spend its first minute (at 10⁶) on them.
   const recorder = new ChangeRecorder(store, storage.changes, log, defaultChangeRecorderOptions)
+  const digests = new DigestIndex(store, log)
   const doc = new Y.Doc()
   doc.clientID = 7
   const text = doc.getText('body')
@@ -117,7 +120,9 @@ async function buildStore(dataDir: string, docs: number): Promise<number> {
       const results = await Promise.all(writes)
       if (results.some((r) => !(r as { ok: boolean }).ok)) throw new Error('building the store: a write was refused')
     }
+    await new Promise<void>((resolve) => digests.whenFresh(resolve))
   } finally {
+    digests.close()
     await recorder.close()
     await store.close()
     await storage.close()

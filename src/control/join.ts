@@ -13,6 +13,14 @@ export interface JoinOptions {
   log: Logger
   /** Called once the cluster has added this node, with its members as the cluster reported them. */
   onJoined(members: { id: string; url: string; publicKey?: string }[]): void
+  /** Called after each attempt that failed, with the member asked and what went wrong. */
+  onFailed(failure: JoinFailure): void
+}
+
+export interface JoinFailure {
+  via: string
+  /** `<status> <code>: <message>` of a refusal, or the error of a request that got no answer. */
+  error: string
 }
 
 /**
@@ -40,8 +48,13 @@ export function joinCluster(options: JoinOptions): { cancel(): void } {
       options.onJoined(view.members)
       return
     } catch (err) {
-      if (err instanceof SyncmeshApiError) options.log.warn({ via, status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
-      else options.log.warn({ err, via }, 'join failed; retrying')
+      if (err instanceof SyncmeshApiError) {
+        options.log.warn({ via, status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
+        options.onFailed({ via, error: `${err.status} ${err.code}: ${err.message}` })
+      } else {
+        options.log.warn({ err, via }, 'join failed; retrying')
+        options.onFailed({ via, error: errorText(err) })
+      }
     }
     timer = setTimeout(() => void attempt(Math.min(delayMs * 2, 5_000)), delayMs)
   }
@@ -52,4 +65,11 @@ export function joinCluster(options: JoinOptions): { cancel(): void } {
       clearTimeout(timer)
     },
   }
+}
+
+/** A failed request's reason: fetch puts the socket's error (ECONNREFUSED, …) in `cause`. */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
+  return `${err.message}${cause}`
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash as oneShotHash } from 'node:crypto'
 import * as encoding from 'lib0/encoding'
 import { digestBytes, fingerprintBytes, isHighSurrogate, maxItemNameBytes, type Item, type UpperBound } from '../protocol/range-codec.js'
 
@@ -19,8 +19,9 @@ const loneSurrogate = /\p{Surrogate}/u
  */
 export class ItemSet {
   private readonly sortedNames: string[] = []
-  private readonly digests: Uint8Array[] = []
-  /** Lanes of item i at [4i, 4i + 4). */
+  // Digests and lanes of item i at [i * width, (i + 1) * width) of one array each: a million documents' digests
+  // as separate arrays would be a million objects, each several times the size of its 16 bytes.
+  private digests = new Uint8Array(digestBytes * 64)
   private hashLanes = new Uint32Array(laneCount * 64)
 
   get size(): number {
@@ -35,38 +36,35 @@ export class ItemSet {
     if (Buffer.byteLength(name, 'utf8') > maxItemNameBytes) throw new Error(`name is longer than ${maxItemNameBytes} bytes`)
     const at = this.indexOf(name)
     if (this.sortedNames[at] === name) {
-      if (bytesEqual(this.digests[at]!, digest)) return
-      this.digests[at] = digest.slice()
-      this.hashLanes.set(itemHashLanes(name, digest), laneCount * at)
-      return
+      if (bytesEqual(this.digestView(at), digest)) return
+    } else {
+      if (laneCount * (this.size + 1) > this.hashLanes.length) this.grow()
+      this.digests.copyWithin(digestBytes * (at + 1), digestBytes * at, digestBytes * this.size)
+      this.hashLanes.copyWithin(laneCount * (at + 1), laneCount * at, laneCount * this.size)
+      this.sortedNames.splice(at, 0, name)
     }
-    if (laneCount * (this.size + 1) > this.hashLanes.length) {
-      const grown = new Uint32Array(this.hashLanes.length * 2)
-      grown.set(this.hashLanes)
-      this.hashLanes = grown
-    }
-    this.hashLanes.copyWithin(laneCount * (at + 1), laneCount * at, laneCount * this.size)
-    this.sortedNames.splice(at, 0, name)
-    this.digests.splice(at, 0, digest.slice())
-    this.hashLanes.set(itemHashLanes(name, digest), laneCount * at)
+    this.digests.set(digest, digestBytes * at)
+    writeItemHashLanes(name, digest, this.hashLanes, laneCount * at)
   }
 
   delete(name: string): boolean {
     const at = this.indexOf(name)
     if (this.sortedNames[at] !== name) return false
+    this.digests.copyWithin(digestBytes * at, digestBytes * (at + 1), digestBytes * this.size)
     this.hashLanes.copyWithin(laneCount * at, laneCount * (at + 1), laneCount * this.size)
     this.sortedNames.splice(at, 1)
-    this.digests.splice(at, 1)
     return true
   }
 
+  /** A copy of the item's digest. */
   get(name: string): Uint8Array | undefined {
     const at = this.indexOf(name)
-    return this.sortedNames[at] === name ? this.digests[at] : undefined
+    return this.sortedNames[at] === name ? this.digestView(at).slice() : undefined
   }
 
   has(name: string): boolean {
-    return this.get(name) !== undefined
+    const at = this.indexOf(name)
+    return this.sortedNames[at] === name
   }
 
   /** Every name in order: a copy, so the set may change while it is read. */
@@ -82,7 +80,7 @@ export class ItemSet {
   items(lower: string, upper: UpperBound): Item[] {
     const [from, to] = this.indexRange(lower, upper)
     const items: Item[] = []
-    for (let i = from; i < to; i++) items.push({ name: this.sortedNames[i]!, digest: this.digests[i]! })
+    for (let i = from; i < to; i++) items.push({ name: this.sortedNames[i]!, digest: this.digestView(i).slice() })
     return items
   }
 
@@ -147,6 +145,19 @@ export class ItemSet {
     return separatingPrefix(this.sortedNames[at - 1]!, this.sortedNames[at]!)
   }
 
+  private digestView(at: number): Uint8Array {
+    return this.digests.subarray(digestBytes * at, digestBytes * (at + 1))
+  }
+
+  private grow(): void {
+    const digests = new Uint8Array(this.digests.length * 2)
+    digests.set(this.digests)
+    this.digests = digests
+    const lanes = new Uint32Array(this.hashLanes.length * 2)
+    lanes.set(this.hashLanes)
+    this.hashLanes = lanes
+  }
+
   /** Indexes [from, to) of the items in [lower, upper); empty when upper is not above lower. */
   private indexRange(lower: string, upper: UpperBound): [number, number] {
     const from = this.indexOf(lower)
@@ -167,10 +178,16 @@ export class ItemSet {
   }
 }
 
-/** First 16 bytes of SHA-256(utf8 name, 0x00, digest), as four little-endian uint32 lanes. */
-function itemHashLanes(name: string, digest: Uint8Array): Uint32Array {
-  const hash = createHash('sha256').update(name, 'utf8').update(new Uint8Array([0])).update(digest).digest()
-  return Uint32Array.of(hash.readUInt32LE(0), hash.readUInt32LE(4), hash.readUInt32LE(8), hash.readUInt32LE(12))
+/** Room for any item's hash input: its name (at most maxItemNameBytes of UTF-8), a 0 byte and its digest. */
+const hashInput = Buffer.alloc(maxItemNameBytes + 1 + digestBytes)
+
+/** First 16 bytes of SHA-256(utf8 name, 0x00, digest), as four little-endian uint32 lanes, into `lanes` at `offset`. */
+function writeItemHashLanes(name: string, digest: Uint8Array, lanes: Uint32Array, offset: number): void {
+  const nameBytes = hashInput.write(name, 0, 'utf8')
+  hashInput[nameBytes] = 0
+  hashInput.set(digest, nameBytes + 1)
+  const hash = oneShotHash('sha256', hashInput.subarray(0, nameBytes + 1 + digestBytes), 'buffer')
+  for (let lane = 0; lane < laneCount; lane++) lanes[offset + lane] = hash.readUInt32LE(4 * lane)
 }
 
 /** The shortest prefix of `after` that sorts after `before` (which sorts before `after`), never half a surrogate pair. */

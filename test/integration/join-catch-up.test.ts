@@ -85,4 +85,21 @@ test('--join takes several URLs and tries them in turn: a first one that never a
   expect(JSON.parse(joined!).via).toBe(n1.url)
   // The one that never answered was tried first.
   expect(n2.logLines.some((line) => line.includes('"msg":"join failed; retrying"') && JSON.parse(line).via === goneUrl)).toBe(true)
+  await waitForValue('n2 ready once it holds the metadata', () => readiness(n2), (r) => r.status === 200)
+})
+
+const readiness = (node: NodeProcess) => fetch(`${node.url}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+
+test('a node that cannot join says so on /readyz: not ready, joining, with the last member it asked and why that failed', async () => {
+  const gone = await NodeProcess.start(flags('gone', tempDir()))
+  const goneUrl = gone.url
+  await gone.kill('SIGKILL')
+  const lonely = await NodeProcess.start(flags('lonely', tempDir(), ['--join', goneUrl]))
+  const { body } = await waitForValue('a failed join attempt', () => readiness(lonely), (r) => r.body.error?.lastJoinVia !== undefined)
+  expect(body.error).toEqual({
+    code: 'joining',
+    message: 'not a member yet: asking the cluster to add this node',
+    lastJoinVia: goneUrl,
+    lastJoinError: expect.stringContaining('ECONNREFUSED'),
+  })
 })

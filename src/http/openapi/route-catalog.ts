@@ -58,7 +58,7 @@ export const routeCatalog: RouteDoc[] = [
     path: '/readyz',
     tag: 'Operations',
     summary: 'Readiness: whether the node should get traffic',
-    description: '503 while it shuts down, after it was removed from the cluster, or while its metadata is unavailable.',
+    description: '503 while it shuts down, after it was removed from the cluster, while its metadata is unavailable, or while a node started with --join is not a member yet.',
     auth: 'none',
     answers: { 200: { description: 'ready', json: answers.readyAnswer } },
     errors: [503],
