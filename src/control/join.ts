@@ -48,13 +48,10 @@ export function joinCluster(options: JoinOptions): { cancel(): void } {
       options.onJoined(view.members)
       return
     } catch (err) {
-      if (err instanceof SyncmeshApiError) {
-        options.log.warn({ via, status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
-        options.onFailed({ via, error: `${err.status} ${err.code}: ${err.message}` })
-      } else {
-        options.log.warn({ err, via }, 'join failed; retrying')
-        options.onFailed({ via, error: errorText(err) })
-      }
+      const refused = err instanceof SyncmeshApiError
+      if (refused) options.log.warn({ via, status: err.status, error: { code: err.code, message: err.message } }, 'join refused; retrying')
+      else options.log.warn({ err, via }, 'join failed; retrying')
+      options.onFailed({ via, error: refused ? `${err.status} ${err.code}: ${err.message}` : errorText(err) })
     }
     timer = setTimeout(() => void attempt(Math.min(delayMs * 2, 5_000)), delayMs)
   }

@@ -43,7 +43,7 @@ export class ClusterDeletions {
     const { docs, sync, history, changes } = this.deps
     // A member that has recorded no deletion yet (one that joined by a snapshot, or a data directory from before
     // deletions were recorded) starts after those its metadata holds already.
-    if (members.has(this.deps.selfId)) {
+    if (members.has(this.deps.selfId) && changes.deletionsRecordedAfter() === undefined) {
       let newest = 0
       for (const index of tombstones.values()) newest = Math.max(newest, index)
       changes.recordDeletionsAfter(newest)
