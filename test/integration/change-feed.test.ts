@@ -5,7 +5,7 @@ import { NodeProcess, killAllNodes } from '../helpers/node-process.js'
 import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
 import { startProxiedCluster } from '../helpers/proxied-cluster.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor, waitForValue } from '../helpers/wait.js'
 import { writeText } from '../helpers/rest-writes.js'
 
 afterEach(async () => {
@@ -150,12 +150,11 @@ test('a reader sees only the documents its token may read; a stale cursor is a 4
 
   const firstCursor = visible[0]!.cursor
   for (let i = 3; i < 7; i++) expect(await writeText(node.url, `shared/${i}`, 'z', writer)).toBe(204)
-  // Three events are kept: once the fourth write's event is recorded, the first is gone.
-  let stale = await page(node.url, { since: firstCursor }, reader)
-  for (let tries = 0; stale.status === 200 && tries < 200; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    stale = await page(node.url, { since: firstCursor }, reader)
-  }
+  // Events are recorded after the write is acknowledged: wait for the last one, or the oldest kept could move on
+  // between the 410 and the resume below.
+  await waitForValue('the last event', () => page(node.url, {}, writer), ({ body }) => (body as Page).changes.some((c) => c.name === 'shared/6'))
+  // Three events are kept: the first is gone.
+  const stale = await page(node.url, { since: firstCursor }, reader)
   expect(stale.status).toBe(410)
   expect(stale.body.error.code).toBe('cursor_expired')
   const kept = await follow(node.url, (changes) => changes.some((c) => c.name === 'shared/6'), { since: stale.body.error.oldestCursor, token: reader })
