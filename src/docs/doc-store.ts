@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { DocMeta, DocStorage, DocSummary } from '../storage/doc-storage.js'
+import type { DocMeta, DocStorage, DocSummary, KeptDigest } from '../storage/doc-storage.js'
 import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
 import { DocCache, type DocCacheLimits, type DocHandle } from './doc-cache.js'
@@ -147,8 +147,8 @@ export class DocStore {
   stateVector(name: string): Uint8Array | undefined {
     const entry = this.cache.get(name)
     if (entry) return Y.encodeStateVector(entry.doc)
-    const kept = this.summaries.kept(name)
-    if (kept) return Y.encodeStateVector(Y.decodeSnapshot(kept.snapshot).sv)
+    const snapshot = this.summaries.currentSnapshot(name)
+    if (snapshot) return Y.encodeStateVector(Y.decodeSnapshot(snapshot).sv)
     const whole = readStoredUpdate(this.storage, name, this.log)
     return whole && Y.encodeStateVectorFromUpdate(whole)
   }
@@ -192,7 +192,7 @@ export class DocStore {
   }
 
   /** Every stored document's name and its kept digest, if still valid, in name order. */
-  storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
+  storedDigests(): Generator<{ name: string; kept: KeptDigest | undefined }> {
     return this.summaries.storedDigests()
   }
 

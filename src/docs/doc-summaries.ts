@@ -1,14 +1,15 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { DocMeta, DocStorage, DocSummary } from '../storage/doc-storage.js'
+import { itemHash } from '../replication/item-hash.js'
+import type { DocMeta, DocStorage, DocSummary, KeptDigest } from '../storage/doc-storage.js'
 import type { DocCache } from './doc-cache.js'
 import { docDigest } from './doc-digest.js'
 import { buildDoc, readStoredUpdates } from './stored-updates.js'
 
 /**
- * Each document's digest and Yjs snapshot (see doc-digest.ts), kept in its stored meta until the document
- * changes, so that only changed documents are ever loaded to compute them. A summary computed between two
- * commits is written with the next one (`takeDue`).
+ * Each document's digest and Yjs snapshot (see doc-digest.ts), kept in storage until the document changes, so
+ * that only changed documents are ever loaded to compute them. A summary computed between two commits is
+ * written with the next one (`takeDue`).
  */
 export class DocSummaries {
   private due = new Map<string, DocSummary>()
@@ -23,7 +24,7 @@ export class DocSummaries {
 
   /** The document's digest; undefined if it was never written. */
   digest(name: string): Uint8Array | undefined {
-    const kept = this.kept(name)
+    const kept = this.current(name)
     if (kept) return kept.digest
     const entry = this.cache.get(name)
     if (entry) return this.summarize(name, entry.doc, entry.seq).digest
@@ -37,12 +38,9 @@ export class DocSummaries {
     }
   }
 
-  /** The kept summary, if the document (in memory and stored) has not changed since it was made. */
-  kept(name: string): DocSummary | undefined {
-    const meta = this.storage.getMeta(name)
-    if (!meta || !isCurrent(meta)) return undefined
-    const entry = this.cache.get(name)
-    return !entry || entry.seq === meta.nextSeq ? meta.summary : undefined
+  /** The snapshot of the kept digest, if the document (in memory and stored) has not changed since it was made. */
+  currentSnapshot(name: string): Uint8Array | undefined {
+    return this.current(name) && this.storage.getSnapshot(name)
   }
 
   /**
@@ -50,7 +48,7 @@ export class DocSummaries {
    * changes still answers: a Yjs document only ever gains structs and deletions.
    */
   holds(name: string, update: Uint8Array): boolean {
-    const snapshot = (this.due.get(name) ?? this.storage.getMeta(name)?.summary)?.snapshot
+    const snapshot = this.due.get(name)?.snapshot ?? this.storage.getSnapshot(name)
     if (snapshot === undefined) return false
     try {
       return Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
@@ -60,10 +58,8 @@ export class DocSummaries {
   }
 
   /** Every stored document's name and its kept digest, if still valid, in name order. */
-  *storedDigests(): Generator<{ name: string; digest: Uint8Array | undefined }> {
-    for (const { name, meta } of this.storage.list('', undefined)) {
-      yield { name, digest: isCurrent(meta) ? meta.summary.digest : undefined }
-    }
+  *storedDigests(): Generator<{ name: string; kept: KeptDigest | undefined }> {
+    for (const { name, meta } of this.storage.list('', undefined)) yield { name, kept: isCurrent(meta) ? meta.digest : undefined }
   }
 
   get hasDue(): boolean {
@@ -84,14 +80,23 @@ export class DocSummaries {
 
   /** Computes the summary of `doc`, stored at `seq`, and keeps it with the next commit. */
   private summarize(name: string, doc: Y.Doc, seq: number): DocSummary {
-    const summary = { seq, ...docDigest(doc) }
+    const { digest, snapshot } = docDigest(doc)
+    const summary = { seq, digest, itemHash: itemHash(name, digest), snapshot }
     this.due.set(name, summary)
     this.onDue(name, summary)
     return summary
   }
+
+  /** The kept digest, if the document (in memory and stored) has not changed since it was made. */
+  private current(name: string): KeptDigest | undefined {
+    const meta = this.storage.getMeta(name)
+    if (!meta || !isCurrent(meta)) return undefined
+    const entry = this.cache.get(name)
+    return !entry || entry.seq === meta.nextSeq ? meta.digest : undefined
+  }
 }
 
-/** Whether the meta's summary describes the document as stored (summaries from before snapshots were kept do not). */
-function isCurrent(meta: DocMeta): meta is DocMeta & { summary: DocSummary } {
-  return meta.summary !== undefined && meta.summary.seq === meta.nextSeq && meta.summary.snapshot !== undefined
+/** Whether the meta's digest describes the document as stored. */
+function isCurrent(meta: DocMeta): meta is DocMeta & { digest: KeptDigest } {
+  return meta.digest !== undefined && meta.digest.seq === meta.nextSeq
 }

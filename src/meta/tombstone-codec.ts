@@ -10,8 +10,6 @@ import { compareStrings } from './queries.js'
  * index, all as varints. A tombstone costs its name's distinct suffix plus about four bytes.
  */
 
-const loneSurrogate = /\p{Cs}/u
-
 export class MalformedTombstonesError extends Error {
   override name = 'MalformedTombstonesError'
 }
@@ -24,7 +22,7 @@ export function writeTombstones(encoder: encoding.Encoder, tombstones: ReadonlyM
   for (const name of names) {
     // UTF-8 cannot hold a lone surrogate: writing one as U+FFFD would make this node's snapshot name another
     // document than its log did. Names come from percent-decoded UTF-8 paths, so none can have one.
-    if (loneSurrogate.test(name)) throw new Error(`tombstone ${JSON.stringify(name)} is not well-formed Unicode`)
+    if (!name.isWellFormed()) throw new Error(`tombstone ${JSON.stringify(name)} is not well-formed Unicode`)
     const bytes = utf8.encode(name)
     const shared = sharedPrefixBytes(previous, bytes)
     encoding.writeVarUint(encoder, shared)

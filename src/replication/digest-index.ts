@@ -34,8 +34,8 @@ export class DigestIndex {
     private readonly docs: DocStore,
     private readonly log: Logger,
   ) {
-    for (const { name, digest } of docs.storedDigests()) {
-      if (digest) this.items.set(name, digest)
+    for (const { name, kept } of docs.storedDigests()) {
+      if (kept) this.items.set(name, kept.digest, kept.itemHash)
       else this.stale.add(name)
     }
     this.stopListening = docs.on({

@@ -1,6 +1,7 @@
-import { createHash, hash as oneShotHash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import * as encoding from 'lib0/encoding'
 import { digestBytes, fingerprintBytes, isHighSurrogate, maxItemNameBytes, type Item, type UpperBound } from '../protocol/range-codec.js'
+import { itemHash, itemHashBytes } from './item-hash.js'
 
 /** Plain JS string order (UTF-16 code units): both peers sort the same way, whatever the platform. */
 export function compareNames(a: string, b: string): number {
@@ -8,11 +9,10 @@ export function compareNames(a: string, b: string): number {
 }
 
 const laneCount = 4
-const loneSurrogate = /\p{Surrogate}/u
 
 /**
  * The (name, digest) items that anti-entropy reconciles, sorted by name, with range queries over half-open
- * ranges [lower, upper). Each item's hash is computed once, when it is set, as four uint32 lanes; a range's
+ * ranges [lower, upper). Each item's hash (item-hash.ts) is taken once, when it is set, as four uint32 lanes; a range's
  * fingerprint adds the lanes of its items mod 2^32, which does not depend on their order, and hashes that sum
  * with the count. Names are kept in a sorted array: names come and go rarely compared with digests, which
  * change in place.
@@ -28,23 +28,32 @@ export class ItemSet {
     return this.sortedNames.length
   }
 
-  /** Adds an item or replaces its digest. Throws for a name that UTF-8 cannot carry or a wrong-sized digest. */
-  set(name: string, digest: Uint8Array): void {
+  /**
+   * Adds an item or replaces its digest; `hash` is its item hash when already known (kept in storage). Throws for
+   * a name that UTF-8 cannot carry or a wrong-sized digest or hash. Cheapest in name order, as a restart adds them.
+   */
+  set(name: string, digest: Uint8Array, hash?: Uint8Array): void {
     if (digest.byteLength !== digestBytes) throw new Error(`digest is ${digest.byteLength} bytes; expected ${digestBytes}`)
+    if (hash && hash.byteLength !== itemHashBytes) throw new Error(`item hash is ${hash.byteLength} bytes; expected ${itemHashBytes}`)
     // Hashes and the wire see names as UTF-8, where a lone surrogate would merge with U+FFFD.
-    if (loneSurrogate.test(name)) throw new Error(`name ${JSON.stringify(name)} is not well-formed UTF-16`)
+    if (!name.isWellFormed()) throw new Error(`name ${JSON.stringify(name)} is not well-formed UTF-16`)
     if (Buffer.byteLength(name, 'utf8') > maxItemNameBytes) throw new Error(`name is longer than ${maxItemNameBytes} bytes`)
-    const at = this.indexOf(name)
+    const last = this.sortedNames[this.size - 1]
+    const at = last === undefined || last < name ? this.size : this.indexOf(name)
     if (this.sortedNames[at] === name) {
       if (bytesEqual(this.digestView(at), digest)) return
     } else {
       if (laneCount * (this.size + 1) > this.hashLanes.length) this.grow()
-      this.digests.copyWithin(digestBytes * (at + 1), digestBytes * at, digestBytes * this.size)
-      this.hashLanes.copyWithin(laneCount * (at + 1), laneCount * at, laneCount * this.size)
-      this.sortedNames.splice(at, 0, name)
+      if (at === this.size) {
+        this.sortedNames.push(name)
+      } else {
+        this.digests.copyWithin(digestBytes * (at + 1), digestBytes * at, digestBytes * this.size)
+        this.hashLanes.copyWithin(laneCount * (at + 1), laneCount * at, laneCount * this.size)
+        this.sortedNames.splice(at, 0, name)
+      }
     }
     this.digests.set(digest, digestBytes * at)
-    writeItemHashLanes(name, digest, this.hashLanes, laneCount * at)
+    writeLanes(hash ?? itemHash(name, digest), this.hashLanes, laneCount * at)
   }
 
   delete(name: string): boolean {
@@ -178,16 +187,11 @@ export class ItemSet {
   }
 }
 
-/** Room for any item's hash input: its name (at most maxItemNameBytes of UTF-8), a 0 byte and its digest. */
-const hashInput = Buffer.alloc(maxItemNameBytes + 1 + digestBytes)
-
-/** First 16 bytes of SHA-256(utf8 name, 0x00, digest), as four little-endian uint32 lanes, into `lanes` at `offset`. */
-function writeItemHashLanes(name: string, digest: Uint8Array, lanes: Uint32Array, offset: number): void {
-  const nameBytes = hashInput.write(name, 0, 'utf8')
-  hashInput[nameBytes] = 0
-  hashInput.set(digest, nameBytes + 1)
-  const hash = oneShotHash('sha256', hashInput.subarray(0, nameBytes + 1 + digestBytes), 'buffer')
-  for (let lane = 0; lane < laneCount; lane++) lanes[offset + lane] = hash.readUInt32LE(4 * lane)
+/** The item hash's bytes as four little-endian uint32 lanes, into `lanes` at `offset`. */
+function writeLanes(hash: Uint8Array, lanes: Uint32Array, offset: number): void {
+  for (let lane = 0, i = 0; lane < laneCount; lane++, i += 4) {
+    lanes[offset + lane] = (hash[i]! | (hash[i + 1]! << 8) | (hash[i + 2]! << 16) | (hash[i + 3]! << 24)) >>> 0
+  }
 }
 
 /** The shortest prefix of `after` that sorts after `before` (which sorts before `after`), never half a surrogate pair. */

@@ -12,15 +12,23 @@ export interface DocMeta {
   logBytes: number
   baseBytes: number
   updatedAtMs: number
-  /** Digest and snapshot of the document as it was when `nextSeq` was `summary.seq`. */
-  summary?: DocSummary
+  /**
+   * The document's digest as it was when `nextSeq` was `digest.seq`: current while the two are equal. The snapshot
+   * it hashes is kept apart (`getSnapshot`), so that the metas a restart reads stay small.
+   */
+  digest?: KeptDigest
 }
 
-/** What replication asks of a document most often, kept so that an unchanged document is not read again. */
-export interface DocSummary {
+export interface KeptDigest {
   seq: number
   /** See docs/doc-digest.ts. */
   digest: Uint8Array
+  /** What the (name, digest) item adds to anti-entropy's fingerprints (replication/item-hash.ts). */
+  itemHash: Uint8Array
+}
+
+/** What replication asks of a document most often, kept so that an unchanged document is not read again. */
+export interface DocSummary extends KeptDigest {
   /** The encoded Yjs snapshot the digest hashes: delete set and state vector. */
   snapshot: Uint8Array
 }
@@ -45,6 +53,7 @@ export class DocStorage {
   private readonly metas: Database<DocMeta, string>
   private readonly bases: Database<Uint8Array, string>
   private readonly logs: Database<Uint8Array, LogKey>
+  private readonly snapshots: Database<Uint8Array, string>
   constructor(
     private readonly env: RootDatabase,
     prefix: 'doc' | 'history',
@@ -57,6 +66,7 @@ export class DocStorage {
     this.metas = this.env.openDB<DocMeta, string>({ name: `${prefix}-meta`, encoding: 'msgpack', sharedStructuresKey: Symbol.for('structures') })
     this.bases = this.env.openDB<Uint8Array, string>({ name: `${prefix}-base`, encoding: 'binary' })
     this.logs = this.env.openDB<Uint8Array, LogKey>({ name: `${prefix}-log`, encoding: 'binary' })
+    this.snapshots = this.env.openDB<Uint8Array, string>({ name: `${prefix}-snapshot`, encoding: 'binary' })
   }
 
   /** Runs `fn` in one write transaction; resolves when the transaction is durable. */
@@ -66,6 +76,11 @@ export class DocStorage {
 
   getMeta(name: string): DocMeta | undefined {
     return this.metas.get(name)
+  }
+
+  /** The snapshot of the document's latest kept digest (`DocMeta.digest`), current or not. */
+  getSnapshot(name: string): Uint8Array | undefined {
+    return this.snapshots.getBinary(name)
   }
 
   /** Reads base and log from one snapshot (a synchronous read sees one read transaction). */
@@ -94,7 +109,7 @@ export class DocStorage {
       baseBytes: meta.baseBytes,
       updatedAtMs: nowMs,
       // Out of date from now on, but what its snapshot holds, the document still holds (see setSummary).
-      ...(meta.summary && { summary: meta.summary }),
+      ...(meta.digest && { digest: meta.digest }),
     }
     this.logs.putSync([name, meta.nextSeq], record)
     this.metas.putSync(name, next)
@@ -108,19 +123,20 @@ export class DocStorage {
     if (meta === undefined) return undefined
     this.removeLog(name)
     this.bases.putSync(name, base)
-    const next: DocMeta = { ...meta, logUpdates: 0, logBytes: 0, baseBytes: base.byteLength }
+    const next: DocMeta = { ...known(meta), logUpdates: 0, logBytes: 0, baseBytes: base.byteLength }
     this.metas.putSync(name, next)
     return next
   }
 
   /**
    * Inside `transact`: keeps `summary` unless a newer one is kept. One made before the latest changes is kept
-   * too: its digest no longer counts (see `summary.seq`), but what its snapshot holds, the document still does.
+   * too: its digest no longer counts (see `digest.seq`), but what its snapshot holds, the document still does.
    */
-  setSummary(name: string, summary: DocSummary): void {
+  setSummary(name: string, { seq, digest, itemHash, snapshot }: DocSummary): void {
     const meta = this.metas.get(name)
-    if (meta === undefined || (meta.summary && meta.summary.seq >= summary.seq)) return
-    this.metas.putSync(name, { ...meta, summary })
+    if (meta === undefined || (meta.digest && meta.digest.seq >= seq)) return
+    this.metas.putSync(name, { ...known(meta), digest: { seq, digest, itemHash } })
+    this.snapshots.putSync(name, snapshot)
   }
 
   /**
@@ -131,6 +147,7 @@ export class DocStorage {
     this.changes?.markRemoved(name, this.metas.get(name) !== undefined, deletedAt)
     this.removeLog(name)
     this.bases.removeSync(name)
+    this.snapshots.removeSync(name)
     this.metas.removeSync(name)
   }
 
@@ -148,4 +165,12 @@ export class DocStorage {
       yield { name: key, meta: value }
     }
   }
+}
+
+/**
+ * The meta's fields, without any a store written by an earlier version may carry (its digest and snapshot kept
+ * together as `summary`: such a document counts as having no digest, and gets a new one, kept in the new way).
+ */
+function known({ nextSeq, logUpdates, logBytes, baseBytes, updatedAtMs, digest }: DocMeta): DocMeta {
+  return { nextSeq, logUpdates, logBytes, baseBytes, updatedAtMs, ...(digest && { digest }) }
 }

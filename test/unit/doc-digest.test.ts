@@ -1,6 +1,8 @@
 import * as Y from 'yjs'
 import { afterEach, describe, expect, test } from 'vitest'
+import { open } from 'lmdb'
 import { docDigest } from '../../src/docs/doc-digest.js'
+import { itemHash } from '../../src/replication/item-hash.js'
 import { openStore } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 
@@ -73,21 +75,45 @@ describe('DocStore digests', () => {
     expect(store.docs.digest('never-written')).toBeUndefined()
     const first = store.docs.digest('d')
     expect(hex(first)).toBe(hex(docDigest(doc).digest))
-    expect([...store.docs.storedDigests()]).toEqual([{ name: 'd', digest: undefined }])
+    expect([...store.docs.storedDigests()]).toEqual([{ name: 'd', kept: undefined }])
     await store.close()
 
     const reopened = openStore(dir)
     const stored = [...reopened.docs.storedDigests()]
-    expect(stored.map(({ name, digest }) => [name, hex(digest)])).toEqual([['d', hex(first)]])
+    expect(stored.map(({ name, kept }) => [name, hex(kept?.digest), hex(kept?.itemHash)])).toEqual([['d', hex(first), hex(itemHash('d', first!))]])
     const before = Y.encodeStateVector(doc)
     doc.getText('body').delete(0, 1)
     const deletion = Y.encodeStateAsUpdate(doc, before)
     expect((await reopened.docs.apply('d', deletion, 'test')).ok).toBe(true)
-    expect([...reopened.docs.storedDigests()]).toEqual([{ name: 'd', digest: undefined }])
+    expect([...reopened.docs.storedDigests()]).toEqual([{ name: 'd', kept: undefined }])
     expect(hex(reopened.docs.digest('d'))).toBe(hex(docDigest(doc).digest))
     const handle = reopened.docs.open('d')
     expect(hex(reopened.docs.digest('d'))).toBe(hex(docDigest(doc).digest))
     handle.release()
     await reopened.close()
+  })
+
+  test('a digest kept by an earlier version (digest and snapshot together in the meta) is computed again, and kept anew', async () => {
+    const dir = tempDir()
+    const store = openStore(dir)
+    const doc = docWith(1, (t) => t.insert(0, 'hello'))
+    expect((await store.docs.apply('d', Y.encodeStateAsUpdate(doc), 'test')).ok).toBe(true)
+    await store.close()
+    // The meta as the earlier layout wrote it: a summary whose digest is wrong, to tell whether it is used.
+    const env = open({ path: dir, maxDbs: 64 })
+    const metas = env.openDB<Record<string, unknown>, string>({ name: 'doc-meta', encoding: 'msgpack', sharedStructuresKey: Symbol.for('structures') })
+    const meta = metas.get('d')!
+    const { digest: _, ...earlier } = meta
+    await metas.put('d', { ...earlier, summary: { seq: meta.nextSeq, digest: new Uint8Array(16), snapshot: Y.encodeSnapshot(Y.snapshot(doc)) } })
+    await env.close()
+
+    const reopened = openStore(dir)
+    expect([...reopened.docs.storedDigests()]).toEqual([{ name: 'd', kept: undefined }])
+    expect(hex(reopened.docs.digest('d'))).toBe(hex(docDigest(doc).digest))
+    await reopened.close()
+    const again = openStore(dir)
+    expect([...again.docs.storedDigests()].map(({ kept }) => hex(kept?.digest))).toEqual([hex(docDigest(doc).digest)])
+    expect(again.storage.docs.getMeta('d')).not.toHaveProperty('summary')
+    await again.close()
   })
 })

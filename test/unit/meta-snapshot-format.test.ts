@@ -48,6 +48,10 @@ test('a snapshot with a tombstone whose name no document could have is refused a
   )
 })
 
+test('a tombstone whose name UTF-8 cannot carry (a lone surrogate) is not written at all', () => {
+  expect(() => encodeMetaState(withTombstones([['notes/\uDC00', 3]]))).toThrow(/not well-formed/)
+})
+
 test('a format 1 snapshot, as older data directories hold, decodes to the state it was written from', () => {
   fc.assert(
     fc.property(tombstones, (entries) => {
