@@ -254,6 +254,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       peers,
       antiEntropyMs: config.antiEntropyMs,
       isDeleted: deleted,
+      isDeparting: (peer) => departing.has(peer),
       retention: (name, defaults) => retentionFor(policyFor(meta.state, name)?.history, defaults),
     },
     { ...defaultHistoryOptions, ...config.history },
@@ -288,7 +289,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const replication = new Replication(
     docs,
     peers,
-    { selfId: config.id, channel: 'replication', antiEntropyMs: config.antiEntropyMs, isDeleted: deleted },
+    { selfId: config.id, channel: 'replication', antiEntropyMs: config.antiEntropyMs, isDeleted: deleted, isDeparting: (peer) => departing.has(peer) },
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())

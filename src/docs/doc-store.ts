@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js'
 import { checkUpdate } from './validate-update.js'
 import { DocCache, type DocCacheLimits, type DocHandle } from './doc-cache.js'
 import { DocSummaries } from './doc-summaries.js'
+import { snapshotContains } from './snapshot-containment.js'
 import { buildDoc, readStoredUpdate, readStoredUpdates, serverDoc } from './stored-updates.js'
 import { compactedBase } from './compacted-base.js'
 import type { DeleteSet } from '../protocol/delete-set.js'
@@ -189,6 +190,21 @@ export class DocStore {
    */
   holds(name: string, update: Uint8Array): boolean {
     return this.summaries.holds(name, update)
+  }
+
+  /** The document's encoded Yjs snapshot (state vector and delete set); undefined if it was never written. */
+  snapshot(name: string): Uint8Array | undefined {
+    return this.summaries.currentSnapshot(name) ?? this.peek(name, (doc) => Y.encodeSnapshot(Y.snapshot(doc)))
+  }
+
+  /**
+   * Whether the document durably holds at least `wanted` (see snapshot-containment.ts): asked of the latest
+   * summary first — what an earlier state held, the current one holds too —, then of the document itself.
+   */
+  containsSnapshot(name: string, wanted: Y.Snapshot): boolean {
+    const kept = this.summaries.latestSnapshot(name)
+    if (kept && snapshotContains(Y.decodeSnapshot(kept), wanted)) return true
+    return this.peek(name, (doc) => snapshotContains(Y.snapshot(doc), wanted)) ?? false
   }
 
   /** Every stored document's name and its kept digest, if still valid, in name order. */

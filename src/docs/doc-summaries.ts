@@ -48,13 +48,18 @@ export class DocSummaries {
    * changes still answers: a Yjs document only ever gains structs and deletions.
    */
   holds(name: string, update: Uint8Array): boolean {
-    const snapshot = this.due.get(name)?.snapshot ?? this.storage.getSnapshot(name)
+    const snapshot = this.latestSnapshot(name)
     if (snapshot === undefined) return false
     try {
       return Y.snapshotContainsUpdate(Y.decodeSnapshot(snapshot), update)
     } catch {
       return false
     }
+  }
+
+  /** The snapshot of the latest summary, current or not: what the document holds at least. */
+  latestSnapshot(name: string): Uint8Array | undefined {
+    return this.due.get(name)?.snapshot ?? this.storage.getSnapshot(name)
   }
 
   /** Every stored document's name and its kept digest, if still valid, in name order. */

@@ -35,6 +35,7 @@ export interface HistoryDeps {
   peers: PeerNetwork
   antiEntropyMs: number
   isDeleted(name: string): boolean
+  isDeparting(peer: string): boolean
   retention(name: string, defaults: RetentionPolicy): RetentionPolicy
 }
 
@@ -74,7 +75,7 @@ export function startHistory(deps: HistoryDeps, options: HistoryOptions, log: Lo
   const replication = new Replication(
     histories,
     deps.peers,
-    { selfId: deps.selfId, channel: 'history', antiEntropyMs: deps.antiEntropyMs, isDeleted: deps.isDeleted },
+    { selfId: deps.selfId, channel: 'history', antiEntropyMs: deps.antiEntropyMs, isDeleted: deps.isDeleted, isDeparting: deps.isDeparting },
     historyLog,
   )
   const auto = new AutoVersions(deps.docs, versions, options, historyLog)

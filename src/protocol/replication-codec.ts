@@ -15,6 +15,8 @@ export const ReplicationMessageType = {
   busy: 5,
   awareness: 6,
   chunk: 7,
+  holdCheck: 8,
+  holdAnswer: 9,
 } as const
 
 /** What the answering node holds of a document asked for in a `doc-request`. */
@@ -51,6 +53,13 @@ export type ReplicationMessage =
   | { type: 'busy'; session: number }
   /** The awareness (cursors, presence) of one document's clients on the sending node; never stored. */
   | { type: 'awareness'; name: string; update: Uint8Array }
+  /**
+   * Hand-off of a removed node: "do you hold at least this of each document?" — its encoded Yjs snapshot (state
+   * vector and delete set), which the answer `check` echoes.
+   */
+  | { type: 'hold-check'; check: number; docs: { name: string; snapshot: Uint8Array }[] }
+  /** The documents of a hold-check that the answering node does not hold all of. */
+  | { type: 'hold-answer'; check: number; missing: string[] }
   | ChunkMessage
 
 /**
@@ -72,6 +81,8 @@ export class MalformedReplicationMessageError extends Error {
 
 /** Bounds a decoder accepts, so that a hostile peer cannot make this node allocate without limit. */
 const maxDocsPerMessage = 100_000
+/** Each document of a hold-check costs its receiver a containment check, which may read the document: few per message. */
+export const maxDocsPerHoldCheck = 1_000
 /** Longer than any valid document name: which names are valid is for the receiver to check. */
 const maxNameBytes = 1024
 
@@ -80,7 +91,7 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
   switch (message.type) {
     case 'updates':
       encoding.writeVarUint(encoder, ReplicationMessageType.updates)
-      writeNamedUpdates(encoder, message.updates)
+      writeNamed(encoder, message.updates, 'update')
       break
     case 'range':
       encoding.writeVarUint(encoder, ReplicationMessageType.range)
@@ -90,11 +101,7 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
     case 'doc-request':
       encoding.writeVarUint(encoder, ReplicationMessageType.docRequest)
       encoding.writeVarUint(encoder, message.session)
-      encoding.writeVarUint(encoder, message.docs.length)
-      for (const doc of message.docs) {
-        encoding.writeVarString(encoder, doc.name)
-        encoding.writeVarUint8Array(encoder, doc.stateVector)
-      }
+      writeNamed(encoder, message.docs, 'stateVector')
       break
     case 'doc-reply':
       encoding.writeVarUint(encoder, ReplicationMessageType.docReply)
@@ -111,7 +118,7 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
     case 'doc-fill':
       encoding.writeVarUint(encoder, ReplicationMessageType.docFill)
       encoding.writeVarUint(encoder, message.session)
-      writeNamedUpdates(encoder, message.docs)
+      writeNamed(encoder, message.docs, 'update')
       break
     case 'busy':
       encoding.writeVarUint(encoder, ReplicationMessageType.busy)
@@ -121,6 +128,17 @@ export function encodeReplicationMessage(message: ReplicationMessage): Uint8Arra
       encoding.writeVarUint(encoder, ReplicationMessageType.awareness)
       encoding.writeVarString(encoder, message.name)
       encoding.writeVarUint8Array(encoder, message.update)
+      break
+    case 'hold-check':
+      encoding.writeVarUint(encoder, ReplicationMessageType.holdCheck)
+      encoding.writeVarUint(encoder, message.check)
+      writeNamed(encoder, message.docs, 'snapshot')
+      break
+    case 'hold-answer':
+      encoding.writeVarUint(encoder, ReplicationMessageType.holdAnswer)
+      encoding.writeVarUint(encoder, message.check)
+      encoding.writeVarUint(encoder, message.missing.length)
+      for (const name of message.missing) encoding.writeVarString(encoder, name)
       break
     case 'chunk':
       encoding.writeVarUint(encoder, ReplicationMessageType.chunk)
@@ -142,13 +160,12 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
   const type = decoding.readVarUint(decoder)
   switch (type) {
     case ReplicationMessageType.updates:
-      return { type: 'updates', updates: readNamedUpdates(decoder) }
+      return { type: 'updates', updates: readNamed(decoder, 'update') }
     case ReplicationMessageType.range:
       return { type: 'range', session: decoding.readVarUint(decoder), payload: decoding.readVarUint8Array(decoder) }
     case ReplicationMessageType.docRequest: {
       const session = decoding.readVarUint(decoder)
-      const docs = readList(decoder, () => ({ name: readDocName(decoder), stateVector: decoding.readVarUint8Array(decoder) }))
-      return { type: 'doc-request', session, docs }
+      return { type: 'doc-request', session, docs: readNamed(decoder, 'stateVector') }
     }
     case ReplicationMessageType.docReply: {
       const session = decoding.readVarUint(decoder)
@@ -156,7 +173,7 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
     }
     case ReplicationMessageType.docFill: {
       const session = decoding.readVarUint(decoder)
-      return { type: 'doc-fill', session, docs: readNamedUpdates(decoder) }
+      return { type: 'doc-fill', session, docs: readNamed(decoder, 'update') }
     }
     case ReplicationMessageType.busy:
       return { type: 'busy', session: decoding.readVarUint(decoder) }
@@ -164,6 +181,14 @@ function readMessage(decoder: decoding.Decoder): ReplicationMessage {
       return { type: 'awareness', name: readDocName(decoder), update: decoding.readVarUint8Array(decoder) }
     case ReplicationMessageType.chunk:
       return readChunk(decoder)
+    case ReplicationMessageType.holdCheck: {
+      const check = decoding.readVarUint(decoder)
+      return { type: 'hold-check', check, docs: readNamed(decoder, 'snapshot', maxDocsPerHoldCheck) }
+    }
+    case ReplicationMessageType.holdAnswer: {
+      const check = decoding.readVarUint(decoder)
+      return { type: 'hold-answer', check, missing: readList(decoder, () => readDocName(decoder)) }
+    }
     default:
       throw new MalformedReplicationMessageError(`unknown replication message type ${type}`)
   }
@@ -197,21 +222,24 @@ function readDocReply(decoder: decoding.Decoder): DocReply {
   }
 }
 
-function writeNamedUpdates(encoder: encoding.Encoder, updates: readonly NamedUpdate[]): void {
-  encoding.writeVarUint(encoder, updates.length)
-  for (const { name, update } of updates) {
-    encoding.writeVarString(encoder, name)
-    encoding.writeVarUint8Array(encoder, update)
+/** A list of documents, each with one byte field `key` (an update, a state vector, a snapshot). */
+type Named<K extends string> = { name: string } & Record<K, Uint8Array>
+
+function writeNamed<K extends string>(encoder: encoding.Encoder, items: readonly Named<K>[], key: K): void {
+  encoding.writeVarUint(encoder, items.length)
+  for (const item of items) {
+    encoding.writeVarString(encoder, item.name)
+    encoding.writeVarUint8Array(encoder, item[key])
   }
 }
 
-function readNamedUpdates(decoder: decoding.Decoder): NamedUpdate[] {
-  return readList(decoder, () => ({ name: readDocName(decoder), update: decoding.readVarUint8Array(decoder) }))
+function readNamed<K extends string>(decoder: decoding.Decoder, key: K, maxCount?: number): Named<K>[] {
+  return readList(decoder, () => ({ name: readDocName(decoder), [key]: decoding.readVarUint8Array(decoder) }) as Named<K>, maxCount)
 }
 
-function readList<T>(decoder: decoding.Decoder, read: () => T): T[] {
+function readList<T>(decoder: decoding.Decoder, read: () => T, maxCount = maxDocsPerMessage): T[] {
   const count = decoding.readVarUint(decoder)
-  if (count > maxDocsPerMessage) throw new MalformedReplicationMessageError(`${count} documents in one message`)
+  if (count > maxCount) throw new MalformedReplicationMessageError(`${count} documents in one message`)
   const list: T[] = []
   for (let i = 0; i < count; i++) list.push(read())
   return list

@@ -8,7 +8,7 @@ import { sendMessage, type ReplicationTransport } from './transport.js'
 import { TurnQueue, type TurnQueueLimits } from './turn-queue.js'
 
 /** Messages of a reconciliation session (all but live updates, awareness and the chunks of any). */
-type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' | 'chunk' }>
+type AntiEntropyMessage = Exclude<ReplicationMessage, { type: 'updates' | 'awareness' | 'chunk' | 'hold-check' | 'hold-answer' }>
 type SessionMessage = Exclude<AntiEntropyMessage, { type: 'busy' }>
 
 /** One reconciliation with one peer, as seen from this node. */

@@ -13,6 +13,7 @@ import { forDoc, refuseFromPeer } from './boundaries.js'
 import { ChunkedTransport, defaultTransferTuning, type TransferTuning } from './chunked-transport.js'
 import { DigestIndex } from './digest-index.js'
 import { DocExchange } from './doc-exchange.js'
+import { HandOffChecks } from './hand-off.js'
 import { LiveFanout } from './live-fanout.js'
 import type { TurnQueueLimits } from './turn-queue.js'
 
@@ -23,6 +24,8 @@ export interface ReplicationOptions {
   antiEntropyMs: number
   /** Whether the committed metadata holds a tombstone for the document. */
   isDeleted(name: string): boolean
+  /** Whether the peer is a member removed within its hand-off window: only such a peer's hold-checks are answered. */
+  isDeparting(peer: string): boolean
   /** Chunking of messages larger than a frame; tests shrink it. */
   transfers?: Partial<TransferTuning>
   /** Reconciliation work per turn of the event loop, and what may wait for it; tests shrink it. */
@@ -60,6 +63,7 @@ export class Replication {
   private readonly fanout: LiveFanout
   private readonly antiEntropy: AntiEntropy
   private readonly exchange: DocExchange
+  private readonly handOffs: HandOffChecks
   private readonly transport: ChunkedTransport
   private awarenessListener: (doc: string, update: Uint8Array) => void = () => {}
   private closed = false
@@ -82,6 +86,7 @@ export class Replication {
     this.index = new DigestIndex(docs, log)
     this.fanout = new LiveFanout(docs, transport, log)
     this.exchange = new DocExchange(docs, options.isDeleted, log)
+    this.handOffs = new HandOffChecks(docs, options, transport, log)
     const sessionWork = { ...defaultSessionWork, ...options.sessionWork }
     this.antiEntropy = new AntiEntropy(this.index, this.exchange, transport, options.antiEntropyMs, sessionWork, log)
     peers.on(channel, (from, payload) => this.receive(from, payload))
@@ -133,9 +138,12 @@ export class Replication {
   }
 
   /**
-   * Hands what this node holds to one of `candidates`: reconciles with each linked one in turn until a session
-   * finds that peer holding the same documents at the same digests. Resolves with that peer, or null if none
-   * did within `timeoutMs`. Updates accepted before the call must be durable first (DocStore.whenWritten).
+   * Hands what this node holds to one of `candidates`, trying each linked one in turn: done with a peer once a
+   * reconciliation finds it holding the same documents at the same digests (quick, when nothing is written
+   * meanwhile), or once it answers hold-checks of every document saying it holds at least as much (see
+   * HandOffChecks: what the rest of the cluster writes meanwhile cannot prevent that). Resolves with that peer,
+   * or null if none did within `timeoutMs`. This node must take no more writes of its own, and updates it
+   * accepted before must be durable first (DocStore.whenWritten).
    */
   async handOff(candidates: readonly string[], timeoutMs: number): Promise<string | null> {
     const deadline = Date.now() + timeoutMs
@@ -143,6 +151,7 @@ export class Replication {
       const linked = candidates.filter((peer) => this.transport.connectedPeers().includes(peer))
       for (const peer of linked) {
         if (await this.antiEntropy.whenIdenticalWith(peer, handOffRoundMs)) return peer
+        if (await this.handOffs.handedTo(peer, deadline)) return peer
       }
       if (linked.length === 0) await new Promise((resolve) => setTimeout(resolve, handOffRoundMs))
     }
@@ -151,6 +160,7 @@ export class Replication {
 
   close(): void {
     this.closed = true
+    this.handOffs.close()
     this.antiEntropy.close()
     this.index.close()
     this.fanout.close()
@@ -171,6 +181,7 @@ export class Replication {
       }
       if (message.type === 'updates') this.exchange.applyFromPeer(peer, message.updates, false)
       else if (message.type === 'awareness') forDoc(message.name, () => this.awarenessListener(message.name, message.update))
+      else if (message.type === 'hold-check' || message.type === 'hold-answer') this.handOffs.receive(peer, message)
       else this.antiEntropy.receive(peer, message, payload.byteLength)
     } catch (err) {
       refuseFromPeer(this.transport, this.log, peer, err)

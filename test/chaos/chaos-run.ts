@@ -372,7 +372,7 @@ async function removeMember(
       .then(async (r) => (r.status === 503 ? ((await r.json()) as { error: { handOff?: string } }).error.handOff : undefined))
       .catch(() => undefined)
     if (handOff === 'done') return
-    if (handOff === 'failed') return log(`${id} found no remaining member identical to it within its hand-off time`)
+    if (handOff === 'failed') return log(`${id} found no remaining member holding all it holds within its hand-off time`)
     await sleep(250)
   }
   problems.push(`${id} had not handed off what it held 60 s after its removal`)

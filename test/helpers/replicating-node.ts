@@ -20,7 +20,7 @@ export async function startReplicatingNode({ log = silentLog, options = {} }: { 
   const store = openStore(tempDir())
   const keys = new TestKeyring()
   const network = new PeerNetwork({ selfId: 'a', clusterSecret: secret, identity: keys.identityOf('a'), keyOf: keys.keyOf, urlOf: () => undefined }, log)
-  const replication = new Replication(store.docs, network, { selfId: 'a', channel: 'replication', antiEntropyMs: 60_000, isDeleted: () => false, ...options }, log)
+  const replication = new Replication(store.docs, network, { selfId: 'a', channel: 'replication', antiEntropyMs: 60_000, isDeleted: () => false, isDeparting: () => false, ...options }, log)
   network.setPeers(['e'])
   const server = createServer((_request, response) => response.writeHead(404).end())
   server.on('upgrade', (request, socket, head) => network.handleUpgrade(request, socket, head))

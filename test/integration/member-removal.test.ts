@@ -125,6 +125,30 @@ test('a removed node hands what only it holds to a remaining member, then closes
   await sdk.close()
 })
 
+test('a removed node hands off while the rest of the cluster keeps writing: the member may hold more, never less', async () => {
+  const { n1, n2, n3, cutOneWay, heal } = await startThree()
+  cutOneWay('n3', 'n1')
+  cutOneWay('n3', 'n2')
+  expect((await postUpdate(n3, 'only-on-n3', edit('written on n3 alone'))).status).toBe(204)
+  // Writes on n1 and n2 all along, each a new client's: no reconciliation finds n3 identical to either.
+  let writing = true
+  const writers = [n1, n2, n1, n2].map(async (node, w) => {
+    for (let i = 0; writing; i++) expect((await postUpdate(node, `busy-${i % 4}`, edit(`w${w} ${i}`))).status).toBe(204)
+  })
+  try {
+    const removal = await fetch(`${n1.url}/v1/cluster/members/n3`, { method: 'DELETE', headers: { authorization: `Bearer ${common.adminToken}` } })
+    expect(removal.status).toBe(200)
+    heal()
+    const handOff = async () => ((await (await fetch(`${n3.url}/readyz`)).json()) as { error?: { handOff?: string } }).error?.handOff
+    await waitFor('the hand-off to end', async () => ['done', 'failed'].includes((await handOff()) ?? ''), 30_000)
+    expect(await handOff()).toBe('done')
+    expect(holds(n1, 'only-on-n3', 'written on n3 alone') || holds(n2, 'only-on-n3', 'written on n3 alone')).toBe(true)
+  } finally {
+    writing = false
+    await Promise.all(writers)
+  }
+})
+
 test('a removed node that restarts knows it from its own Raft storage (snapshot or log) and refuses clients at once', async () => {
   const dataDir = tempDir()
   const { n1, n3, routes } = await startThree({ dataDir, raftSnapshotEntries: 2 })

@@ -11,7 +11,7 @@ import { rawPeer, terminateRawPeers } from '../helpers/raw-peer.js'
 import { replicationFrame, secret, startReplicatingNode, stopReplicatingNodes } from '../helpers/replicating-node.js'
 import { openStore, silentLog } from '../helpers/store.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
-import { waitFor } from '../helpers/wait.js'
+import { sleep, waitFor } from '../helpers/wait.js'
 
 afterEach(async () => {
   terminateRawPeers()
@@ -95,7 +95,7 @@ describe('well-framed messages this node cannot use', () => {
       { selfId: 'e', clusterSecret: secret, identity, keyOf: () => undefined, urlOf: (id) => (id === 'a' ? aUrl : undefined) },
       silentLog,
     )
-    const replication = new Replication(store.docs, network, { selfId: 'e', channel: 'replication', antiEntropyMs: 60_000, isDeleted: () => false }, silentLog)
+    const replication = new Replication(store.docs, network, { selfId: 'e', channel: 'replication', antiEntropyMs: 60_000, isDeleted: () => false, isDeparting: () => false }, silentLog)
     network.setPeers(['a'])
     cleanups.push(async () => {
       replication.close()
@@ -207,3 +207,34 @@ function textUpdate(text: string): Uint8Array {
 function replicationMessages(peer: ReturnType<typeof rawPeer>): ReplicationMessage[] {
   return peer.frames.filter((frame) => frame.channel === PeerChannel.replication).map((frame) => decodeReplicationMessage(frame.payload))
 }
+
+test("a hold-check of a departing peer is answered from what the node durably holds; one whose snapshot is not Yjs's closes the link with 4400", async () => {
+  let departing = false
+  const node = await startReplicatingNode({ options: { isDeparting: (peer) => departing && peer === 'e' } })
+  const e = rawPeer(node.url, { dialerId: 'e', acceptorId: 'a' }, secret)
+  expect(await e.authenticated).toBe(true)
+  const stored = node.store.docs.withDoc('x', (doc) => Y.encodeSnapshot(Y.snapshot(doc)))!
+  const more = new Y.Doc()
+  Y.applyUpdate(more, node.store.docs.readUpdate('x')!)
+  more.getText('body').delete(0, 3)
+  const docs = [
+    { name: 'x', snapshot: stored },
+    { name: 'x', snapshot: Y.encodeSnapshot(Y.snapshot(more)) },
+    { name: 'never-written', snapshot: Y.encodeSnapshot(Y.snapshot(more)) },
+    { name: '_peer', snapshot: Y.encodeSnapshot(Y.snapshot(more)) },
+  ]
+  // A member that is not leaving may not make this node read documents for it.
+  e.ws.send(replicationFrame(encodeReplicationMessage({ type: 'hold-check', check: 6, docs })))
+  await sleep(300)
+  expect(replicationMessages(e).filter((m) => m.type === 'hold-answer')).toEqual([])
+  departing = true
+  e.ws.send(replicationFrame(encodeReplicationMessage({ type: 'hold-check', check: 7, docs })))
+  await waitFor('the answer', () => replicationMessages(e).some((m) => m.type === 'hold-answer'))
+  // x as stored is held, x with a deletion more is not; a document never written is not; a name no document can have needs nothing.
+  expect(replicationMessages(e).find((m) => m.type === 'hold-answer')).toEqual({ type: 'hold-answer', check: 7, missing: ['x', 'never-written'] })
+
+  e.ws.send(replicationFrame(encodeReplicationMessage({ type: 'hold-check', check: 8, docs: [{ name: 'x', snapshot: Uint8Array.of(200, 200, 200) }] })))
+  const closed = await e.closed
+  expect(closed.code).toBe(4400)
+  expect(closed.reason).toMatch(/hold-check: not a Yjs snapshot/)
+})

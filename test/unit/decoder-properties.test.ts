@@ -361,6 +361,8 @@ describe('replication messages', () => {
       fc.record({ type: fc.constant('doc-fill' as const), session, docs: named }),
       fc.record({ type: fc.constant('busy' as const), session }),
       fc.record({ type: fc.constant('awareness' as const), name, update: payload }),
+      fc.record({ type: fc.constant('hold-check' as const), check: session, docs: fc.array(fc.record({ name, snapshot: payload }), { maxLength: 3 }) }),
+      fc.record({ type: fc.constant('hold-answer' as const), check: session, missing: fc.array(name, { maxLength: 3 }) }),
     )
     .map((message: ReplicationMessage) => encodeReplicationMessage(message))
 

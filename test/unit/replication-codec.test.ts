@@ -32,6 +32,8 @@ const message: fc.Arbitrary<ReplicationMessage> = fc.oneof(
   fc.record({ type: fc.constant('doc-fill' as const), session, docs: fc.array(fc.record({ name, update: bytes })) }),
   fc.record({ type: fc.constant('busy' as const), session }),
   fc.record({ type: fc.constant('awareness' as const), name, update: bytes }),
+  fc.record({ type: fc.constant('hold-check' as const), check: session, docs: fc.array(fc.record({ name, snapshot: bytes })) }),
+  fc.record({ type: fc.constant('hold-answer' as const), check: session, missing: fc.array(name) }),
 )
 
 describe('replication channel codec', () => {
@@ -56,6 +58,8 @@ describe('replication channel codec', () => {
       }),
     )
     expect(() => decodeReplicationMessage(Uint8Array.of(99))).toThrow(MalformedReplicationMessageError)
+    const tooMany = encodeReplicationMessage({ type: 'hold-check', check: 1, docs: Array.from({ length: 1_001 }, (_, i) => ({ name: `d${i}`, snapshot: new Uint8Array(2) })) })
+    expect(() => decodeReplicationMessage(tooMany)).toThrow(/1001 documents in one message/)
     expect(() => decodeReplicationMessage(new Uint8Array())).toThrow(MalformedReplicationMessageError)
   })
 
