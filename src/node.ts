@@ -406,7 +406,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
         adminToken: adminToken.value,
         log,
         onFailed: (failure) => (joinFailure = failure),
-        onJoined: (members) => {
+        onJoined: (members, addedAfter) => {
+          // Deletions from here on are this node's to record, whether it catches up by the log or by a snapshot
+          // (which does not tell when it was added): one it sends webhooks for may not have been delivered yet.
+          deletions.joinedAt(addedAfter)
           saveJoinAnswer(config.dataDir, members)
           forgetRestoredMetadata(config.dataDir)
           joinedMembers = new Map(members.map((member) => [member.id, member]))

@@ -11,8 +11,11 @@ export interface JoinOptions {
   publicKey: string
   adminToken: string
   log: Logger
-  /** Called once the cluster has added this node, with its members as the cluster reported them. */
-  onJoined(members: { id: string; url: string; publicKey?: string }[]): void
+  /**
+   * Called once the cluster has added this node, with its members as the cluster reported them and a log index
+   * the entry adding it comes after (a commit index read before the first request to add it).
+   */
+  onJoined(members: { id: string; url: string; publicKey?: string }[], addedAfter: number): void
   /** Called after each attempt that failed, with the member asked and what went wrong. */
   onFailed(failure: JoinFailure): void
 }
@@ -35,17 +38,20 @@ export function joinCluster(options: JoinOptions): { cancel(): void } {
   let timer: NodeJS.Timeout | undefined
   const admins = options.via.map((url) => ({ url, client: createAdminClient({ url, token: options.adminToken }) }))
   let attempts = 0
+  let addedAfter = Number.POSITIVE_INFINITY
   const attempt = async (delayMs: number): Promise<void> => {
     if (cancelled) return
     const { url: via, client: admin } = admins[attempts++ % admins.length]!
     try {
+      // The leader's commit index, read before asking to be added, is below the entry that adds this node.
+      addedAfter = Math.min(addedAfter, (await admin.cluster({ consistent: true })).commitIndex)
       await admin.addMember({ id: options.id, url: options.url, publicKey: options.publicKey }).catch((err: unknown) => {
         const alreadyAdded = err instanceof SyncmeshApiError && err.status === 409 && err.message.includes(`"${options.id}" already exists`)
         if (!alreadyAdded) throw err
       })
       const view = await admin.cluster()
       options.log.info({ via, members: view.members.map((m) => m.id) }, 'joined the cluster')
-      options.onJoined(view.members)
+      options.onJoined(view.members, addedAfter)
       return
     } catch (err) {
       const refused = err instanceof SyncmeshApiError

@@ -19,8 +19,8 @@ const pushPauseMs = 200
  * A removed node's proof that a remaining member holds everything it holds. It asks the member, a page of
  * documents at a time, whether it holds at least each document's Yjs snapshot; sends the whole of each one the
  * member lacks; and asks again until it lacks none. Unlike two identical reconciliations, this holds while the
- * rest of the cluster keeps writing: the member may hold more, never less. The answers count only what the
- * member holds durably (a document in memory holds only what is durable).
+ * rest of the cluster keeps writing: the member may hold more, never less. A member answers once what it read
+ * to answer is durable.
  */
 export class HandOffChecks {
   private nextCheck = 1
@@ -47,7 +47,11 @@ export class HandOffChecks {
       return
     }
     const missing = message.docs.filter(({ name, snapshot }) => !forDoc(name, () => this.holds(name, snapshot))).map(({ name }) => name)
-    sendMessage(this.transport, peer, { type: 'hold-answer', check: message.check, missing })
+    // What was read may be committed and not yet flushed: the answer waits until it is durable.
+    this.docs.whenWritten().then(
+      () => sendMessage(this.transport, peer, { type: 'hold-answer', check: message.check, missing }),
+      (err: unknown) => this.log.error({ err, peer }, 'a hold-check was not answered: the store did not finish writing'),
+    )
   }
 
   /** Whether `peer` holds everything this node holds, sending it what it lacks; false once `deadline` passes. */

@@ -2,14 +2,23 @@ import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { connectSynced, destroyProviders } from '../helpers/clients.js'
 import { closeTestNodes, startTestNode } from '../helpers/in-process-node.js'
+import { TcpProxy, closeAllProxies } from '../helpers/tcp-proxy.js'
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
 const common = { adminToken: 'snapshot-test-token', clusterSecret: 'snapshot-test-cluster-secret', raftTickMs: 20 }
 
+const admin = (node: { url: string }, method: string, path: string, body?: unknown) =>
+  fetch(`${node.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${common.adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+
 afterEach(async () => {
   destroyProviders()
   await closeTestNodes()
+  await closeAllProxies()
   removeTempDirs()
 })
 
@@ -33,12 +42,6 @@ test('a node that joins after the log was compacted receives the metadata as a s
 })
 
 test('a node that missed a deletion and learns of it in a snapshot drops the document and closes its sessions', async () => {
-  const admin = (node: { url: string }, method: string, path: string, body?: unknown) =>
-    fetch(`${node.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${common.adminToken}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
   const n1 = await startTestNode({ ...common, id: 'n1', raftSnapshotEntries: 5 })
   await waitFor('n1 to lead', () => n1.cluster().leader === 'n1')
   const n2 = await startTestNode({ ...common, id: 'n2', join: n1.url, raftSnapshotEntries: 5 })
@@ -64,3 +67,30 @@ test('a node that missed a deletion and learns of it in a snapshot drops the doc
   expect(n2.docs.meta('doomed')).toBeUndefined()
 })
 
+test('a node added before a deletion and caught up by a snapshot that holds it records the deletion, for its webhooks', async () => {
+  // Both ends of the peer link run through proxies, cut until the log has moved on without n2.
+  const toN2 = await TcpProxy.start()
+  const toN1 = await TcpProxy.start()
+  toN2.cut()
+  toN1.cut()
+  const n1 = await startTestNode({ ...common, id: 'n1', raftSnapshotEntries: 5, peerRoutes: { n2: toN2.url } })
+  await waitFor('n1 to lead', () => n1.cluster().leader === 'n1')
+  toN1.setTarget({ host: '127.0.0.1', port: Number(new URL(n1.url).port) })
+  const n2 = await startTestNode({ ...common, id: 'n2', join: n1.url, raftSnapshotEntries: 5, peerRoutes: { n1: toN1.url } })
+  toN2.setTarget({ host: '127.0.0.1', port: Number(new URL(n2.url).port) })
+  await waitFor('n1 to have added n2', () => n1.cluster().members.some((m) => m.id === 'n2'))
+
+  // Written and deleted on n1 alone, after n2 was added: n2 never holds it.
+  const doc = new Y.Doc()
+  doc.getText('body').insert(0, 'never reaches n2')
+  expect((await fetch(`${n1.url}/v1/docs/gone/update`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Y.encodeStateAsUpdate(doc) })).status).toBe(204)
+  expect((await admin(n1, 'DELETE', '/v1/docs/gone')).status).toBe(200)
+  for (let i = 0; i < 12; i++) expect((await admin(n1, 'PUT', `/v1/namespaces/after${i}`, { schema: { roots: { body: 'text' } } })).status).toBe(200)
+
+  toN2.heal()
+  toN1.heal()
+  await waitFor('n2 to catch up', () => n2.cluster().commitIndex >= n1.cluster().commitIndex && n2.cluster().members.length === 2, 30_000)
+  const changes = async (node: { url: string }) =>
+    ((await (await admin(node, 'GET', '/v1/changes')).json()) as { changes: { type: string; name: string }[] }).changes
+  await waitFor('the deletion in n2\'s change feed', async () => (await changes(n2)).some((c) => c.type === 'deleted' && c.name === 'gone'))
+})
