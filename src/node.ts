@@ -224,6 +224,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   })
   // Members removed less than departureWindowMs ago stay linked, so that each can hand off what only it holds.
   const departing = new Map<string, NodeJS.Timeout>()
+  const isDeparting = (peer: string) => departing.has(peer)
   let handedOff = false
   const updatePeers = () => {
     const members = new Set([...meta.state.members.keys(), ...(caughtUp() ? [] : joinedMembers.keys())])
@@ -254,7 +255,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
       peers,
       antiEntropyMs: config.antiEntropyMs,
       isDeleted: deleted,
-      isDeparting: (peer) => departing.has(peer),
+      isDeparting,
       retention: (name, defaults) => retentionFor(policyFor(meta.state, name)?.history, defaults),
     },
     { ...defaultHistoryOptions, ...config.history },
@@ -289,7 +290,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Syncme
   const replication = new Replication(
     docs,
     peers,
-    { selfId: config.id, channel: 'replication', antiEntropyMs: config.antiEntropyMs, isDeleted: deleted, isDeparting: (peer) => departing.has(peer) },
+    { selfId: config.id, channel: 'replication', antiEntropyMs: config.antiEntropyMs, isDeleted: deleted, isDeparting },
     log,
   )
   registerReplicationMetrics(metrics.registry, () => replication.peerStatus())
