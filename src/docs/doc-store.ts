@@ -174,10 +174,15 @@ export class DocStore {
 
   /**
    * The document's digest (state vector and delete set, see doc-digest.ts); undefined if it was never
-   * written. Digest and state vector are kept in the document's stored meta until the document changes, so
-   * only changed documents are ever loaded to compute them.
+   * written. Digests are kept in the document's stored meta until the document changes, so only changed
+   * documents are ever loaded to compute them.
    */
   digest(name: string): Uint8Array | undefined {
+    return this.summaries.digest(name)?.digest
+  }
+
+  /** `digest` with the item hash anti-entropy adds up for it (replication/item-hash.ts), kept beside it. */
+  keptDigest(name: string): KeptDigest | undefined {
     return this.summaries.digest(name)
   }
 

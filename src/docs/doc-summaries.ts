@@ -22,17 +22,17 @@ export class DocSummaries {
     private readonly onDue: (name: string, summary: DocSummary) => void,
   ) {}
 
-  /** The document's digest; undefined if it was never written. */
-  digest(name: string): Uint8Array | undefined {
+  /** The document's digest with its item hash; undefined if it was never written. */
+  digest(name: string): KeptDigest | undefined {
     const kept = this.current(name)
-    if (kept) return kept.digest
+    if (kept) return kept
     const entry = this.cache.get(name)
-    if (entry) return this.summarize(name, entry.doc, entry.seq).digest
+    if (entry) return this.summarize(name, entry.doc, entry.seq)
     const stored = readStoredUpdates(this.storage, name)
     if (!stored) return undefined
     const doc = buildDoc(name, stored.updates, this.log)
     try {
-      return this.summarize(name, doc, stored.meta.nextSeq).digest
+      return this.summarize(name, doc, stored.meta.nextSeq)
     } finally {
       doc.destroy()
     }

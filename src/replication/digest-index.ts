@@ -107,8 +107,8 @@ export class DigestIndex {
 
   private recompute(name: string): void {
     try {
-      const digest = this.docs.digest(name)
-      if (digest) this.items.set(name, digest)
+      const kept = this.docs.keptDigest(name)
+      if (kept) this.items.set(name, kept.digest, kept.itemHash)
       else this.items.delete(name)
     } catch (err) {
       // Until it changes again, peers see it as absent here and send what they hold of it; the refresh goes on.
